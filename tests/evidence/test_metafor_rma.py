@@ -1,0 +1,330 @@
+"""Every estimator, test, interval and meta-regression against metafor 3.8-1 (``../shared/metafor``)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from metafor_refs import (
+    ABS_TOL,
+    CLOSED_FORM_RTOL,
+    ITERATIVE_RTOL,
+    analysis_names,
+    assert_close,
+    load_dataset,
+    load_reference,
+    reference_yi_vi,
+    rtol_for,
+)
+from scipy import stats
+
+from regrow.evidence import confint_profile, lrt, rma, wald_test
+
+CHECKED_SECTIONS = {
+    "meta",
+    "escalc",
+    "models",
+    "predict",
+    "knha",
+    "adhoc",
+    "confint",
+    "default_control",
+    "derived_pi_tkm2",
+    "metareg",
+}
+
+TRANSFORMS = {"exp": np.exp, "transf.ztor (tanh)": np.tanh, "transf.ztor": np.tanh}
+
+#: metafor's out-of-the-box control (threshold 1e-5, uniroot tol ~1.2e-4) stops early; our defaults are
+#: tight, so the default-control references agree only to the precision metafor itself stopped at.
+DEFAULT_CONTROL_RTOL = 1e-3
+#: metafor's default ``uniroot`` tolerance (.Machine$double.eps^0.25), an absolute error on tau^2 bounds.
+DEFAULT_UNIROOT_TOL = np.finfo(float).eps ** 0.25
+
+
+def _data(name: str):
+    yi, vi = reference_yi_vi(name)
+    keep = np.isfinite(yi) & np.isfinite(vi)
+    return yi, vi, keep
+
+
+def _fit(name: str, method: str, test: str = "z", mods=None):
+    yi, vi, keep = _data(name)
+    return rma(
+        yi[keep],
+        vi[keep],
+        method=method,
+        test=test,
+        mods=None if mods is None else mods.loc[keep].reset_index(drop=True),
+    )
+
+
+def assert_fit_matches(ours, ref: dict, rtol: float, what: str) -> None:
+    """Compare every field metafor reports for an rma fit."""
+    names = ref["coef_names"]
+    assert ours.coef_names == names, what
+    assert ours.k == ref["k"] and ours.p == ref["p"], what
+    assert ours.k - ours.p == ref["df_resid"], what
+    assert ours.method == ref["method"] and ours.test == ref["test"], what
+    assert_close(ours.alpha, ref["level"], rtol=1e-12, what=f"{what} level")
+    for ours_name, ref_name in (
+        ("beta", "beta"),
+        ("se", "se"),
+        ("zval", "zval"),
+        ("pval", "pval"),
+        ("ci_lb", "ci.lb"),
+        ("ci_ub", "ci.ub"),
+    ):
+        assert_close(
+            getattr(ours, ours_name), [ref[ref_name][n] for n in names], rtol=rtol, what=f"{what} {ref_name}"
+        )
+    assert_close(ours.vb, np.array(ref["vb"], dtype=float), rtol=rtol, what=f"{what} vb")
+    for field in ("tau2", "I2", "H2", "s2w", "vt", "QE", "QEp", "QM", "QMp"):
+        assert_close(getattr(ours, field), ref[field], rtol=rtol, what=f"{what} {field}")
+    # tau = sqrt(tau2): a boundary tau2 of 1e-13 in R is a tau of 3e-7, so the absolute tolerance is sqrt'ed.
+    assert_close(ours.tau, ref["tau"], rtol=rtol, atol=np.sqrt(ABS_TOL), what=f"{what} tau")
+    if ref["se.tau2"] is None:
+        assert ours.method == "FE", what
+    else:
+        assert_close(ours.se_tau2, ref["se.tau2"], rtol=rtol, what=f"{what} se.tau2")
+    if ref["R2"] is None:
+        assert ours.R2 is None, what
+    else:
+        assert_close(ours.R2, ref["R2"], rtol=rtol, atol=1e-6, what=f"{what} R2")
+    assert ours.QMdf == tuple(ref["QMdf"]), what
+    assert [j + 1 for j in ours.btt] == ref["btt"], what
+    expected_ddf = None if ref["ddf"] == [None] else ref["ddf"][0]
+    assert ours.ddf == expected_ddf and (ref["dfs"] is None) == (ours.ddf is None), what
+    for kind in ("ML", "REML"):
+        for stat, value in ref["fit.stats"][kind].items():
+            assert_close(ours.fit_stats[kind][stat], value, rtol=rtol, what=f"{what} fit.stats {kind} {stat}")
+    assert_close(ours.weights_pct, ref["weights_pct"], rtol=rtol, what=f"{what} weights")
+    assert ref["warnings"] is None, f"{what}: reference warned {ref['warnings']}; compare by hand"
+    assert "rma(" in ref["call"]
+
+
+def assert_prediction_matches(pred, ref: dict, rtol: float, what: str) -> None:
+    for ours_name, ref_name in (("pred", "pred"), ("ci_lb", "ci.lb"), ("ci_ub", "ci.ub")):
+        assert_close(getattr(pred, ours_name), ref[ref_name], rtol=rtol, what=f"{what} {ref_name}")
+    if all(v is None for v in ref["se"]):
+        assert pred.se is None, what
+    else:
+        assert_close(pred.se, ref["se"], rtol=rtol, what=f"{what} se")
+    if "pi.lb" in ref:
+        assert_close(pred.pi_lb, ref["pi.lb"], rtol=rtol, what=f"{what} pi.lb")
+        assert_close(pred.pi_ub, ref["pi.ub"], rtol=rtol, what=f"{what} pi.ub")
+        # metafor's cr.* (credibility interval) equals the prediction interval for rma.uni.
+        assert_close(pred.pi_lb, ref["cr.lb"], rtol=rtol, what=f"{what} cr.lb")
+        assert_close(pred.pi_ub, ref["cr.ub"], rtol=rtol, what=f"{what} cr.ub")
+    else:
+        assert pred.pi_lb is None, what
+    assert ref["pred.type"] == "location"
+
+
+def _cases(section: str):
+    return [(n, m) for n in analysis_names() for m in load_reference(n).get(section, {})]
+
+
+@pytest.mark.parametrize(("name", "method"), _cases("models"))
+def test_models(name, method):
+    ref = load_reference(name)
+    assert_fit_matches(_fit(name, method), ref["models"][method], rtol_for(method), f"{name} {method}")
+    assert ref["meta"]["k_rows"] >= ref["models"][method]["k"]
+
+
+@pytest.mark.parametrize(("name", "key"), _cases("predict"))
+def test_predict(name, key):
+    ref = load_reference(name)["predict"][key]
+    method = key.removesuffix("_transf")
+    res = _fit(name, method)
+    transf = TRANSFORMS[ref["transf"]] if "transf" in ref else None
+    assert_prediction_matches(res.predict(transf=transf), ref, rtol_for(method), f"{name} {key}")
+
+
+@pytest.mark.parametrize("test", ["knha", "adhoc"])
+@pytest.mark.parametrize("name", analysis_names())
+def test_knha_and_adhoc(name, test):
+    refs = load_reference(name)[test]
+    assert set(refs) == set(load_reference(name)["models"]) - {"FE"}
+    for method, ref in refs.items():
+        res = _fit(name, method, test=test)
+        rtol = rtol_for(method)
+        assert_fit_matches(
+            res, {k: v for k, v in ref.items() if k != "predict"}, rtol, f"{name} {test} {method}"
+        )
+        pred_ref = ref["predict"]
+        assert pred_ref["ddf"] == pred_ref["pi.ddf"] == res.ddf
+        assert_prediction_matches(res.predict(), pred_ref, rtol, f"{name} {test} {method} predict")
+
+
+def _compare_confint(ours, ref: dict, rtol: float, what: str) -> None:
+    for param in ("tau2", "tau", "I2", "H2"):
+        interval = getattr(ours, param)
+        assert_close(
+            [interval.estimate, interval.ci_lb, interval.ci_ub],
+            [ref[param]["estimate"], ref[param]["ci.lb"], ref[param]["ci.ub"]],
+            rtol=rtol,
+            atol=np.sqrt(ABS_TOL) if param == "tau" else ABS_TOL,
+            what=f"{what} {param}",
+        )
+    assert (ours.lb_sign, ours.ub_sign) == (ref["lb.sign"], ref["ub.sign"]), what
+
+
+def _qp(res, ref: dict):
+    """Our Q-profile interval; where metafor's search hit its cap (sign ">") we search to the same cap."""
+    if ref["ub.sign"] == ">" or ref["lb.sign"] == ">":
+        capped = res.confint(tau2_max=max(100.0, 10.0 * res.tau2))
+        exact = res.confint()
+        # The uncapped bound is the true one: the generalised Q there equals the chi-square quantile.
+        from regrow.evidence._linalg import wls
+
+        q = wls(res.yi, res.X, 1.0 / (res.vi + exact.tau2.ci_ub)).rss
+        assert q == pytest.approx(stats.chi2.ppf(res.alpha / 2, res.k - res.p), rel=1e-9)
+        assert exact.tau2.ci_ub > capped.tau2.ci_ub
+        return capped
+    return res.confint()
+
+
+@pytest.mark.parametrize(("name", "method"), _cases("confint"))
+def test_confint(name, method):
+    ref = load_reference(name)["confint"][method]
+    res = _fit(name, method)
+    if method == "FE":
+        fixed = ref["fixed"]["fixed"]["intrcpt"]
+        assert_close(
+            [res.beta[0], res.ci_lb[0], res.ci_ub[0]],
+            [fixed["estimate"], fixed["ci.lb"], fixed["ci.ub"]],
+            rtol=CLOSED_FORM_RTOL,
+        )
+        with pytest.raises(ValueError, match="no tau"):
+            res.confint()
+        return
+    _compare_confint(_qp(res, ref["QP"]), ref["QP"], ITERATIVE_RTOL, f"{name} {method} QP")
+    if method in ("ML", "REML"):
+        _compare_confint(confint_profile(res), ref["PL"], ITERATIVE_RTOL, f"{name} {method} PL")
+    else:
+        assert "PL" not in ref
+
+
+@pytest.mark.parametrize(("name", "method"), _cases("default_control"))
+def test_default_control(name, method):
+    ref = load_reference(name)["default_control"][method]
+    res = _fit(name, method)
+    rtol = rtol_for(method) if method in ("DL", "HE", "HS", "SJ") else DEFAULT_CONTROL_RTOL
+    assert_close(res.tau2, ref["tau2"], rtol=rtol, atol=DEFAULT_UNIROOT_TOL, what="tau2")
+    # Given metafor's (loosely converged) tau2, the coefficients follow in closed form.
+    yi, vi, keep = _data(name)
+    at_ref_tau2 = rma(yi[keep], vi[keep], method=method, tau2=ref["tau2"]) if method != "FE" else res
+    assert_close(at_ref_tau2.beta, ref["beta"], rtol=CLOSED_FORM_RTOL, what="beta")
+    assert_close(at_ref_tau2.se, ref["se"], rtol=CLOSED_FORM_RTOL, what="se")
+    ci = ref["ci_QP_default"]
+    ours = res.confint().tau2
+    assert_close(
+        [ours.estimate, ours.ci_lb],
+        [ci["estimate"], ci["ci.lb"]],
+        rtol=DEFAULT_CONTROL_RTOL,
+        atol=DEFAULT_UNIROOT_TOL,
+        what="QP lower",
+    )
+    # metafor's default search stops at tau2.max = max(100, 10 * tau2) and then reports that cap as the
+    # upper bound; our search never stops at a cap, so ours is the true bound and can only be larger.
+    assert ours.ci_ub >= ci["ci.ub"] * (1 - DEFAULT_CONTROL_RTOL) - DEFAULT_UNIROOT_TOL
+
+
+@pytest.mark.parametrize(("name", "method"), _cases("derived_pi_tkm2"))
+def test_higgins_prediction_interval(name, method):
+    ref = load_reference(name)["derived_pi_tkm2"][method]
+    res = _fit(name, method)
+    assert ref["df"] == res.k - 2
+    pred = res.predict(pi_method="higgins2009")
+    assert_close([pred.pi_lb[0], pred.pi_ub[0]], [ref["pi.lb"], ref["pi.ub"]], rtol=rtol_for(method))
+
+
+# --- meta-regression -------------------------------------------------------------------------------------
+
+
+def _metareg_cases():
+    return [(n, m) for n in analysis_names() for m in load_reference(n).get("metareg", {})]
+
+
+def _moderators(name: str, formula: str):
+    ref = load_reference(name)
+    dataset = re.sub(r"\[.*\]$", "", ref["meta"]["dataset"])
+    data = load_dataset(dataset)
+    columns = {}
+    for term in (t.strip() for t in formula.lstrip("~").split("+")):
+        factor = re.fullmatch(r"factor\((\w+)\)", term)
+        # R names dummy columns after the term as written, e.g. "factor(alloc)random".
+        columns[term] = data[factor.group(1)].astype(str) if factor else data[term]
+    return pd.DataFrame(columns).reset_index(drop=True)
+
+
+@pytest.mark.parametrize(("name", "model"), _metareg_cases())
+def test_metareg(name, model):
+    block = load_reference(name)["metareg"][model]
+    mods = _moderators(name, block["formula"])
+    _, _, keep = _data(name)
+    assert [i + 1 for i in np.flatnonzero(keep)] == block["rows_used"]
+    for method, ref in block["models"].items():
+        rtol = rtol_for(method)
+        res = _fit(name, method, mods=mods)
+        assert res.coef_names == block["X_colnames"]
+        np.testing.assert_array_equal(res.X, np.array(block["X"], dtype=float))
+        assert_fit_matches(res, ref, rtol, f"{name} {model} {method}")
+        if method != "FE":
+            knha = _fit(name, method, test="knha", mods=mods)
+            assert_fit_matches(knha, block["knha"][method], rtol, f"{name} {model} {method} knha")
+        for key, fitted in ((method, res), (f"{method}_knha", knha if method != "FE" else None)):
+            if key not in block["predict"]:
+                continue
+            pref = block["predict"][key]
+            newmods = np.array(pref["newmods"], dtype=float)
+            assert_prediction_matches(fitted.predict(newmods), pref, rtol, f"{name} {model} predict {key}")
+        if method in block["confint"]:
+            cref = block["confint"][method]
+            _compare_confint(_qp(res, cref), cref, ITERATIVE_RTOL, f"{name} {model} QP")
+
+
+@pytest.mark.parametrize(("name", "model"), _metareg_cases())
+def test_metareg_anova(name, model):
+    block = load_reference(name)["metareg"][model]
+    mods = _moderators(name, block["formula"])
+    full = _fit(name, "ML", mods=mods)
+    reduced = _fit(name, "ML")
+    ref = block["anova_LRT_ML"]
+    test = lrt(full, reduced)
+    assert (test.parms_full, test.parms_reduced) == (ref["df_full"], ref["df_reduced"])
+    for ours, key in (
+        (test.LRT, "LRT"),
+        (test.pval, "pval"),
+        (test.QE_full, "QE_full"),
+        (test.QE_reduced, "QE_reduced"),
+        (test.tau2_full, "tau2_full"),
+        (test.tau2_reduced, "tau2_reduced"),
+        (test.R2, "R2"),
+    ):
+        assert_close(ours, ref[key], rtol=ITERATIVE_RTOL, atol=1e-6, what=key)
+    for which, res in (("full", full), ("reduced", reduced)):
+        for stat, value in ref[f"fit.stats_{which}"].items():
+            assert_close(res.fit_stats["ML"][stat], value, rtol=ITERATIVE_RTOL, what=f"{which} {stat}")
+
+    wald_ref = block["anova_Wald_btt_last"]
+    reml = _fit(name, "REML", mods=mods)
+    wald = wald_test(reml, [wald_ref["btt"] - 1])
+    assert wald.QMdf == tuple(wald_ref["QMdf"])
+    assert_close([wald.QM, wald.QMp], [wald_ref["QM"], wald_ref["QMp"]], rtol=ITERATIVE_RTOL)
+
+
+@pytest.mark.parametrize("name", analysis_names())
+def test_escalc_block_is_consistent(name):
+    """The stored per-study CIs are yi -/+ 1.96 sei: the references agree with themselves."""
+    ref = load_reference(name)["escalc"]
+    yi, vi = reference_yi_vi(name)
+    keep = np.isfinite(yi)
+    sei = np.array([np.nan if v is None else v for v in ref["sei"]], dtype=float)
+    np.testing.assert_allclose(sei[keep], np.sqrt(vi[keep]), rtol=CLOSED_FORM_RTOL)
+    z = 1.959963984540054
+    lb = np.array([np.nan if v is None else v for v in ref["ci.lb"]], dtype=float)
+    np.testing.assert_allclose(lb[keep], yi[keep] - z * sei[keep], rtol=CLOSED_FORM_RTOL)
