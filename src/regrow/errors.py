@@ -68,7 +68,9 @@ class InputError(RegrowError, ValueError):
     http_status = 422
     code = "invalid"
 
-    def __init__(self, message: str, *, field: str | None = None, value: Any = None, allowed: str | None = None):
+    def __init__(
+        self, message: str, *, field: str | None = None, value: Any = None, allowed: str | None = None
+    ):
         super().__init__(message)
         self.field = field
         self.value = value
@@ -77,7 +79,9 @@ class InputError(RegrowError, ValueError):
     @classmethod
     def invalid(cls, field: str, value: Any, allowed: str) -> InputError:
         """Build the standard message ``Invalid <field> <value!r>; must be <allowed>.``"""
-        return cls(f"Invalid {field} {value!r}; must be {allowed}.", field=field, value=value, allowed=allowed)
+        return cls(
+            f"Invalid {field} {value!r}; must be {allowed}.", field=field, value=value, allowed=allowed
+        )
 
     def to_dict(self) -> dict[str, Any]:
         body = super().to_dict()
@@ -91,7 +95,9 @@ class InputError(RegrowError, ValueError):
 class DataFileError(InputError):
     """A data file is malformed; the message names the file, row and column."""
 
-    def __init__(self, message: str, *, path: str | None = None, row: int | None = None, column: str | None = None):
+    def __init__(
+        self, message: str, *, path: str | None = None, row: int | None = None, column: str | None = None
+    ):
         super().__init__(message, field=column)
         self.path = path
         self.row = row

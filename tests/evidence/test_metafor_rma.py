@@ -32,7 +32,16 @@ CHECKED_SECTIONS = {
     "confint",
     "default_control",
     "derived_pi_tkm2",
-    "metareg",
+    "metareg.*.formula",
+    "metareg.*.models",
+    "metareg.*.knha",
+    "metareg.*.predict",
+    "metareg.*.confint",
+    "metareg.*.X",
+    "metareg.*.X_colnames",
+    "metareg.*.rows_used",
+    "metareg.*.anova_LRT_ML",
+    "metareg.*.anova_Wald_btt_last",
 }
 
 TRANSFORMS = {"exp": np.exp, "transf.ztor (tanh)": np.tanh, "transf.ztor": np.tanh}

@@ -9,7 +9,7 @@ import pandas as pd
 
 from regrow.errors import InputError
 
-__all__ = ["INTERCEPT_NAME", "design_matrix"]
+__all__ = ["INTERCEPT_NAME", "design_matrix", "drop_redundant"]
 
 #: metafor's name for the intercept column.
 INTERCEPT_NAME = "intrcpt"
@@ -113,3 +113,28 @@ def design_matrix(
             columns.append(values)
             names.append(str(name))
     return np.column_stack(columns), names
+
+
+def drop_redundant(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Drop columns that are linear combinations of earlier ones, as R's ``lm`` (and so metafor) does.
+
+    Returns
+    -------
+    X : ndarray
+        The model matrix without the redundant columns.
+    names : list of str
+        The kept column names.
+    dropped : list of str
+        The names of the dropped columns, in order.
+    """
+    kept: list[int] = []
+    dropped: list[str] = []
+    scale = np.maximum(np.abs(X).max(axis=0), 1e-300)
+    Xs = X / scale
+    for j in range(X.shape[1]):
+        trial = Xs[:, [*kept, j]]
+        if np.linalg.matrix_rank(trial, tol=1e-7 * max(trial.shape)) == len(kept) + 1:
+            kept.append(j)
+        else:
+            dropped.append(names[j])
+    return X[:, kept], [names[j] for j in kept], dropped

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from regrow.errors import InputError, TooFewStudiesError
-from regrow.evidence._design import INTERCEPT_NAME, design_matrix
+from regrow.evidence._design import INTERCEPT_NAME, design_matrix, drop_redundant
 from regrow.evidence._linalg import wls
 from regrow.evidence._tau2 import METHODS, Control, estimate_tau2, generalized_q_root
 
@@ -305,7 +305,7 @@ def _as_vector(name: str, values, k: int | None = None) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise InputError(
-            f"{name} is missing or not finite in row {bad[0] + 1} (value {arr[bad[0]]!r}).", field=name
+            f"{name} is missing or not finite in row {bad[0] + 1} (value {float(arr[bad[0]])!r}).", field=name
         )
     return arr
 
@@ -380,13 +380,14 @@ def rma(
     neg = np.flatnonzero(vi <= 0)
     if neg.size:
         raise InputError(
-            f"vi must be positive; row {neg[0] + 1} has {vi[neg[0]]!r}.",
+            f"vi must be positive; row {neg[0] + 1} has {float(vi[neg[0]])!r}.",
             field="vi",
             value=float(vi[neg[0]]),
             allowed="sampling variances > 0",
         )
     X, names = design_matrix(mods, k, intercept=intercept, mod_names=mod_names)
-    return fit_arrays(
+    X, names, redundant = drop_redundant(X, names)
+    res = fit_arrays(
         yi,
         vi,
         X,
@@ -400,6 +401,9 @@ def rma(
         tau2=tau2,
         control=control,
     )
+    if redundant:
+        res.warnings.append(f"Redundant predictors dropped from the model: {', '.join(redundant)}.")
+    return res
 
 
 def fit_arrays(
