@@ -162,3 +162,17 @@ def test_weights_and_fit_are_consistent_on_random_data(capsys, tmp_path, rng):
 
     best = optimize.minimize_scalar(neg_reml, bounds=(0, 5), method="bounded", options={"xatol": 1e-12})
     assert out["tau2"] == pytest.approx(best.x, rel=1e-5, abs=1e-9)
+
+
+def test_fit_exact_permutations_match_metafor(capsys, bcg_csv):
+    out = _run_json(capsys, ["meta", "fit", str(bcg_csv), "--permutations", "exact", "--json"])
+    ref = load_reference("bcg_RR")["permutest_exact_REML"]
+    assert out["coefficients"][0]["pval_perm"] == pytest.approx(ref["pval"], rel=1e-12)
+
+
+def test_fit_random_permutations_are_seeded(capsys, bcg_csv):
+    args = ["meta", "fit", str(bcg_csv), "--mods", "ablat", "--permutations", "200", "--seed", "7", "--json"]
+    first = _run_json(capsys, args)
+    second = _run_json(capsys, args)
+    assert [c["pval_perm"] for c in first["coefficients"]] == [c["pval_perm"] for c in second["coefficients"]]
+    assert 0 < first["coefficients"][1]["pval_perm"] < 0.05

@@ -446,7 +446,7 @@ def fit_arrays(
     vt = df / trP
 
     if tau2 is None:
-        tau2, se_tau2, iterations = estimate_tau2(method, yi, vi, X, control=control)
+        tau2, se_tau2, iterations = estimate_tau2(method, yi, vi, X, control=control, warnings=warnings)
     else:
         if method == "FE":
             raise InputError("A fixed tau2 needs a random-effects method, not FE.", field="tau2", value=tau2)
@@ -472,7 +472,15 @@ def fit_arrays(
         vb = vb * s2w
         ddf = df
     se = np.sqrt(np.diag(vb))
-    zval = beta / se
+    if np.any(se <= 0):
+        # Knapp-Hartung scales by the residual dispersion, which is 0 when the model fits every study
+        # exactly (e.g. identical effect sizes): the tests are then undefined, not silently infinite.
+        warnings.append(
+            "The Knapp-Hartung scale factor is 0 (the model reproduces every effect size exactly), so "
+            "standard errors are 0 and the tests are undefined; use test='z' or test='adhoc'."
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = beta / se
     if ddf is None:
         pval = 2 * stats.norm.sf(np.abs(zval))
         crit = stats.norm.ppf(1 - alpha / 2)
@@ -486,7 +494,10 @@ def fit_arrays(
     if not btt or any(j < 0 or j >= p for j in btt):
         raise InputError.invalid("btt", btt, f"0-based coefficient indices in [0, {p - 1}]")
     b = beta[list(btt)]
-    QM = float(b @ np.linalg.solve(vb[np.ix_(btt, btt)], b))
+    try:
+        QM = float(b @ np.linalg.solve(vb[np.ix_(btt, btt)], b))
+    except np.linalg.LinAlgError:
+        QM = float("nan")  # only with a zero Knapp-Hartung scale (warned above); metafor reports NA too
     m = len(btt)
     if ddf is None:
         QMp = float(stats.chi2.sf(QM, m))

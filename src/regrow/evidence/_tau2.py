@@ -86,7 +86,13 @@ def _fisher_scoring(step, tau2_start: float, control: Control, method: str) -> t
 
 
 def estimate_tau2(
-    method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray, *, control: Control = Control()
+    method: str,
+    yi: np.ndarray,
+    vi: np.ndarray,
+    X: np.ndarray,
+    *,
+    control: Control = Control(),
+    warnings: list[str] | None = None,
 ):
     """Estimate tau^2 and its standard error.
 
@@ -98,6 +104,8 @@ def estimate_tau2(
     X : ndarray of shape (k, p)
         Model matrix.
     control : Control
+    warnings : list of str, optional
+        Receives a message when the ML/REML search is reset to tau^2 = 0 (see below).
 
     Returns
     -------
@@ -105,6 +113,12 @@ def estimate_tau2(
     se_tau2 : float
         NaN for FE and PM-style estimators without a closed-form SE.
     iterations : int
+
+    Notes
+    -----
+    As metafor does, an ML or REML estimate is replaced by 0 when the (restricted) log-likelihood at
+    tau^2 = 0 exceeds the one at the Fisher-scoring solution by more than ``control.tol``: scoring can stop
+    at a local maximum.
 
     References
     ----------
@@ -162,6 +176,15 @@ def estimate_tau2(
             return (fit.rss * k / df - k) / np.sum(fit.w)
 
         tau2, iterations = _fisher_scoring(step, start, control, method)
+        if method in ("ML", "REML") and tau2 > control.threshold:
+            reml = method == "REML"
+            if _profile_ll(yi, vi, X, 0.0, reml) - _profile_ll(yi, vi, X, tau2, reml) > control.tol:
+                tau2 = 0.0
+                if warnings is not None:
+                    warnings.append(
+                        "Fisher scoring may have stopped at a local maximum; tau^2 set to 0, where the "
+                        "likelihood is higher."
+                    )
         fit = wls(yi, X, 1.0 / (vi + tau2))
         if method == "ML":
             se = np.sqrt(2.0 / np.sum(fit.w**2))
@@ -178,3 +201,10 @@ def _se_eb_pm(yi, vi, X, tau2: float) -> float:
     k, p = X.shape
     w = 1.0 / (vi + tau2)
     return float(np.sqrt(2.0 * k**2 / (k - p) / np.sum(w) ** 2))
+
+
+def _profile_ll(yi, vi, X, tau2: float, reml: bool) -> float:
+    """(Restricted) log-likelihood up to a constant, coefficients profiled out."""
+    fit = wls(yi, X, 1.0 / (vi + tau2))
+    ll = -0.5 * np.sum(np.log(vi + tau2)) - 0.5 * fit.rss
+    return float(ll - 0.5 * fit.logdet_xwx()) if reml else float(ll)

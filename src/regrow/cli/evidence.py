@@ -1,0 +1,293 @@
+"""``regrow evidence``: the living review of the micro-needling trials (verdicts, report, export, edits)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from regrow.cli._common import emit_json
+from regrow.errors import DataFileError, InputError
+
+__all__ = ["register"]
+
+evidence_app = typer.Typer(
+    name="evidence",
+    help="What the micro-needling trials show: pooled effects, certainty, verdicts, report and data edits.",
+    invoke_without_command=True,
+)
+
+_DATA_OPTION = typer.Option(
+    None, "--data", help="Use this evidence YAML instead of the user copy or bundled file."
+)
+
+
+def _load(data_file: Path | None):
+    from regrow.evidence._trials import load_data
+
+    return load_data(data_file)
+
+
+@evidence_app.callback()
+def _main(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the whole review as one JSON object."),
+    html_dir: Path | None = typer.Option(
+        None, "--html", help="Write an HTML report with forest and funnel plots here."
+    ),
+    data_file: Path | None = _DATA_OPTION,
+) -> None:
+    """Print the verdicts and a table of pooled results (the default when no subcommand is given)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from regrow.evidence._report import comparison_dict, summary_dict, write_html
+    from regrow.evidence._review import review
+
+    data = _load(data_file)
+    results = review(data)
+    if html_dir is not None:
+        index = write_html(data, html_dir, results)
+        if not as_json:
+            typer.echo(f"wrote {index}")
+    if as_json:
+        emit_json(summary_dict(data, results))
+        return
+    from regrow.evidence._verdict import overall_summary
+
+    summary = overall_summary(results)
+    typer.echo(summary["question"])
+    typer.echo(summary["answer"])
+    typer.echo("")
+    header = (
+        f"{'comparison':<34} {'k':>2} {'N':>4} {'measure':<4} {'estimate [95% CI]':<28} {'I2':>4}  certainty"
+    )
+    typer.echo(header)
+    typer.echo("-" * len(header))
+    for r in results:
+        d = comparison_dict(r)
+        est = "-" if d["estimate"] is None else f"{d['estimate']:.3g} [{d['ci_lb']:.3g}, {d['ci_ub']:.3g}]"
+        i2 = "-" if d["I2"] is None else f"{d['I2']:.0f}%"
+        typer.echo(
+            f"{d['id']:<34} {d['k']:>2} {d['n_participants']:>4} {d['measure']:<4} {est:<28} {i2:>4}  {d['certainty']}"
+        )
+    typer.echo("")
+    for r in results:
+        typer.echo(f"* {r.comparison.title} ({r.comparison.outcome}): {r.verdict}")
+    typer.echo("")
+    typer.echo(f"Does it last? {summary['durability']}")
+    typer.echo(f"Is it safe? {summary['safety']}")
+    typer.echo(f"Data version {data.data_version} ({data.source}).")
+
+
+@evidence_app.command("export")
+def export(
+    csv_flag: bool = typer.Option(
+        False, "--csv", help="Write the study-level effect sizes as CSV (required)."
+    ),
+    file: Path | None = typer.Argument(None, help="Output file; standard output when omitted or '-'."),
+    data_file: Path | None = _DATA_OPTION,
+) -> None:
+    """Write the study-level effect sizes used, so anyone can rerun them in metafor."""
+    from regrow.evidence._report import write_csv
+    from regrow.evidence._review import review
+
+    if not csv_flag:
+        raise InputError.invalid("format", None, "--csv (the only export format)")
+    results = review(_load(data_file))
+    if file is None or str(file) == "-":
+        write_csv(results, sys.stdout)
+    else:
+        write_csv(results, file)
+        typer.echo(f"wrote {file}", err=True)
+
+
+def _save_user_copy(data) -> Path:
+    """Validate and write the user copy atomically (the installed package is never modified)."""
+    from regrow.evidence._trials import dump_data, parse_data, user_data_path
+
+    text = dump_data(data)
+    parse_data(yaml.safe_load(text), path="(user copy)")  # round-trip check before anything is written
+    target = user_data_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".evidence-", suffix=".yaml", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _merge(data, studies: list, *, replace: bool):
+    existing = {s.id: i for i, s in enumerate(data.studies)}
+    merged = list(data.studies)
+    for study in studies:
+        if study.id in existing:
+            if not replace:
+                raise InputError.invalid(
+                    "id", study.id, "a new study id (use --replace to correct the existing study)"
+                )
+            merged[existing[study.id]] = study
+        else:
+            existing[study.id] = len(merged)
+            merged.append(study)
+    return dataclasses.replace(data, studies=tuple(merged))
+
+
+def _report_rerun(data, ids: list[str]) -> None:
+    from regrow.evidence._review import review_comparison
+
+    touched = sorted({o.comparison for s in data.studies if s.id in ids for o in s.outcomes})
+    for cid in touched:
+        r = review_comparison(data, cid)
+        k = 0 if r.pooled is None else r.pooled.k
+        typer.echo(f"{cid}: k = {k}, certainty {r.certainty.label}")
+
+
+@evidence_app.command("import")
+def import_(
+    file: Path = typer.Argument(
+        ..., help="YAML or JSON: one study, a list of studies, or a file with 'studies:'."
+    ),
+    replace: bool = typer.Option(False, "--replace", help="Replace studies whose id already exists."),
+    data_file: Path | None = _DATA_OPTION,
+) -> None:
+    """Validate studies from a file and add them to your copy of the evidence; the review reruns."""
+    from regrow.evidence._trials import parse_study, user_data_path
+
+    if not file.is_file():
+        raise DataFileError(f"{file}: no such file.", path=str(file))
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataFileError(f"{file}: not valid YAML/JSON ({exc}).", path=str(file)) from exc
+    if isinstance(raw, dict) and "studies" in raw:
+        raw = raw["studies"]
+    entries = raw if isinstance(raw, list) else [raw]
+    data = _load(data_file)
+    ids = {c.id for c in data.comparisons}
+    studies = [parse_study(e, path=str(file), index=i + 1, comparison_ids=ids) for i, e in enumerate(entries)]
+    data = _merge(data, studies, replace=replace)
+    target = _save_user_copy(data)
+    typer.echo(f"imported {len(studies)} stud{'y' if len(studies) == 1 else 'ies'} into {target}")
+    _report_rerun(data, [s.id for s in studies])
+    if target != user_data_path():  # pragma: no cover - defensive
+        raise InputError.invalid("target", str(target), "the user copy")
+
+
+def _num(value: float | None, status: str) -> Any:
+    return "UNVERIFIED" if value is None else {"value": value, "status": status}
+
+
+@evidence_app.command("add")
+def add(
+    study_id: str = typer.Option(..., "--id", help="Short unique id, e.g. T18."),
+    author: str = typer.Option(..., "--author", help="First author, e.g. 'Bao L'."),
+    url: list[str] = typer.Option(..., "--url", help="Source URL (repeatable; at least one)."),
+    comparison: str = typer.Option(..., "--comparison", help="Comparison id (see `regrow evidence --json`)."),
+    outcome: str = typer.Option(
+        ..., "--outcome", help="What was measured, e.g. 'hair density, change from baseline'."
+    ),
+    unit: str = typer.Option(
+        ..., "--unit", help="hairs/cm2, hairs/inch2, hairs/inch_circle, um, percent, events, ..."
+    ),
+    value_type: str = typer.Option("change", "--value-type", help="change, end or proportion."),
+    year: int | None = typer.Option(None, "--year"),
+    doi: str | None = typer.Option(None, "--doi"),
+    pmid: str | None = typer.Option(None, "--pmid"),
+    design: str = typer.Option(
+        "parallel", "--design", help="parallel, split_scalp, controlled, cohort, case_series."
+    ),
+    randomised: str = typer.Option("unclear", "--randomised", help="yes, no or unclear."),
+    blinding: str = typer.Option(
+        "unclear", "--blinding", help="evaluator, participant_and_evaluator, none, unclear."
+    ),
+    condition: str = typer.Option("AGA", "--condition", help="AGA, FPHL, AA or other."),
+    n1: int | None = typer.Option(None, "--n1", help="Intervention arm size."),
+    n2: int | None = typer.Option(None, "--n2", help="Comparator arm size."),
+    mean1: float | None = typer.Option(None, "--mean1"),
+    mean2: float | None = typer.Option(None, "--mean2"),
+    sd1: float | None = typer.Option(None, "--sd1"),
+    sd2: float | None = typer.Option(None, "--sd2"),
+    events1: int | None = typer.Option(None, "--events1"),
+    events2: int | None = typer.Option(None, "--events2"),
+    p_value: float | None = typer.Option(
+        None, "--p", help="Exact two-sided p-value of the between-arm test."
+    ),
+    needle_length_mm: float | None = typer.Option(None, "--needle-length-mm"),
+    interval_days: float | None = typer.Option(None, "--interval-days"),
+    duration_weeks: float | None = typer.Option(None, "--duration-weeks"),
+    status: str = typer.Option(
+        "full_text", "--status", help="Where the numbers were read (full_text, abstract, ...)."
+    ),
+    replace: bool = typer.Option(False, "--replace", help="Correct an existing study with this id."),
+    data_file: Path | None = _DATA_OPTION,
+) -> None:
+    """Add (or, with --replace, correct) one study with one outcome; validated, then the review reruns."""
+    from regrow.evidence._trials import parse_study
+
+    def arm(n, mean, sd, events):
+        out = {"n": _num(n, status)}
+        if value_type == "proportion":
+            out["events"] = _num(events, status)
+        else:
+            out["mean"], out["sd"] = _num(mean, status), _num(sd, status)
+        return out
+
+    raw: dict[str, Any] = {
+        "id": study_id,
+        "first_author": author,
+        "urls": list(url),
+        "design": design,
+        "randomised": randomised,
+        "blinding": blinding,
+        "condition": condition,
+        "doi": doi,
+        "pmid": pmid,
+        "year": _num(year, status),
+        "needle_length_mm": _num(needle_length_mm, status),
+        "interval_days": _num(interval_days, status),
+        "duration_weeks": _num(duration_weeks, status),
+        "verification": f"added with `regrow evidence add` ({status})",
+        "outcomes": [
+            {
+                "comparison": comparison,
+                "outcome": outcome,
+                "unit": unit,
+                "value_type": value_type,
+                "paired": design == "split_scalp",
+                "intervention": arm(n1, mean1, sd1, events1),
+                "comparator": arm(n2, mean2, sd2, events2),
+                "p_value": _num(p_value, status),
+            }
+        ],
+    }
+    data = _load(data_file)
+    study = parse_study(raw, path="regrow evidence add", comparison_ids={c.id for c in data.comparisons})
+    data = _merge(data, [study], replace=replace)
+    target = _save_user_copy(data)
+    typer.echo(f"{'corrected' if replace else 'added'} {study.id} in {target}")
+    _report_rerun(data, [study.id])
+
+
+@evidence_app.command("path")
+def path() -> None:
+    """Print where your copy of the evidence is (or would be) stored, and the bundled file."""
+    from regrow.evidence._trials import bundled_path, user_data_path
+
+    user = user_data_path()
+    typer.echo(f"user copy: {user} ({'exists' if user.is_file() else 'not created yet'})")
+    typer.echo(f"bundled:   {bundled_path()}")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``regrow evidence`` on the root app."""
+    app.add_typer(evidence_app, name="evidence")

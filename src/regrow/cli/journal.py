@@ -1,0 +1,744 @@
+"""Journal commands: ``regrow profile``, ``device``, ``plan``, ``log``, ``today``, ``schedule``, ``export``,
+``import``. Thin: parse, call :mod:`regrow.journal` (storage) and :mod:`regrow.protocol` (rules), print."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from regrow import journal as jr
+from regrow import protocol as pr
+from regrow.cli._common import emit_json
+from regrow.errors import InputError
+
+__all__ = ["register"]
+
+DB_HELP = "Journal database URL (SQLite or postgresql+psycopg://); default: SQLite in your user data folder."
+DbOption = typer.Option(None, "--db", envvar=jr.DATABASE_URL_ENV, help=DB_HELP)
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
+RulesOption = typer.Option(None, "--rules", help="A clinic's YAML rule overrides (by rule id).")
+
+
+# --- glue ------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _session(db: str | None) -> Iterator[Any]:
+    """One transaction on the journal at ``db``; the engine is disposed afterwards (no pooled leftovers)."""
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in obj.as_dict().items()}
+
+
+def _records(session, person_id: int) -> pr.JournalRecords:
+    profile = jr.get_profile(session, person_id=person_id)
+    plan = jr.get_active_plan(session, person_id=person_id)
+    return pr.JournalRecords(
+        profile=None if profile is None else pr.ProfileRecord.from_mapping(profile.as_dict()),
+        screening=jr.list_screening(session, person_id=person_id),
+        devices=tuple(
+            pr.DeviceRecord.from_mapping(d.as_dict()) for d in jr.list_devices(session, person_id=person_id)
+        ),
+        disinfections=tuple(
+            pr.DisinfectionRecord.from_mapping(d.as_dict())
+            for d in jr.list_disinfections(session, person_id=person_id)
+        ),
+        plan=None if plan is None else pr.PlanRecord.from_mapping(plan.as_dict()),
+        sessions=tuple(
+            pr.SessionRecord.from_mapping(s.as_dict()) for s in jr.list_sessions(session, person_id=person_id)
+        ),
+        doses=tuple(
+            pr.DoseRecord.from_mapping(d.as_dict()) for d in jr.list_doses(session, person_id=person_id)
+        ),
+        events=tuple(
+            pr.EventRecord.from_mapping(e.as_dict()) for e in jr.list_events(session, person_id=person_id)
+        ),
+    )
+
+
+def _acks(acknowledge: list[str], reason: list[str]) -> dict[str, str]:
+    if acknowledge and not reason:
+        raise InputError.invalid("reason", None, "a --reason TEXT for each --acknowledge RULE_ID")
+    if len(reason) not in (0, 1, len(acknowledge)):
+        raise InputError.invalid("reason", reason, "one --reason, or one per --acknowledge")
+    reasons = reason * len(acknowledge) if len(reason) == 1 else reason
+    return dict(zip(acknowledge, reasons, strict=False))
+
+
+def _print_findings(findings: list[pr.Finding]) -> None:
+    if not findings:
+        typer.echo("No findings.")
+    for f in findings:
+        typer.echo(f"[{f.severity}] {f.rule_id}: {f.message}\n    source: {f.source}")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _yes_no(field: str, value: str | None) -> bool | None:
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    if lowered in ("yes", "y", "true"):
+        return True
+    if lowered in ("no", "n", "false"):
+        return False
+    raise InputError.invalid(field, value, "yes or no")
+
+
+# --- profile ---------------------------------------------------------------------------------------------
+
+profile_app = typer.Typer(
+    help="Your profile, screening answers, and deleting all your data.", no_args_is_help=False
+)
+
+
+def _show_profile(db: str | None, as_json: bool) -> None:
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        profile = jr.get_profile(session, person_id=me.id)
+        body = {
+            "person_id": me.id,
+            "profile": None if profile is None else _row(profile),
+            "screening": jr.list_screening(session, person_id=me.id),
+        }
+    if as_json:
+        emit_json(body)
+        return
+    for key, value in (body["profile"] or {}).items():
+        typer.echo(f"{key}: {value}")
+    for key, value in body["screening"].items():
+        typer.echo(f"screening {key}: {'yes' if value else 'no'}")
+    if body["profile"] is None:
+        typer.echo("No profile yet; set one with `regrow profile set`.")
+
+
+@profile_app.callback(invoke_without_command=True)
+def profile_root(ctx: typer.Context, db: str | None = DbOption, as_json: bool = JsonOption) -> None:
+    """Show your profile (or use a subcommand)."""
+    if ctx.invoked_subcommand is None:
+        _show_profile(db, as_json)
+
+
+@profile_app.command("show")
+def profile_show(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
+    """Show your profile and screening answers."""
+    _show_profile(db, as_json)
+
+
+@profile_app.command("set")
+def profile_set(
+    sex: str | None = typer.Option(None, help="female, male or other."),
+    birth_year: int | None = typer.Option(None, help="Year of birth."),
+    diagnosis: str | None = typer.Option(None, help="AGA, FPHL, alopecia_areata or other."),
+    confirmed: bool | None = typer.Option(
+        None, "--confirmed/--unconfirmed", help="A clinician confirmed a non-scarring diagnosis."
+    ),
+    grade_scale: str | None = typer.Option(None, help="norwood_hamilton, ludwig, sinclair or basp."),
+    grade: str | None = typer.Option(None, help="Grade on that scale, e.g. III-vertex."),
+    hair_colour: str | None = typer.Option(None, help="Hair colour."),
+    fitzpatrick: int | None = typer.Option(None, help="Fitzpatrick skin type 1-6."),
+    medication: list[str] | None = typer.Option(None, help="A medication (repeat for several)."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Set profile fields (only those given change)."""
+    fields: dict[str, Any] = {
+        "sex": sex,
+        "birth_year": birth_year,
+        "diagnosis": diagnosis,
+        "diagnosis_confirmed_by_clinician": confirmed,
+        "grade_scale": grade_scale,
+        "grade": grade,
+        "hair_colour": hair_colour,
+        "fitzpatrick_skin_type": fitzpatrick,
+        "medications": medication or None,
+    }
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        profile = jr.set_profile(
+            session, person_id=me.id, **{k: v for k, v in fields.items() if v is not None}
+        )
+        body = _row(profile)
+    emit_json(body) if as_json else typer.echo("Profile saved.")
+
+
+@profile_app.command("screen")
+def profile_screen(
+    scarring_alopecia: str | None = typer.Option(
+        None, help="yes/no: lichen planopilaris, FFA or other scarring."
+    ),
+    active_scalp_infection: str | None = typer.Option(None, help="yes/no: infection, HSV, fungal."),
+    keloid_tendency: str | None = typer.Option(None, help="yes/no: keloid or hypertrophic scars."),
+    bleeding_disorder_or_anticoagulants: str | None = typer.Option(None, help="yes/no."),
+    pregnancy: str | None = typer.Option(None, help="yes/no: pregnant or breastfeeding."),
+    isotretinoin: str | None = typer.Option(None, help="yes/no: isotretinoin now or in the last 6 months."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Answer the screening questions (each yes or no)."""
+    raw = {
+        "scarring_alopecia": scarring_alopecia,
+        "active_scalp_infection": active_scalp_infection,
+        "keloid_tendency": keloid_tendency,
+        "bleeding_disorder_or_anticoagulants": bleeding_disorder_or_anticoagulants,
+        "pregnancy": pregnancy,
+        "isotretinoin": isotretinoin,
+    }
+    answers = {k: _yes_no(k, v) for k, v in raw.items() if v is not None}
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        stored = jr.set_screening(session, person_id=me.id, answers=answers)
+        findings = [f for f in pr.check_journal(_records(session, me.id), pr.load_rules(), now=_now())]
+    if as_json:
+        emit_json({"screening": stored, "findings": [f.to_dict() for f in findings]})
+    else:
+        _print_findings([f for f in findings if f.rule_id.startswith("screen.")])
+
+
+@profile_app.command("delete")
+def profile_delete(
+    yes: bool = typer.Option(False, "--yes", help="Really delete everything about you (no undo)."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete all of your data: profile, devices, plans, sessions, doses, events, photos, measurements."""
+    if not yes:
+        raise InputError.invalid(
+            "--yes", False, "given to confirm deleting all of your data (export it first)"
+        )
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        result = jr.delete_person_data(session, person_id=me.id)
+    removed = []
+    for path in result["photo_paths"]:
+        file = Path(path)
+        if file.is_file():
+            file.unlink()
+            removed.append(path)
+    result["photo_files_removed"] = removed
+    emit_json(result) if as_json else typer.echo(f"Deleted {sum(result['deleted'].values())} records.")
+
+
+# --- devices ---------------------------------------------------------------------------------------------
+
+device_app = typer.Typer(help="Your rollers, pens and stamps.", no_args_is_help=True)
+
+
+@device_app.command("add")
+def device_add(
+    name: str = typer.Option(..., help="A name you recognise, e.g. 'Dermaroller 1.5'."),
+    kind: str = typer.Option(..., help="roller, pen or stamp."),
+    needle_length_mm: float = typer.Option(..., help="Needle length in mm, in (0, 3.0]."),
+    needle_count: int | None = typer.Option(None, help="Number of needles."),
+    lot: str | None = typer.Option(None, help="Lot number or UDI."),
+    first_use: str | None = typer.Option(None, help="First use date (ISO 8601)."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Register a device."""
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        device = jr.add_device(
+            session,
+            person_id=me.id,
+            name=name,
+            kind=kind,
+            needle_length_mm=needle_length_mm,
+            needle_count=needle_count,
+            lot=lot,
+            first_use=first_use,
+        )
+        body = _row(device)
+        findings = pr.check_device(
+            pr.DeviceRecord.from_mapping(device.as_dict()), pr.load_rules(), on=dt.date.today()
+        )
+    if as_json:
+        emit_json({"device": body, "findings": [f.to_dict() for f in findings]})
+    else:
+        typer.echo(f"Device {body['id']} added.")
+        if findings:
+            _print_findings(findings)
+
+
+@device_app.command("list")
+def device_list(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
+    """List devices with use counts and last disinfection."""
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        rows = []
+        for device in jr.list_devices(session, person_id=me.id):
+            cleaned = jr.list_disinfections(session, person_id=me.id, device_id=device.id)
+            rows.append(
+                {
+                    **_row(device),
+                    "last_disinfected_at": cleaned[-1].disinfected_at.isoformat() if cleaned else None,
+                }
+            )
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        status = "retired" if r["retired_at"] else "in use"
+        typer.echo(
+            f"{r['id']}: {r['name']} ({r['kind']}, {r['needle_length_mm']:g} mm) uses={r['use_count']} "
+            f"first_use={r['first_use']} disinfected={r['last_disinfected_at']} [{status}]"
+        )
+
+
+@device_app.command("disinfect")
+def device_disinfect(
+    device_id: int = typer.Argument(..., help="Device id (see `regrow device list`)."),
+    method: str = typer.Option("70% isopropyl alcohol soak", help="How it was disinfected."),
+    at: str | None = typer.Option(None, help="When (ISO 8601); now when omitted."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Record a disinfection of a device."""
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        row = jr.record_disinfection(
+            session, person_id=me.id, device_id=device_id, disinfected_at=at or _now(), method=method
+        )
+        body = _row(row)
+    emit_json(body) if as_json else typer.echo(f"Disinfection of device {device_id} recorded.")
+
+
+@device_app.command("retire")
+def device_retire(
+    device_id: int = typer.Argument(..., help="Device id."),
+    reason: str | None = typer.Option(None, help="Why (blunt, lost, replaced...)."),
+    at: str | None = typer.Option(None, help="When (ISO 8601); now when omitted."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Retire a device (it stays in your history)."""
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        body = _row(
+            jr.retire_device(
+                session, person_id=me.id, device_id=device_id, retired_at=at or _now(), reason=reason
+            )
+        )
+    emit_json(body) if as_json else typer.echo(f"Device {device_id} retired.")
+
+
+# --- plans -----------------------------------------------------------------------------------------------
+
+plan_app = typer.Typer(help="Create, show and check your treatment plan.", no_args_is_help=True)
+
+
+@plan_app.command("create")
+def plan_create(
+    start: str = typer.Option(..., help="Start date (ISO 8601)."),
+    needle_length_mm: float | None = typer.Option(None, help="Needle length in mm; default: the device's."),
+    device: int | None = typer.Option(None, help="Device id to use."),
+    name: str | None = typer.Option(None, help="Plan name."),
+    weeks: int | None = typer.Option(None, help="Length in weeks (default 24)."),
+    loading_interval_days: int | None = typer.Option(None, help="Days between loading sessions (default 7)."),
+    loading_sessions: int | None = typer.Option(None, help="Number of loading sessions (default 4)."),
+    maintenance_interval_days: int | None = typer.Option(
+        None, help="Days between later sessions (default 14)."
+    ),
+    minoxidil: bool = typer.Option(False, "--minoxidil/--no-minoxidil", help="Plan minoxidil doses."),
+    minoxidil_strength_pct: float | None = typer.Option(None, help="Minoxidil strength in % (default 5)."),
+    minoxidil_times: str | None = typer.Option(None, help="Dose times, e.g. 08:00,20:00."),
+    minoxidil_hold_hours: float | None = typer.Option(
+        None, help="Hold after sessions in hours (default 24)."
+    ),
+    prp_sessions: int | None = typer.Option(None, help="PRP series length (default 0)."),
+    prp_interval_days: int | None = typer.Option(None, help="Days between PRP sessions (default 28)."),
+    prp_maintenance_months: int | None = typer.Option(None, help="PRP maintenance after the series, months."),
+    photo_interval_weeks: int | None = typer.Option(
+        None, help="Photo checkpoints every N weeks (default 4)."
+    ),
+    first_evaluation_week: int | None = typer.Option(None, help="First evaluation week (default 12)."),
+    decision_week: int | None = typer.Option(None, help="Decision week (default 24)."),
+    acknowledge: list[str] | None = typer.Option(None, help="Rule id of a stop finding you acknowledge."),
+    reason: list[str] | None = typer.Option(None, help="Your reason for the acknowledgement."),
+    rules_file: Path | None = RulesOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a plan (it becomes the active one); stop findings must be acknowledged."""
+    rules = pr.load_rules(rules_file)
+    acks = _acks(acknowledge or [], reason or [])
+    times = None if minoxidil_times is None else [t.strip() for t in minoxidil_times.split(",") if t.strip()]
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        if device is not None:
+            dev = jr.get_device(session, person_id=me.id, device_id=device)
+            needle_length_mm = dev.needle_length_mm if needle_length_mm is None else needle_length_mm
+        if needle_length_mm is None:
+            raise InputError.invalid("needle_length_mm", None, "given with --needle-length-mm or --device")
+        needle_length_mm = jr.check_needle_length("needle_length_mm", needle_length_mm)
+        plan = pr.make_plan(
+            start_date=start,
+            needle_length_mm=needle_length_mm,
+            rules=rules,
+            name=name,
+            device_id=device,
+            length_weeks=weeks,
+            loading_interval_days=loading_interval_days,
+            loading_sessions=loading_sessions,
+            maintenance_interval_days=maintenance_interval_days,
+            minoxidil=minoxidil,
+            minoxidil_strength_pct=minoxidil_strength_pct if minoxidil else None,
+            minoxidil_times=times,
+            minoxidil_hold_hours=minoxidil_hold_hours,
+            prp_sessions=prp_sessions,
+            prp_interval_days=prp_interval_days,
+            prp_maintenance_months=prp_maintenance_months,
+            photo_interval_weeks=photo_interval_weeks,
+            first_evaluation_week=first_evaluation_week,
+            decision_week=decision_week,
+        )
+        if not plan.minoxidil:
+            plan = pr.PlanRecord.from_mapping(
+                {**plan.storable(), "minoxidil_strength_pct": None, "minoxidil_times": []}
+            )
+        findings = pr.check_plan(plan, _records(session, me.id), rules)
+        stops = pr.require_acknowledged(findings, acks)
+        row = jr.add_plan(session, person_id=me.id, **plan.storable())
+        for f in stops:
+            jr.add_acknowledgement(
+                session,
+                person_id=me.id,
+                rule_id=f.rule_id,
+                reason=acks[f.rule_id],
+                action="plan_create",
+                plan_id=row.id,
+                finding_message=f.message,
+            )
+        body = {"plan": _row(row), "findings": [f.to_dict() for f in findings]}
+    if as_json:
+        emit_json(body)
+    else:
+        typer.echo(f"Plan {body['plan']['id']} created, starting {body['plan']['start_date']}.")
+        _print_findings(findings)
+
+
+@plan_app.command("show")
+def plan_show(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
+    """Show the active plan, its planned sessions and adherence so far."""
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        row = jr.get_active_plan(session, person_id=me.id)
+        if row is None:
+            raise InputError.invalid("plan", None, "created first with `regrow plan create`")
+        plan = pr.PlanRecord.from_mapping(row.as_dict())
+        sessions = [
+            pr.SessionRecord.from_mapping(s.as_dict()) for s in jr.list_sessions(session, person_id=me.id)
+        ]
+    body = {
+        "plan": _row(row),
+        "planned_sessions": [d.isoformat() for d in pr.planned_session_dates(plan)],
+        "next_session_due": (lambda d: d and d.isoformat())(pr.next_session_due(plan, sessions)),
+        "adherence": pr.adherence(plan, sessions, as_of=dt.date.today()).to_dict(),
+    }
+    if as_json:
+        emit_json(body)
+        return
+    for key, value in body["plan"].items():
+        typer.echo(f"{key}: {value}")
+    typer.echo(f"planned sessions: {len(body['planned_sessions'])}; next due: {body['next_session_due']}")
+    a = body["adherence"]
+    typer.echo(f"adherence: {a['done_to_date']} of {a['planned_to_date']} planned sessions done")
+
+
+@plan_app.command("check")
+def plan_check(
+    rules_file: Path | None = RulesOption, db: str | None = DbOption, as_json: bool = JsonOption
+) -> None:
+    """Check the active plan and the journal against the safety rules."""
+    rules = pr.load_rules(rules_file)
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        records = _records(session, me.id)
+    findings = pr.check_journal(records, rules, now=_now())
+    if records.plan is not None:
+        findings = pr.check_plan(records.plan, records, rules) + [
+            f for f in findings if not f.rule_id.startswith("screen.")
+        ]
+    if as_json:
+        emit_json({"findings": [f.to_dict() for f in findings]})
+    else:
+        _print_findings(findings)
+
+
+# --- logging ---------------------------------------------------------------------------------------------
+
+log_app = typer.Typer(
+    help="Log a needling session, an adjunct dose or an adverse event.", no_args_is_help=True
+)
+
+
+@log_app.command("session")
+def log_session(
+    device: int = typer.Option(..., help="Device id (see `regrow device list`)."),
+    at: str | None = typer.Option(None, help="When (ISO 8601); now when omitted."),
+    needle_length_mm: float | None = typer.Option(None, help="Needle length in mm; default: the device's."),
+    passes: int | None = typer.Option(None, help="Number of passes."),
+    area: str | None = typer.Option(None, help="Scalp area, e.g. vertex."),
+    area_cm2: float | None = typer.Option(None, help="Area treated in cm²."),
+    endpoint: str | None = typer.Option(None, help="none, erythema, pinpoint_bleeding or more_bleeding."),
+    pain: int | None = typer.Option(None, help="Pain 0-10."),
+    applied_during: list[str] | None = typer.Option(None, help="On the skin during needling (repeat)."),
+    applied_after: list[str] | None = typer.Option(None, help="Applied afterwards (repeat)."),
+    notes: str | None = typer.Option(None, help="Notes."),
+    acknowledge: list[str] | None = typer.Option(None, help="Rule id of a stop finding you acknowledge."),
+    reason: list[str] | None = typer.Option(None, help="Your reason for the acknowledgement."),
+    rules_file: Path | None = RulesOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Log a needling session; a stop finding blocks it until acknowledged with a reason."""
+    rules = pr.load_rules(rules_file)
+    acks = _acks(acknowledge or [], reason or [])
+    when = jr.parse_datetime("performed_at", at) if at else _now()
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        dev = jr.get_device(session, person_id=me.id, device_id=device)
+        records = _records(session, me.id)
+        pr.check_session_date(records.plan, when)
+        length = (
+            dev.needle_length_mm
+            if needle_length_mm is None
+            else jr.check_needle_length("needle_length_mm", needle_length_mm)
+        )
+        candidate = pr.SessionRecord(
+            performed_at=when,
+            needle_length_mm=length,
+            device_id=dev.id,
+            endpoint=endpoint,
+            pain_0_10=pain,
+            applied_during=list(applied_during or []),
+            applied_after=list(applied_after or []),
+            area=area,
+        )
+        findings = pr.check_session(candidate, records, rules)
+        stops = pr.require_acknowledged(findings, acks)
+        row = jr.add_session(
+            session,
+            person_id=me.id,
+            device_id=dev.id,
+            performed_at=when,
+            needle_length_mm=needle_length_mm,
+            plan_id=None if records.plan is None else records.plan.id,
+            passes=passes,
+            area=area,
+            area_cm2=area_cm2,
+            endpoint=endpoint,
+            pain_0_10=pain,
+            applied_during=applied_during,
+            applied_after=applied_after,
+            notes=notes,
+            acknowledgements=[
+                {"rule_id": f.rule_id, "reason": acks[f.rule_id], "message": f.message} for f in stops
+            ],
+        )
+        body = {"session": _row(row), "findings": [f.to_dict() for f in findings]}
+    if as_json:
+        emit_json(body)
+    else:
+        typer.echo(f"Session {body['session']['id']} logged.")
+        _print_findings(findings)
+
+
+@log_app.command("dose")
+def log_dose(
+    kind: str = typer.Option(..., help="minoxidil, prp, finasteride or other."),
+    at: str | None = typer.Option(None, help="When (ISO 8601); now when omitted."),
+    strength: str | None = typer.Option(None, help="Strength, e.g. 5%."),
+    amount: str | None = typer.Option(None, help="Amount, e.g. 1 mL."),
+    notes: str | None = typer.Option(None, help="Notes."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Log an adjunct dose (warns when minoxidil falls inside a post-session hold)."""
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        row = jr.add_dose(
+            session,
+            person_id=me.id,
+            kind=kind,
+            taken_at=at or _now(),
+            strength=strength,
+            amount=amount,
+            notes=notes,
+        )
+        record = pr.DoseRecord.from_mapping(row.as_dict())
+        findings = pr.check_dose(record, _records(session, me.id), pr.load_rules())
+        body = {"dose": _row(row), "findings": [f.to_dict() for f in findings]}
+    if as_json:
+        emit_json(body)
+    else:
+        typer.echo(f"Dose {body['dose']['id']} logged.")
+        if findings:
+            _print_findings(findings)
+
+
+@log_app.command("event")
+def log_event(
+    kind: str = typer.Option(
+        ..., help="e.g. erythema, pain, pruritus, headache, infection, granuloma, scarring."
+    ),
+    severity: str = typer.Option(..., help="mild, moderate or severe."),
+    onset: str | None = typer.Option(None, help="Onset (ISO 8601); now when omitted."),
+    resolved: str | None = typer.Option(None, help="Resolution (ISO 8601), if resolved."),
+    session_id: int | None = typer.Option(None, "--session", help="The session it followed."),
+    notes: str | None = typer.Option(None, help="Notes."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Log an adverse event."""
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        row = jr.add_event(
+            session,
+            person_id=me.id,
+            kind=kind,
+            severity=severity,
+            onset_at=onset or _now(),
+            resolved_at=resolved,
+            session_id=session_id,
+            notes=notes,
+        )
+        body = _row(row)
+    emit_json(body) if as_json else typer.echo(f"Adverse event {body['id']} logged.")
+
+
+# --- today, schedule, export, import -----------------------------------------------------------------------
+
+
+def today(
+    at: str | None = typer.Option(None, help="Pretend it is this time (ISO 8601); now when omitted."),
+    rules_file: Path | None = RulesOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """What is due today, minoxidil holds in force (and when they end), and open findings."""
+    now = jr.parse_datetime("at", at) if at else _now()
+    rules = pr.load_rules(rules_file)
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        records = _records(session, me.id)
+    plan = records.plan
+    due = [] if plan is None else pr.due_today(plan, records.sessions, records.doses, today=now.date())
+    hold_hours = None if plan is None else plan.minoxidil_hold_hours
+    holds = pr.active_holds(records.sessions, rules, now=now, hold_hours=hold_hours)
+    findings = pr.check_journal(records, rules, now=now)
+    body = {
+        "now": now.isoformat(timespec="minutes"),
+        "plan_id": None if plan is None else plan.id,
+        "due": due,
+        "holds": [h.to_dict() for h in holds],
+        "findings": [f.to_dict() for f in findings],
+    }
+    if plan is not None:
+        body["adherence"] = pr.adherence(plan, records.sessions, as_of=now.date()).to_dict()
+    if as_json:
+        emit_json(body)
+        return
+    if plan is None:
+        typer.echo("No plan yet; create one with `regrow plan create`.")
+    for item in due:
+        typer.echo(f"due: {item}")
+    for hold in holds:
+        typer.echo(f"hold: no minoxidil until {hold.end.isoformat(timespec='minutes')}")
+    _print_findings(findings)
+
+
+def schedule(
+    ics: Path | None = typer.Option(None, "--ics", help="Write the plan as an iCalendar file here."),
+    rules_file: Path | None = RulesOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The active plan's calendar: sessions, minoxidil doses, PRP and checkpoints (optionally as .ics)."""
+    rules = pr.load_rules(rules_file)
+    with _session(db) as session:
+        me = jr.get_or_create_default_person(session)
+        row = jr.get_active_plan(session, person_id=me.id)
+        if row is None:
+            raise InputError.invalid("plan", None, "created first with `regrow plan create`")
+        plan = pr.PlanRecord.from_mapping(row.as_dict())
+    items = pr.plan_schedule(plan, rules=rules)
+    if ics is not None:
+        ics.parent.mkdir(parents=True, exist_ok=True)
+        ics.write_bytes(pr.schedule_to_ical(items, plan_id=plan.id))
+    if as_json:
+        emit_json(
+            {
+                "plan_id": plan.id,
+                "ics": None if ics is None else str(ics),
+                "items": [i.to_dict() for i in items],
+            }
+        )
+        return
+    for item in items:
+        typer.echo(f"{item.to_dict()['start']}  {item.title}")
+    if ics is not None:
+        typer.echo(f"Wrote {ics}")
+
+
+def export(
+    out: Path = typer.Option(Path("."), "--out", help="Folder to write into."),
+    fmt: str = typer.Option(
+        "json", "--format", help="json (one file) or csv (one file per table + manifest)."
+    ),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Export everything in the journal (JSON or CSV)."""
+    if fmt not in ("json", "csv"):
+        raise InputError.invalid("--format", fmt, "json or csv")
+    with _session(db) as session:
+        if fmt == "json":
+            stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+            files = [jr.export_json(session, out / f"regrow-journal-{stamp}.json")]
+        else:
+            files = jr.export_csv(session, out)
+    if as_json:
+        emit_json({"format": fmt, "files": [str(f) for f in files]})
+    else:
+        for f in files:
+            typer.echo(f"Wrote {f}")
+
+
+def import_(
+    file: Path = typer.Argument(..., help="A JSON export, or a CSV export folder / its manifest.json."),
+    replace: bool = typer.Option(False, "--replace", help="Delete everything in the journal first."),
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Restore an export exactly (into an empty journal, or with --replace)."""
+    document = jr.read_export(file)
+    with _session(db) as session:
+        counts = jr.import_data(session, document, replace=replace)
+    emit_json({"restored": counts}) if as_json else typer.echo(f"Restored {sum(counts.values())} records.")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount the journal commands on the root ``regrow`` app."""
+    app.add_typer(profile_app, name="profile")
+    app.add_typer(device_app, name="device")
+    app.add_typer(plan_app, name="plan")
+    app.add_typer(log_app, name="log")
+    app.command("today")(today)
+    app.command("schedule")(schedule)
+    app.command("export")(export)
+    app.command("import")(import_)

@@ -1,0 +1,137 @@
+"""Cumulative meta-analysis, as metafor 3.8's ``cumul.rma.uni``: the model refitted to the first 1, 2, ..., k
+studies in a given order (e.g. publication year)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regrow.errors import InputError
+from regrow.evidence._influence import _REFIT_ERRORS, _require_intercept_only, _summaries, fit_rows
+from regrow.evidence._rma import RMAResult
+
+__all__ = ["Cumulative", "cumul"]
+
+
+@dataclass(frozen=True)
+class Cumulative:
+    """Pooled results after adding the studies one at a time; row j uses the first j + 1 studies of ``order``.
+
+    ``order`` holds the 0-based model rows in the order they were added; ``slab`` the labels in that order.
+    ``tau2`` is None for a fixed-effect model. ``zval`` is a t statistic for knha/adhoc (metafor ``tval``);
+    the one-study row always uses a z test (as metafor does for k = 1).
+    """
+
+    method: str
+    test: str
+    order: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    zval: np.ndarray
+    pval: np.ndarray
+    ci_lb: np.ndarray
+    ci_ub: np.ndarray
+    Q: np.ndarray
+    Qp: np.ndarray
+    tau2: np.ndarray | None
+    I2: np.ndarray
+    H2: np.ndarray
+    slab: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    _COLUMNS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "Q", "Qp", "tau2", "I2", "H2")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {c: getattr(self, c) for c in self._COLUMNS if getattr(self, c) is not None}
+        out.update(
+            order=self.order,
+            slab=list(self.slab),
+            method=self.method,
+            test=self.test,
+            warnings=list(self.warnings),
+        )
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        data = {c: getattr(self, c) for c in self._COLUMNS if getattr(self, c) is not None}
+        return pd.DataFrame(data, index=pd.Index(self.slab, name="slab"))
+
+
+def _sort_order(order: Sequence[Any] | np.ndarray, k: int, decreasing: bool) -> np.ndarray:
+    """R's ``order(x, decreasing=)``: a stable sort, ties kept in their original order either way."""
+    values = pd.Series(list(order) if not isinstance(order, np.ndarray | pd.Series) else order)
+    if len(values) != k:
+        raise InputError(
+            f"order has {len(values)} values but the model has {k} studies.", field="order", value=len(values)
+        )
+    if values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
+        raise InputError(f"order is missing in row {row}.", field="order")
+    codes, _ = pd.factorize(values, sort=True)
+    keys = -codes if decreasing else codes
+    return np.argsort(keys, kind="stable")
+
+
+def cumul(
+    res: RMAResult,
+    *,
+    order: Sequence[Any] | np.ndarray | None = None,
+    decreasing: bool = False,
+) -> Cumulative:
+    """Cumulative meta-analysis: refit ``res``'s model to the first 1, 2, ..., k studies.
+
+    The j-th row pools the first j studies after sorting by ``order`` (a stable sort, so tied studies keep
+    their order in the data, as R's ``order`` does). The one-study fit is metafor's k = 1 model (tau^2 = 0,
+    Q = 0, I^2 = 0, H^2 = 1, z test).
+
+    Parameters
+    ----------
+    res : RMAResult
+        An intercept-only model; its method, test, level and control are reused.
+    order : sequence of length k, optional
+        Sort key per study (e.g. publication year); default: the order of the data.
+    decreasing : bool, default False
+        Sort from the largest key down.
+
+    Returns
+    -------
+    Cumulative
+
+    Raises
+    ------
+    InputError
+        For a model with moderators, or an ``order`` of the wrong length or with missing values.
+    TooFewStudiesError
+        For k < 2.
+
+    References
+    ----------
+    Lau J, Antman EM, Jimenez-Silva J, et al. (1992). Cumulative meta-analysis of therapeutic trials for
+    myocardial infarction. N Engl J Med 327:248-254. doi:10.1056/NEJM199207233270406.
+    """
+    _require_intercept_only(res, "cumul")
+    idx = np.arange(res.k) if order is None else _sort_order(order, res.k, decreasing)
+    fits: list[RMAResult | None] = []
+    warnings: list[str] = []
+    for j in range(1, res.k + 1):
+        try:
+            fits.append(fit_rows(res, idx[:j]))
+        except _REFIT_ERRORS as exc:
+            fits.append(None)
+            warnings.append(f"The first {j} studies could not be fitted: {exc}")
+    cols = _summaries(fits)
+    tau2 = None if res.method == "FE" else cols.pop("tau2")
+    cols.pop("tau2", None)
+    return Cumulative(
+        method=res.method,
+        test=res.test,
+        order=idx,
+        tau2=tau2,
+        slab=[res.slab[i] for i in idx],
+        warnings=warnings,
+        **cols,
+    )

@@ -1,0 +1,217 @@
+"""Photos and per-site hair measurements (written by the image and progress features)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from regrow.errors import InputError, NotFoundError
+
+from ._fields import MEASUREMENT_SOURCES, check_choice, check_number, parse_datetime
+from ._models import Measurement, Photo
+
+__all__ = ["add_measurement", "add_photo", "get_photo", "list_measurements", "list_photos"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _text(field: str, value: Any, *, optional: bool = False, max_len: int = 200) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+        raise InputError.invalid(field, value, f"a non-empty text of at most {max_len} characters")
+    return value.strip()
+
+
+def add_photo(
+    session: Session,
+    *,
+    person_id: int,
+    taken_at: dt.datetime | dt.date | str,
+    site: str,
+    stored_path: str,
+    sha256: str,
+    width: int,
+    height: int,
+) -> Photo:
+    """Record a stored photo (the caller has already written the EXIF-stripped file).
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    person_id : int
+    taken_at : datetime, date or ISO 8601 str
+    site : str
+        Scalp site name, e.g. ``"vertex"``.
+    stored_path : str
+        Where the file lives.
+    sha256 : str
+        Hex SHA-256 of the stored bytes (64 lowercase hex digits).
+    width, height : int
+        Pixel size, at least 1.
+
+    Returns
+    -------
+    Photo
+        The new row (flushed: ``id`` is set).
+
+    Raises
+    ------
+    InputError
+        A field is missing or out of range; the message names it.
+    """
+    digest = str(sha256).lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InputError.invalid("sha256", sha256, "64 hexadecimal digits")
+    photo = Photo(
+        person_id=person_id,
+        taken_at=parse_datetime("taken_at", taken_at),
+        site=_text("site", site, max_len=100),
+        stored_path=_text("stored_path", stored_path, max_len=4096),
+        sha256=digest,
+        width=check_number("width", width, low=1, integer=True, unit="px"),
+        height=check_number("height", height, low=1, integer=True, unit="px"),
+        created_at=_now(),
+    )
+    session.add(photo)
+    session.flush()
+    return photo
+
+
+def get_photo(session: Session, *, person_id: int, photo_id: int) -> Photo:
+    """The photo ``photo_id`` of this person.
+
+    Raises
+    ------
+    NotFoundError
+        No such photo for this person.
+    """
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.person_id != person_id:
+        raise NotFoundError(f"Unknown photo_id {photo_id!r} for person {person_id}.")
+    return photo
+
+
+def list_photos(session: Session, *, person_id: int, site: str | None = None) -> list[Photo]:
+    """This person's photos, oldest first (optionally one site only)."""
+    query = select(Photo).where(Photo.person_id == person_id)
+    if site is not None:
+        query = query.where(Photo.site == site)
+    return list(session.scalars(query.order_by(Photo.taken_at, Photo.id)))
+
+
+def add_measurement(
+    session: Session,
+    *,
+    person_id: int,
+    taken_at: dt.datetime | dt.date | str,
+    site: str,
+    area_cm2: float,
+    hair_count: int | None = None,
+    density_per_cm2: float | None = None,
+    diameter_um: float | None = None,
+    terminal_count: int | None = None,
+    vellus_count: int | None = None,
+    photo_id: int | None = None,
+    source: str = "manual",
+    quality_flags: list[str] | dict[str, Any] | None = None,
+    um_per_px: float | None = None,
+    camera: str | None = None,
+    replicate: int = 0,
+    notes: str | None = None,
+) -> Measurement:
+    """Store one hair measurement of one scalp site.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    person_id : int
+    taken_at : datetime, date or ISO 8601 str
+        When the image or count was taken (a date means midnight).
+    site : str
+        Scalp site name, e.g. ``"vertex"``; compare like with like.
+    area_cm2 : float
+        Counted area in cm², > 0.
+    hair_count : int, optional
+        Hairs counted in the area, >= 0.
+    density_per_cm2 : float, optional
+        Hairs per cm²; when omitted and ``hair_count`` is given it is ``hair_count / area_cm2``.
+    diameter_um : float, optional
+        Mean shaft diameter in µm, > 0.
+    terminal_count, vellus_count : int, optional
+        Counts by hair class, >= 0.
+    photo_id : int, optional
+        The :class:`Photo` measured (must belong to ``person_id``).
+    source : {"manual", "image"}
+    quality_flags : list of str or dict, optional
+        JSON-serialisable quality notes from the image checks.
+    um_per_px : float, optional
+        Calibration, µm per pixel, > 0.
+    camera : str, optional
+        Device or camera name.
+    replicate : int
+        Replicate index within one visit (0, 1, 2, ...).
+    notes : str, optional
+
+    Returns
+    -------
+    Measurement
+        The new row (flushed: ``id`` is set).
+
+    Raises
+    ------
+    InputError
+        A field is out of range or inconsistent; the message names it.
+    NotFoundError
+        ``photo_id`` is not one of this person's photos.
+    """
+    area = check_number("area_cm2", area_cm2, low=0, low_open=True, unit="cm²")
+    count = check_number("hair_count", hair_count, low=0, integer=True, optional=True)
+    density = check_number("density_per_cm2", density_per_cm2, low=0, optional=True, unit="hairs/cm²")
+    if density is None and count is not None:
+        density = count / area
+    if photo_id is not None:
+        get_photo(session, person_id=person_id, photo_id=photo_id)
+    flags = [] if quality_flags is None else quality_flags
+    try:
+        json.dumps(flags)
+    except (TypeError, ValueError) as exc:
+        raise InputError.invalid("quality_flags", flags, "a JSON list of strings or a JSON object") from exc
+    row = Measurement(
+        person_id=person_id,
+        taken_at=parse_datetime("taken_at", taken_at),
+        site=_text("site", site, max_len=100),
+        hair_count=count,
+        area_cm2=area,
+        density_per_cm2=density,
+        diameter_um=check_number("diameter_um", diameter_um, low=0, low_open=True, optional=True, unit="µm"),
+        terminal_count=check_number("terminal_count", terminal_count, low=0, integer=True, optional=True),
+        vellus_count=check_number("vellus_count", vellus_count, low=0, integer=True, optional=True),
+        photo_id=photo_id,
+        source=check_choice("source", source, MEASUREMENT_SOURCES),
+        quality_flags=flags,
+        um_per_px=check_number("um_per_px", um_per_px, low=0, low_open=True, optional=True, unit="µm/px"),
+        camera=_text("camera", camera, optional=True),
+        replicate=check_number("replicate", replicate, low=0, integer=True),
+        notes=notes,
+        created_at=_now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_measurements(session: Session, *, person_id: int, site: str | None = None) -> list[Measurement]:
+    """This person's measurements ordered by time, site and replicate (optionally one site only)."""
+    query = select(Measurement).where(Measurement.person_id == person_id)
+    if site is not None:
+        query = query.where(Measurement.site == site)
+    return list(
+        session.scalars(query.order_by(Measurement.taken_at, Measurement.site, Measurement.replicate))
+    )
