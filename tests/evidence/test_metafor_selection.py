@@ -1,7 +1,6 @@
 """Henmi-Copas confidence interval (``hc``) against metafor 3.8-1 and an independent numerical solution.
 
-The 3PSM step-function selection model (``pubbias.selmodel_3PSM_ML``) is not implemented yet; its
-reference section is deliberately not in ``CHECKED_SECTIONS``.
+The 3PSM step-function selection model is checked in ``test_metafor_selmodel.py``.
 """
 
 from __future__ import annotations
