@@ -31,6 +31,15 @@ CLOSED_FORM_RTOL = 1e-6
 ITERATIVE_RTOL = 1e-5
 ABS_TOL = 1e-9
 CLOSED_FORM_METHODS = {"FE", "DL", "HE", "HS", "SJ"}
+#: Our names and metafor's for the coefficient table of a fit (estimate, SE, z test, confidence interval).
+COEF_FIELDS = (
+    ("beta", "beta"),
+    ("se", "se"),
+    ("zval", "zval"),
+    ("pval", "pval"),
+    ("ci_lb", "ci.lb"),
+    ("ci_ub", "ci.ub"),
+)
 
 #: ``../shared`` beside the checkout, as in ``tests/conftest.py``.
 SHARED_DIR = Path(os.environ.get("REGROW_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared"))
@@ -94,3 +103,58 @@ def assert_close(ours, ref, *, rtol: float, atol: float = ABS_TOL, what: str = "
 
 def reference_path(name: str) -> Path:
     return METAFOR_DIR / metafor_index()["analyses"][name]["file"]
+
+
+def assert_rma_matches(ours, ref: dict, rtol: float, what: str) -> None:
+    """Compare every field metafor reports for an rma fit (an ``rma.uni`` object as the references store it)."""
+    names = ref["coef_names"]
+    assert ours.coef_names == names, what
+    assert ours.k == ref["k"] and ours.p == ref["p"], what
+    assert ours.k - ours.p == ref["df_resid"], what
+    assert ours.method == ref["method"] and ours.test == ref["test"], what
+    assert_close(ours.alpha, ref["level"], rtol=1e-12, what=f"{what} level")
+    for ours_name, ref_name in COEF_FIELDS:
+        assert_close(
+            getattr(ours, ours_name), [ref[ref_name][n] for n in names], rtol=rtol, what=f"{what} {ref_name}"
+        )
+    assert_close(ours.vb, np.array(ref["vb"], dtype=float), rtol=rtol, what=f"{what} vb")
+    for field in ("tau2", "I2", "H2", "s2w", "vt", "QE", "QEp", "QM", "QMp"):
+        assert_close(getattr(ours, field), ref[field], rtol=rtol, what=f"{what} {field}")
+    # tau = sqrt(tau2): a boundary tau2 of 1e-13 in R is a tau of 3e-7, so the absolute tolerance is sqrt'ed.
+    assert_close(ours.tau, ref["tau"], rtol=rtol, atol=np.sqrt(ABS_TOL), what=f"{what} tau")
+    if ref["se.tau2"] is None:
+        assert ours.method == "FE", what
+    else:
+        assert_close(ours.se_tau2, ref["se.tau2"], rtol=rtol, what=f"{what} se.tau2")
+    if ref["R2"] is None:
+        assert ours.R2 is None, what
+    else:
+        assert_close(ours.R2, ref["R2"], rtol=rtol, atol=1e-6, what=f"{what} R2")
+    assert ours.QMdf == tuple(ref["QMdf"]), what
+    assert [j + 1 for j in ours.btt] == ref["btt"], what
+    expected_ddf = None if ref["ddf"] == [None] else ref["ddf"][0]
+    assert ours.ddf == expected_ddf and (ref["dfs"] is None) == (ours.ddf is None), what
+    for kind in ("ML", "REML"):
+        for stat, value in ref["fit.stats"][kind].items():
+            assert_close(ours.fit_stats[kind][stat], value, rtol=rtol, what=f"{what} fit.stats {kind} {stat}")
+    assert_close(ours.weights_pct, ref["weights_pct"], rtol=rtol, what=f"{what} weights")
+    assert ref["warnings"] is None, f"{what}: reference warned {ref['warnings']}; compare by hand"
+
+
+def assert_prediction_matches(pred, ref: dict, rtol: float, what: str) -> None:
+    """Compare a :class:`Prediction` with metafor's ``predict.rma`` output (``pi.*`` only for random effects)."""
+    for ours_name, ref_name in (("pred", "pred"), ("ci_lb", "ci.lb"), ("ci_ub", "ci.ub")):
+        assert_close(getattr(pred, ours_name), ref[ref_name], rtol=rtol, what=f"{what} {ref_name}")
+    if all(v is None for v in ref["se"]):
+        assert pred.se is None, what
+    else:
+        assert_close(pred.se, ref["se"], rtol=rtol, what=f"{what} se")
+    if "pi.lb" in ref:
+        assert_close(pred.pi_lb, ref["pi.lb"], rtol=rtol, what=f"{what} pi.lb")
+        assert_close(pred.pi_ub, ref["pi.ub"], rtol=rtol, what=f"{what} pi.ub")
+        # metafor's cr.* (credibility interval) equals the prediction interval for rma.uni.
+        assert_close(pred.pi_lb, ref["cr.lb"], rtol=rtol, what=f"{what} cr.lb")
+        assert_close(pred.pi_ub, ref["cr.ub"], rtol=rtol, what=f"{what} cr.ub")
+    else:
+        assert pred.pi_lb is None, what
+    assert ref["pred.type"] == "location"

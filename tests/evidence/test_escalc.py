@@ -351,23 +351,17 @@ def test_length_mismatch():
     ],
 )
 def test_row_errors_name_argument_row_and_value(measure, kwargs, field, row, pattern):
+    two_means = {
+        "m1i": [1.0, 2.0],
+        "m2i": [1.0, 1.0],
+        "sd1i": [1.0, 1.0],
+        "sd2i": [1.0, 1.0],
+        "n1i": [10, 10],
+        "n2i": [10, 10],
+    }
     base = {
-        "MD": {
-            "m1i": [1.0, 2.0],
-            "m2i": [1.0, 1.0],
-            "sd1i": [1.0, 1.0],
-            "sd2i": [1.0, 1.0],
-            "n1i": [10, 10],
-            "n2i": [10, 10],
-        },
-        "ROM": {
-            "m1i": [1.0, 2.0],
-            "m2i": [1.0, 1.0],
-            "sd1i": [1.0, 1.0],
-            "sd2i": [1.0, 1.0],
-            "n1i": [10, 10],
-            "n2i": [10, 10],
-        },
+        "MD": two_means,
+        "ROM": two_means,
         "OR": {"ai": [1, 2], "bi": [3, 4], "ci": [1, 2], "di": [3, 4]},
         "ZCOR": {"ri": [0.1, 0.2], "ni": [20, 20]},
         "PR": {"xi": [5, 6], "ni": [20, 20]},

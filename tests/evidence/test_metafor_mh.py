@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from metafor_refs import CLOSED_FORM_RTOL, analysis_names, assert_close, load_dataset, load_reference
+from metafor_refs import (
+    CLOSED_FORM_RTOL,
+    COEF_FIELDS,
+    analysis_names,
+    assert_close,
+    load_dataset,
+    load_reference,
+)
 from statsmodels.stats.contingency_tables import StratifiedTable
 
 from regrow.errors import EstimationError, InputError
@@ -98,12 +105,7 @@ def test_revman_matches_reference(name, measure):
     for mine, theirs in (
         ("Q_MH", "Q_MH"),
         ("tau2", "tau2"),
-        ("beta", "beta"),
-        ("se", "se"),
-        ("zval", "zval"),
-        ("pval", "pval"),
-        ("ci_lb", "ci.lb"),
-        ("ci_ub", "ci.ub"),
+        *COEF_FIELDS,
         ("I2", "I2"),
         ("weights_pct", "weights_pct"),
     ):

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 from metafor_refs import (
-    ABS_TOL,
     CLOSED_FORM_RTOL,
     ITERATIVE_RTOL,
     analysis_names,
     assert_close,
+    assert_prediction_matches,
+    assert_rma_matches,
     load_reference,
     reference_yi_vi,
     rtol_for,
@@ -20,8 +21,9 @@ from metafor_refs import (
 from scipy import stats
 
 from regrow.errors import InputError, TooFewStudiesError
-from regrow.evidence._pubbias import fsn, ranktest, regtest, trimfill
+from regrow.evidence._pubbias import fsn, ranktest, regtest
 from regrow.evidence._rma import rma
+from regrow.evidence._trimfill import trimfill
 
 CHECKED_SECTIONS = {"pubbias.regtest", "pubbias.ranktest", "pubbias.trimfill", "pubbias.fsn"}
 
@@ -89,45 +91,6 @@ def test_ranktest_matches_metafor(name):
     assert "Begg" in ref["note"]
 
 
-def _compare_fit(ours, ref: dict, rtol: float, what: str) -> None:
-    """Every rma field metafor reports for the trim-and-fill refit."""
-    assert (ours.method, ours.test, ours.k, ours.p, ours.k - ours.p) == (
-        ref["method"],
-        ref["test"],
-        ref["k"],
-        ref["p"],
-        ref["df_resid"],
-    ), what
-    assert ours.coef_names == ref["coef_names"], what
-    assert_close(ours.alpha, ref["level"], rtol=1e-12, what=what)
-    for mine, theirs in (
-        ("beta", "beta"),
-        ("se", "se"),
-        ("zval", "zval"),
-        ("pval", "pval"),
-        ("ci_lb", "ci.lb"),
-        ("ci_ub", "ci.ub"),
-    ):
-        assert_close(getattr(ours, mine), list(ref[theirs].values()), rtol=rtol, what=f"{what} {theirs}")
-    assert_close(ours.vb, np.array(ref["vb"], float), rtol=rtol, what=f"{what} vb")
-    for key in ("tau2", "I2", "H2", "s2w", "vt", "QE", "QEp", "QM", "QMp"):
-        assert_close(getattr(ours, key), ref[key], rtol=rtol, what=f"{what} {key}")
-    assert_close(ours.tau, ref["tau"], rtol=rtol, atol=np.sqrt(ABS_TOL), what=f"{what} tau")
-    if ref["se.tau2"] is None:
-        assert ours.method == "FE", what
-    else:
-        assert_close(ours.se_tau2, ref["se.tau2"], rtol=rtol, what=f"{what} se.tau2")
-    assert ours.R2 is None and ref["R2"] is None, what
-    assert ours.QMdf == (ref["QMdf"][0], ref["QMdf"][1]), what
-    assert [j + 1 for j in ours.btt] == ref["btt"], what
-    assert ours.ddf is None and ref["dfs"] is None and ref["ddf"] == [None], what
-    for kind in ("ML", "REML"):
-        for stat, value in ref["fit.stats"][kind].items():
-            assert_close(ours.fit_stats[kind][stat], value, rtol=rtol, what=f"{what} fit.stats {kind} {stat}")
-    assert_close(ours.weights_pct, ref["weights_pct"], rtol=rtol, what=f"{what} weights")
-    assert ref["warnings"] is None, what
-
-
 @pytest.mark.parametrize(("name", "key"), _cases("trimfill"))
 def test_trimfill_matches_metafor(name, key):
     ref = load_reference(name)["pubbias"]["trimfill"][key]
@@ -146,18 +109,13 @@ def test_trimfill_matches_metafor(name, key):
     assert_close(res.vi, ref["vi_all"], rtol=CLOSED_FORM_RTOL, what=f"{what} vi")
     assert res.fill.tolist() == ref["fill"], what
     assert len(res.slab) == res.yi.size and res.slab[-1] == (f"Filled {res.k0}" if res.k0 else res.slab[-1])
-    _compare_fit(res.fit, ref, rtol, what)
-    pred, pref = res.fit.predict(), ref["predict"]
-    for mine, theirs in (("pred", "pred"), ("se", "se"), ("ci_lb", "ci.lb"), ("ci_ub", "ci.ub")):
-        assert_close(getattr(pred, mine), pref[theirs], rtol=rtol, what=f"{what} predict {theirs}")
-    if method == "FE":
-        assert pred.pi_lb is None and "pi.lb" not in pref, what
-    else:
-        assert_close(pred.pi_lb, pref["pi.lb"], rtol=rtol, what=f"{what} pi.lb")
-        assert_close(pred.pi_ub, pref["pi.ub"], rtol=rtol, what=f"{what} pi.ub")
-        assert_close(pred.pi_lb, pref["cr.lb"], rtol=rtol, what=f"{what} cr.lb")
-        assert_close(pred.pi_ub, pref["cr.ub"], rtol=rtol, what=f"{what} cr.ub")
-    assert pref["pred.type"] == "location"
+    assert_rma_matches(res.fit, ref, rtol, what)
+    # the trim-and-fill refit is intercept-only with a z test: no R^2, no t degrees of freedom
+    assert ref["R2"] is None and res.fit.ddf is None and ref["ddf"] == [None], what
+    pref = ref["predict"]
+    assert ("pi.lb" in pref) == (method != "FE"), what
+    assert all(v is not None for v in pref["se"]), what
+    assert_prediction_matches(res.fit.predict(), pref, rtol, f"{what} predict")
     frame = res.to_frame()
     assert list(frame.columns) == ["slab", "yi", "vi", "sei", "fill"] and int(frame["fill"].sum()) == res.k0
 

@@ -167,6 +167,16 @@ def test_forest_fixed_effect_has_no_prediction_interval():
     assert "Fixed-effect model" in [t.get_text() for t in fig.texts]
 
 
+def test_forest_without_the_pooled_estimate_shows_only_the_studies():
+    yi, vi, _, slab = _bcg()
+    fig = plot_forest(rma(yi, vi, method="REML", slab=slab), show_pooled=False)
+    gids = {a.get_gid() for a in fig.findobj()}
+    assert "study_points" in gids and not gids & {"diamond", "pred_interval"}
+    texts = [t.get_text() for t in fig.texts]
+    assert not any(t.startswith(("Random-effects model", "Heterogeneity")) for t in texts)
+    assert set(slab) <= set(texts)
+
+
 def test_forest_rejects_a_meta_regression_and_bad_lengths(bcg_reml):
     res, dat = bcg_reml
     mr = rma(res.yi, res.vi, mods=dat[["ablat"]])

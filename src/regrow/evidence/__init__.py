@@ -46,11 +46,9 @@ from regrow.evidence._pubbias import (
     FsnResult,
     RanktestResult,
     RegtestResult,
-    TrimfillResult,
     fsn,
     ranktest,
     regtest,
-    trimfill,
 )
 from regrow.evidence._report import summary_dict, write_csv, write_html
 from regrow.evidence._review import ComparisonResult, review
@@ -62,6 +60,7 @@ from regrow.evidence._subgroup import CommonTau2, LevelFit, SubgroupAnalysis, Su
 from regrow.evidence._summary import format_summary
 from regrow.evidence._tau2 import METHODS, Control
 from regrow.evidence._trials import EvidenceData, Study, load_data, parse_data
+from regrow.evidence._trimfill import TrimfillResult, trimfill
 
 __all__ = [
     "BLUP",

@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 
 from regrow.errors import InputError
-from regrow.evidence._influence import _REFIT_ERRORS, _require_intercept_only, _summaries, fit_rows
+from regrow.evidence._influence import _RefitRows, _require_intercept_only, refit_columns
 from regrow.evidence._rma import RMAResult
 
 __all__ = ["Cumulative", "cumul"]
 
 
 @dataclass(frozen=True)
-class Cumulative:
+class Cumulative(_RefitRows):
     """Pooled results after adding the studies one at a time; row j uses the first j + 1 studies of ``order``.
 
     ``order`` holds the 0-based model rows in the order they were added; ``slab`` the labels in that order.
@@ -26,39 +26,9 @@ class Cumulative:
     the one-study row always uses a z test (as metafor does for k = 1).
     """
 
-    method: str
-    test: str
-    order: np.ndarray
-    estimate: np.ndarray
-    se: np.ndarray
-    zval: np.ndarray
-    pval: np.ndarray
-    ci_lb: np.ndarray
-    ci_ub: np.ndarray
-    Q: np.ndarray
-    Qp: np.ndarray
-    tau2: np.ndarray | None
-    I2: np.ndarray
-    H2: np.ndarray
-    slab: list[str]
-    warnings: list[str] = field(default_factory=list)
+    order: np.ndarray = field(kw_only=True)
 
-    _COLUMNS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "Q", "Qp", "tau2", "I2", "H2")
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {c: getattr(self, c) for c in self._COLUMNS if getattr(self, c) is not None}
-        out.update(
-            order=self.order,
-            slab=list(self.slab),
-            method=self.method,
-            test=self.test,
-            warnings=list(self.warnings),
-        )
-        return out
-
-    def to_frame(self) -> pd.DataFrame:
-        data = {c: getattr(self, c) for c in self._COLUMNS if getattr(self, c) is not None}
-        return pd.DataFrame(data, index=pd.Index(self.slab, name="slab"))
+    _EXTRA = ("order",)
 
 
 def _sort_order(order: Sequence[Any] | np.ndarray, k: int, decreasing: bool) -> np.ndarray:
@@ -115,22 +85,13 @@ def cumul(
     """
     _require_intercept_only(res, "cumul")
     idx = np.arange(res.k) if order is None else _sort_order(order, res.k, decreasing)
-    fits: list[RMAResult | None] = []
-    warnings: list[str] = []
-    for j in range(1, res.k + 1):
-        try:
-            fits.append(fit_rows(res, idx[:j]))
-        except _REFIT_ERRORS as exc:
-            fits.append(None)
-            warnings.append(f"The first {j} studies could not be fitted: {exc}")
-    cols = _summaries(fits)
-    tau2 = None if res.method == "FE" else cols.pop("tau2")
-    cols.pop("tau2", None)
+    cols, warnings = refit_columns(
+        res, ((idx[:j], f"The first {j} studies could not be fitted") for j in range(1, res.k + 1))
+    )
     return Cumulative(
         method=res.method,
         test=res.test,
         order=idx,
-        tau2=tau2,
         slab=[res.slab[i] for i in idx],
         warnings=warnings,
         **cols,

@@ -11,7 +11,7 @@ for meta-analysis. Res Synth Methods 1(2):112-125. doi:10.1002/jrsm.11.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -160,8 +160,8 @@ def _require_intercept_only(res: RMAResult, what: str) -> None:
 
 
 @dataclass(frozen=True)
-class LeaveOneOut:
-    """Pooled results with each study left out in turn (one entry per study, in the model's order).
+class _RefitRows:
+    """Pooled results of an intercept-only model refitted to subsets of its studies, one row per subset.
 
     ``tau2`` is None for a fixed-effect model (metafor drops the column). ``zval`` holds t statistics for
     ``test="knha"``/``"adhoc"`` (metafor's ``tval``). Rows whose refit failed are NaN and named in
@@ -185,9 +185,12 @@ class LeaveOneOut:
     warnings: list[str] = field(default_factory=list)
 
     _COLUMNS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "Q", "Qp", "tau2", "I2", "H2")
+    #: Further fields of a subclass, placed in :meth:`to_dict` between the columns and ``slab``.
+    _EXTRA: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {c: getattr(self, c) for c in self._COLUMNS if getattr(self, c) is not None}
+        out.update({name: getattr(self, name) for name in self._EXTRA})
         out.update(slab=list(self.slab), method=self.method, test=self.test, warnings=list(self.warnings))
         return out
 
@@ -195,10 +198,19 @@ class LeaveOneOut:
         return _frame({c: getattr(self, c) for c in self._COLUMNS if getattr(self, c) is not None}, self.slab)
 
 
+@dataclass(frozen=True)
+class LeaveOneOut(_RefitRows):
+    """Pooled results with each study left out in turn (one entry per study, in the model's order).
+
+    ``tau2`` is None for a fixed-effect model (metafor drops the column). ``zval`` holds t statistics for
+    ``test="knha"``/``"adhoc"`` (metafor's ``tval``). Rows whose refit failed are NaN and named in
+    ``warnings``.
+    """
+
+
 def _summaries(fits: list[RMAResult | None]) -> dict[str, np.ndarray]:
     """Stack the pooled-estimate summary of intercept-only fits (None -> NaN row)."""
-    names = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "Q", "Qp", "tau2", "I2", "H2")
-    out = {name: np.full(len(fits), np.nan) for name in names}
+    out = {name: np.full(len(fits), np.nan) for name in _RefitRows._COLUMNS}
     for i, r in enumerate(fits):
         if r is None:
             continue
@@ -217,6 +229,24 @@ def _summaries(fits: list[RMAResult | None]) -> dict[str, np.ndarray]:
         ):
             out[name][i] = value
     return out
+
+
+def refit_columns(res: RMAResult, subsets) -> tuple[dict[str, Any], list[str]]:
+    """Refit ``res`` to each ``(rows, what)`` subset and stack the pooled summaries (:class:`_RefitRows`
+    columns; ``tau2`` None for a fixed-effect model). A failed refit gives a NaN row and the warning
+    ``"<what>: <error>"``."""
+    fits: list[RMAResult | None] = []
+    warnings: list[str] = []
+    for rows, what in subsets:
+        try:
+            fits.append(fit_rows(res, rows))
+        except _REFIT_ERRORS as exc:
+            fits.append(None)
+            warnings.append(f"{what}: {exc}")
+    cols = _summaries(fits)
+    tau2 = cols.pop("tau2")
+    cols["tau2"] = None if res.method == "FE" else tau2
+    return cols, warnings
 
 
 def leave1out(res: RMAResult) -> LeaveOneOut:
@@ -243,21 +273,15 @@ def leave1out(res: RMAResult) -> LeaveOneOut:
     Viechtbauer W, Cheung MW-L (2010). doi:10.1002/jrsm.11.
     """
     _require_intercept_only(res, "leave1out")
-    fits: list[RMAResult | None] = []
-    warnings: list[str] = []
     everyone = np.arange(res.k)
-    for i in range(res.k):
-        try:
-            fits.append(fit_rows(res, everyone[everyone != i]))
-        except _REFIT_ERRORS as exc:
-            fits.append(None)
-            warnings.append(f"Without study {res.slab[i]!r} the model could not be fitted: {exc}")
-    cols = _summaries(fits)
-    tau2 = None if res.method == "FE" else cols.pop("tau2")
-    cols.pop("tau2", None)
-    return LeaveOneOut(
-        method=res.method, test=res.test, tau2=tau2, slab=list(res.slab), warnings=warnings, **cols
+    cols, warnings = refit_columns(
+        res,
+        (
+            (everyone[everyone != i], f"Without study {res.slab[i]!r} the model could not be fitted")
+            for i in range(res.k)
+        ),
     )
+    return LeaveOneOut(method=res.method, test=res.test, slab=list(res.slab), warnings=warnings, **cols)
 
 
 # --------------------------------------------------------------------------------------------------------

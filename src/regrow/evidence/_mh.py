@@ -194,15 +194,71 @@ def _check_options(add, to, drop00, correct=True) -> None:
             raise InputError.invalid(name, value, "True or False")
 
 
+def _i2(Q: float, df: int) -> float:
+    """``I2 = max(0, 100 (Q - df) / Q)`` in percent (0 when Q = 0)."""
+    return max(0.0, 100.0 * (Q - df) / Q) if Q > 0 else 0.0
+
+
+def _q_test(QE: float, df: int) -> tuple[float, float, float]:
+    """``(QEp, I2, H2)`` of a heterogeneity statistic on ``df`` degrees of freedom."""
+    return float(stats.chi2.sf(QE, df)), _i2(QE, df), QE / df
+
+
 def _heterogeneity(yi: np.ndarray, vi: np.ndarray, beta: float) -> tuple[float, float, float, float, int]:
     k_yi = yi.size
     if k_yi > 1:
         QE = max(0.0, float(np.sum((yi - beta) ** 2 / vi)))
-        QEp = float(stats.chi2.sf(QE, k_yi - 1))
-        I2 = max(0.0, 100.0 * (QE - (k_yi - 1)) / QE) if QE > 0 else 0.0
-        H2 = QE / (k_yi - 1)
-        return QE, QEp, I2, H2, k_yi
+        return QE, *_q_test(QE, k_yi - 1), k_yi
     return 0.0, 1.0, 0.0, 1.0, k_yi
+
+
+def _wald(beta: float, se: float, crit: float) -> dict[str, float]:
+    """z test and confidence interval of a pooled estimate (NaN z when the SE is not positive)."""
+    zval = beta / se if se > 0 else float("nan")
+    return {
+        "zval": zval,
+        "pval": float(2 * stats.norm.sf(abs(zval))),
+        "ci_lb": beta - crit * se,
+        "ci_ub": beta + crit * se,
+    }
+
+
+def _pooling_input(ai, bi, ci, di, n1i, n2i, measure: str, add: float, to: str, drop00: bool, warn_na: bool):
+    """Validated tables and study-level effects shared by :func:`rma_mh` and :func:`rma_peto`.
+
+    Returns the complete tables ``(a, b, c, d)``, the ``used`` mask over the input rows, the computable
+    study effects ``yi``/``vi`` and the warnings so far (``warn_na``: also count the effects that are NA).
+    """
+    ai, bi, ci, di = _tables(ai, bi, ci, di, n1i, n2i)
+    warnings: list[str] = []
+    yi_all, vi_all = _study_effects(ai, bi, ci, di, measure, float(add), to, bool(drop00))
+    used = np.isfinite(ai) & np.isfinite(bi) & np.isfinite(ci) & np.isfinite(di)
+    if not used.all():
+        warnings.append(f"{int((~used).sum())} table(s) with missing counts left out.")
+    if not used.any():
+        raise TooFewStudiesError("No complete 2x2 table to pool.")
+    has_yi = np.isfinite(yi_all)
+    if warn_na and not has_yi.all():
+        warnings.append(f"{int((~has_yi).sum())} study-level effect(s) could not be computed (NA).")
+    tables = (ai[used], bi[used], ci[used], di[used])
+    return tables, used, yi_all[has_yi], vi_all[has_yi], warnings
+
+
+def _tables_used(used, yi, vi, level, add, to, drop00, warnings) -> dict[str, Any]:
+    """The :class:`MHResult` fields that say which tables and study effects were used, and the options."""
+    k = int(used.sum())
+    return {
+        "k": k,
+        "k_eff": k,
+        "yi": yi,
+        "vi": vi,
+        "used": used,
+        "level": float(level),
+        "add": float(add),
+        "to": to,
+        "drop00": bool(drop00),
+        "warnings": warnings,
+    }
 
 
 def rma_mh(
@@ -277,19 +333,9 @@ def rma_mh(
         raise InputError.invalid("measure", measure, "one of " + ", ".join(MH_MEASURES))
     _check_options(add, to, drop00, correct)
     crit = _z_crit(level)
-    ai, bi, ci, di = _tables(ai, bi, ci, di, n1i, n2i)
-    warnings: list[str] = []
-    yi_all, vi_all = _study_effects(ai, bi, ci, di, measure, float(add), to, bool(drop00))
-    used = np.isfinite(ai) & np.isfinite(bi) & np.isfinite(ci) & np.isfinite(di)
-    if not used.all():
-        warnings.append(f"{int((~used).sum())} table(s) with missing counts left out.")
-    if not used.any():
-        raise TooFewStudiesError("No complete 2x2 table to pool.")
-    has_yi = np.isfinite(yi_all)
-    if not has_yi.all():
-        warnings.append(f"{int((~has_yi).sum())} study-level effect(s) could not be computed (NA).")
-    yi, vi = yi_all[has_yi], vi_all[has_yi]
-    a, b, c, d = ai[used], bi[used], ci[used], di[used]
+    (a, b, c, d), used, yi, vi, warnings = _pooling_input(
+        ai, bi, ci, di, n1i, n2i, measure, add, to, drop00, warn_na=True
+    )
     n1, n2 = a + b, c + d
     N = n1 + n2
     nan = float("nan")
@@ -374,7 +420,6 @@ def rma_mh(
             )
         )
         weights = (n1 / N) * n2
-    zval = beta / se if se > 0 else nan
     QE, QEp, I2, H2, k_yi = _heterogeneity(yi, vi, beta)
     total = float(np.sum(weights))
     return MHResult(
@@ -382,28 +427,16 @@ def rma_mh(
         method="MH",
         beta=beta,
         se=se,
-        zval=zval,
-        pval=float(2 * stats.norm.sf(abs(zval))),
-        ci_lb=beta - crit * se,
-        ci_ub=beta + crit * se,
+        **_wald(beta, se, crit),
         QE=QE,
         QEp=QEp,
         I2=I2,
         H2=H2,
-        k=int(used.sum()),
         k_yi=k_yi,
         k_pos=k_pos,
-        k_eff=int(used.sum()),
-        yi=yi,
-        vi=vi,
         weights_pct=100.0 * weights / total if total > 0 else np.full(weights.size, nan),
-        used=used,
-        level=float(level),
-        add=float(add),
-        to=to,
-        drop00=bool(drop00),
         correct=bool(correct),
-        warnings=warnings,
+        **_tables_used(used, yi, vi, level, add, to, drop00, warnings),
         **out,
     )
 
@@ -452,18 +485,10 @@ def rma_peto(
     """
     _check_options(add, to, drop00)
     crit = _z_crit(level)
-    ai, bi, ci, di = _tables(ai, bi, ci, di, n1i, n2i)
-    warnings: list[str] = []
-    yi_all, vi_all = _study_effects(ai, bi, ci, di, "PETO", float(add), to, bool(drop00))
-    used = np.isfinite(ai) & np.isfinite(bi) & np.isfinite(ci) & np.isfinite(di)
-    if not used.all():
-        warnings.append(f"{int((~used).sum())} table(s) with missing counts left out.")
-    if not used.any():
-        raise TooFewStudiesError("No complete 2x2 table to pool.")
-    has_yi = np.isfinite(yi_all)
-    yi, vi = yi_all[has_yi], vi_all[has_yi]
+    (a, b, c, d), used, yi, vi, warnings = _pooling_input(
+        ai, bi, ci, di, n1i, n2i, "PETO", add, to, drop00, warn_na=False
+    )
     k_yi = yi.size
-    a, b, c, d = ai[used], bi[used], ci[used], di[used]
     n1, n2 = a + b, c + d
     N = n1 + n2
     xt, yt = a + c, b + d
@@ -478,42 +503,24 @@ def rma_peto(
         )
     beta = float(np.sum(a - E)) / sumV
     se = float(np.sqrt(1.0 / sumV))
-    zval = beta / se
     pos = V > 0
     k_pos = int(pos.sum())
     QE = max(0.0, float(np.sum((a[pos] - E[pos]) ** 2 / V[pos])) - float(np.sum(a - E)) ** 2 / sumV)
-    if k_pos > 1:
-        QEp = float(stats.chi2.sf(QE, k_yi - 1))
-        I2 = max(0.0, 100.0 * (QE - (k_yi - 1)) / QE) if QE > 0 else 0.0
-        H2 = QE / (k_yi - 1)
-    else:
-        QEp, I2, H2 = 1.0, 0.0, 1.0
+    QEp, I2, H2 = _q_test(QE, k_yi - 1) if k_pos > 1 else (1.0, 0.0, 1.0)
     return MHResult(
         measure="PETO",
         method="PETO",
         beta=beta,
         se=se,
-        zval=zval,
-        pval=float(2 * stats.norm.sf(abs(zval))),
-        ci_lb=beta - crit * se,
-        ci_ub=beta + crit * se,
+        **_wald(beta, se, crit),
         QE=QE,
         QEp=QEp,
         I2=I2,
         H2=H2,
-        k=int(used.sum()),
         k_yi=k_yi,
         k_pos=k_pos,
-        k_eff=int(used.sum()),
-        yi=yi,
-        vi=vi,
         weights_pct=100.0 * V / sumV,
-        used=used,
-        level=float(level),
-        add=float(add),
-        to=to,
-        drop00=bool(drop00),
-        warnings=warnings,
+        **_tables_used(used, yi, vi, level, add, to, drop00, warnings),
     )
 
 
@@ -594,8 +601,6 @@ def revman_mh_dl(
     wr = 1.0 / (vi + tau2)
     beta = float(np.sum(wr * yi) / np.sum(wr))
     se = float(np.sqrt(1.0 / np.sum(wr)))
-    zval = beta / se
-    crit = _z_crit(level)
     return RevmanResult(
         measure=measure,
         k=k,
@@ -604,11 +609,8 @@ def revman_mh_dl(
         tau2=float(tau2),
         beta=beta,
         se=se,
-        zval=zval,
-        pval=float(2 * stats.norm.sf(abs(zval))),
-        ci_lb=beta - crit * se,
-        ci_ub=beta + crit * se,
-        I2=max(0.0, 100.0 * (Q - (k - 1)) / Q) if Q > 0 else 0.0,
+        **_wald(beta, se, _z_crit(level)),
+        I2=_i2(Q, k - 1),
         weights_pct=100.0 * wr / np.sum(wr),
         level=float(level),
     )

@@ -8,6 +8,7 @@ carry numbers have a ``gid`` (kept as the element id in SVG output) so tests and
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from regrow.errors import InputError
 
-__all__ = ["SAVE_FORMATS", "plot_bubble", "resolve_transf", "save", "set_ratio_axis"]
+__all__ = ["SAVE_FORMATS", "plot_bubble", "png_bytes", "resolve_transf", "save", "set_ratio_axis"]
 
 #: File formats :func:`save` writes, chosen by the file extension.
 SAVE_FORMATS = ("png", "svg")
@@ -60,14 +61,25 @@ def save(fig: Figure, path: str | Path, *, dpi: int = 200) -> Path:
             field="path",
             value=str(path),
         )
-    metadata = {"Software": "regrow"} if fmt == "png" else {"Creator": "regrow"}
     try:
-        fig.savefig(path, format=fmt, dpi=int(dpi), bbox_inches="tight", metadata=metadata)
+        _savefig(fig, path, fmt, int(dpi))
     except OSError as exc:
         raise InputError(
             f"Cannot write {str(path)!r}: {exc.strerror or exc}.", field="path", value=str(path)
         ) from exc
     return path
+
+
+def _savefig(fig: Figure, target, fmt: str, dpi: int) -> None:
+    metadata = {"Software": "regrow"} if fmt == "png" else {"Creator": "regrow"}
+    fig.savefig(target, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
+
+
+def png_bytes(fig: Figure, *, dpi: int = 200) -> bytes:
+    """The figure as PNG bytes, written as :func:`save` writes a ``.png`` file (for HTML and web output)."""
+    buf = io.BytesIO()
+    _savefig(fig, buf, "png", dpi)
+    return buf.getvalue()
 
 
 def resolve_transf(transf: str | Callable[[np.ndarray], np.ndarray] | None) -> tuple[Callable, bool]:

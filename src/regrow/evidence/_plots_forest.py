@@ -134,6 +134,7 @@ def plot_forest(
     show_weights: bool = True,
     show_pred: bool = True,
     show_heterogeneity: bool = True,
+    show_pooled: bool = True,
     refline: float | None = 0.0,
     digits: int = 2,
     xlim: tuple[float, float] | None = None,
@@ -167,6 +168,9 @@ def plot_forest(
         Subgroup of each study; blocks appear in order of first appearance.
     show_weights, show_pred, show_heterogeneity : bool
         Show the weight column, the prediction-interval row and the heterogeneity line.
+    show_pooled : bool, default True
+        Show the pooled estimate (the diamond, with its prediction interval and heterogeneity line).
+        False suits a single study, which has nothing to pool.
     refline : float or None, default 0
         Vertical reference line on the model scale (0 is "no effect"; drawn at ``transf(0) = 1`` for
         ratios). None omits it.
@@ -260,26 +264,27 @@ def plot_forest(
             else:  # a single study is its own subgroup estimate (tau^2 = 0), as R's meta treats it
                 group_fits.append((level, float(yi[idx[0]]), float(np.sqrt(vi[idx[0]]))))
             rows.append(_Row("blank"))
-    if subgroups is None:
+    if subgroups is None and show_pooled:
         rows.append(_Row("blank"))
-    rows.append(
-        _Row(
-            "summary",
-            _model_label(res),
-            -1,
-            res.beta[0],
-            res.ci_lb[0],
-            res.ci_ub[0],
-            100.0,
-            gid="diamond",
-            bold=True,
+    if show_pooled:
+        rows.append(
+            _Row(
+                "summary",
+                _model_label(res),
+                -1,
+                res.beta[0],
+                res.ci_lb[0],
+                res.ci_ub[0],
+                100.0,
+                gid="diamond",
+                bold=True,
+            )
         )
-    )
-    pred = res.predict()
-    if show_pred and pred.pi_lb is not None:
-        rows.append(_Row("pred", "Prediction interval", -1, pred.pred[0], pred.pi_lb[0], pred.pi_ub[0]))
-    if show_heterogeneity:
-        rows.append(_Row("text", _heterogeneity_text(res)))
+        pred = res.predict()
+        if show_pred and pred.pi_lb is not None:
+            rows.append(_Row("pred", "Prediction interval", -1, pred.pred[0], pred.pi_lb[0], pred.pi_ub[0]))
+        if show_heterogeneity:
+            rows.append(_Row("text", _heterogeneity_text(res)))
     if subgroups is not None and len(group_fits) >= 2:
         test = subgroup_difference_test([g[1] for g in group_fits], [g[2] for g in group_fits])
         rows.append(
@@ -382,29 +387,21 @@ def plot_forest(
     ax.add_collection(LineCollection(segments, colors="black", linewidths=1.0, gid="study_ci", zorder=2))
     areas = marker_areas(np.array([r.weight_pct for r in study]), max_area_pt2=90.0, min_area_pt2=6.0)
     ax.scatter(est_t, ys, s=areas, marker="s", color="black", linewidths=0, zorder=3, gid="study_points")
-    left_cut, right_cut = lb_t < xlim[0], ub_t > xlim[1]
-    if left_cut.any():
-        ax.scatter(
-            np.full(left_cut.sum(), xlim[0]),
-            ys[left_cut],
-            marker="<",
-            s=22,
-            color="black",
-            clip_on=False,
-            zorder=3,
-            gid="ci_clipped_left",
-        )
-    if right_cut.any():
-        ax.scatter(
-            np.full(right_cut.sum(), xlim[1]),
-            ys[right_cut],
-            marker=">",
-            s=22,
-            color="black",
-            clip_on=False,
-            zorder=3,
-            gid="ci_clipped_right",
-        )
+    for cut, edge, marker, side in (
+        (lb_t < xlim[0], xlim[0], "<", "left"),
+        (ub_t > xlim[1], xlim[1], ">", "right"),
+    ):
+        if cut.any():  # an interval beyond the axis ends in an arrowhead at the limit
+            ax.scatter(
+                np.full(cut.sum(), edge),
+                ys[cut],
+                marker=marker,
+                s=22,
+                color="black",
+                clip_on=False,
+                zorder=3,
+                gid=f"ci_clipped_{side}",
+            )
 
     for i, row in enumerate(rows):
         y = y_of[i]
@@ -488,7 +485,7 @@ def plot_forest(
         va="center",
         ha="right",
     )
-    for y_rule in (n + 0.5 + 0.1, None):
+    for y_rule in (n + 0.5 + 0.1, None) if show_pooled else (n + 0.5 + 0.1,):
         if y_rule is None:
             summary_first = min(i for i, r in enumerate(rows) if r.kind == "summary" and r.gid == "diamond")
             y_rule = y_of[summary_first] + 0.6

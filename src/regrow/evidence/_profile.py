@@ -7,7 +7,7 @@ from scipy import optimize, stats
 
 from regrow.errors import InputError
 from regrow.evidence._linalg import wls
-from regrow.evidence._rma import Interval, RMAResult, TauConfint
+from regrow.evidence._rma import RMAResult, TauConfint, tau_intervals
 from regrow.evidence._tau2 import _root_decreasing
 
 __all__ = ["confint_profile", "loglik_tau2"]
@@ -63,14 +63,4 @@ def confint_profile(res: RMAResult) -> TauConfint:
                 maxiter=control.maxiter,
             )
         )
-
-    def triple(f):
-        return Interval(float(f(res.tau2)), float(f(lb)), float(f(ub)))
-
-    return TauConfint(
-        tau2=triple(lambda t: t),
-        tau=triple(np.sqrt),
-        I2=triple(lambda t: 100.0 * t / (res.vt + t)),
-        H2=triple(lambda t: (res.vt + t) / res.vt),
-        level=res.level,
-    )
+    return tau_intervals(res, lb, ub)

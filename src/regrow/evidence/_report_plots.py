@@ -1,31 +1,34 @@
-"""Forest and funnel plots for the evidence report (matplotlib, Agg backend, PNG bytes out).
+"""Forest and funnel plots of one comparison of the evidence review, as PNG bytes for the HTML report and the
+web app.
 
-A stop-gap until the shared plot helpers exist; the lead reconciles the two.
+The forest plot is the shared publication plot (:func:`~regrow.evidence._plots_forest.plot_forest`) with the
+review's labels. The funnel plot stays its own: it marks studies with imputed numbers (hollow) and labels each
+point, which :func:`~regrow.evidence._plots_funnel.plot_funnel` (made for trim-and-fill) does not do.
 """
 
 from __future__ import annotations
 
-import io
-import math
-
 import numpy as np
+
+from regrow.evidence._influence import single_study_fit
+from regrow.evidence._plots import new_figure, png_bytes
+from regrow.evidence._plots_forest import plot_forest
+from regrow.evidence._review import METHOD
+from regrow.evidence._tau2 import Control
 
 __all__ = ["forest_png", "funnel_png"]
 
-
-def _figure(width: float, height: float):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=110)
+#: Resolution of the report's PNGs (dots per inch).
+REPORT_DPI = 110
+IMPUTED_NOTE = "* SD or n imputed (see the study table)"
 
 
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return buf.getvalue()
+def _model(result):
+    """The fitted model behind a comparison's pooled estimate; metafor's k = 1 model for a single study."""
+    if result.pooled.fit is not None:
+        return result.pooled.fit
+    e = result.effects[0]
+    return single_study_fit(e.yi, e.vi, method=METHOD, level=95.0, control=Control(), slab=e.label)
 
 
 def forest_png(result) -> bytes | None:
@@ -39,111 +42,23 @@ def forest_png(result) -> bytes | None:
         PNG bytes; None when no study gives an effect.
     """
     effects = list(result.effects)
-    pooled = result.pooled
-    if not effects or pooled is None:
+    if not effects or result.pooled is None:
         return None
-    ratio = result.ratio
-    tr = np.exp if ratio else (lambda x: x)
-    k = len(effects)
-    rows = k + 2
-    fig = _figure(9.5, 1.2 + 0.42 * rows)
-    ax = fig.add_axes((0.34, 0.12, 0.40, 0.78))
-    weights = np.array(pooled.weights_pct if pooled.weights_pct else [100.0] * k)
-    crit = 1.959963984540054
-    lows, highs = [], []
-    for i, e in enumerate(effects):
-        y = rows - 1 - i
-        se = math.sqrt(e.vi)
-        lo, hi = tr(e.yi - crit * se), tr(e.yi + crit * se)
-        lows.append(lo)
-        highs.append(hi)
-        ax.plot([lo, hi], [y, y], color="black", lw=1)
-        size = 4 + 10 * math.sqrt(weights[i] / 100)
-        ax.plot([tr(e.yi)], [y], marker="s", color="#1f4e79", ms=size, ls="none")
-        mark = " *" if e.is_imputed else ""
-        ax.annotate(
-            f"{e.label}{mark}",
-            xy=(0, y),
-            xycoords=("axes fraction", "data"),
-            xytext=(-8, 0),
-            textcoords="offset points",
-            ha="right",
-            va="center",
-            fontsize=9,
-        )
-        ax.annotate(
-            f"{tr(e.yi):.2f} [{lo:.2f}, {hi:.2f}]  {weights[i]:.0f}%",
-            xy=(1, y),
-            xycoords=("axes fraction", "data"),
-            xytext=(8, 0),
-            textcoords="offset points",
-            ha="left",
-            va="center",
-            fontsize=9,
-        )
-    y = 0.5
-    est, lo, hi = tr(pooled.estimate), tr(pooled.ci_lb), tr(pooled.ci_ub)
-    lows.append(lo)
-    highs.append(hi)
-    if pooled.k >= 2:
-        ax.fill([lo, est, hi, est], [y, y + 0.3, y, y - 0.3], color="#c00000")
-        label = f"RE model (REML, Knapp-Hartung), k = {pooled.k}"
-        if pooled.pi_lb is not None:
-            plo, phi = tr(pooled.pi_lb), tr(pooled.pi_ub)
-            ax.plot([plo, phi], [y - 0.45, y - 0.45], color="#c00000", lw=1, ls="--")
-            lows.append(plo)
-            highs.append(phi)
-            label += f"\nprediction interval [{plo:.2f}, {phi:.2f}]"
-        ax.annotate(
-            label,
-            xy=(0, y),
-            xycoords=("axes fraction", "data"),
-            xytext=(-8, 0),
-            textcoords="offset points",
-            ha="right",
-            va="center",
-            fontsize=9,
-            fontweight="bold",
-        )
-        ax.annotate(
-            f"{est:.2f} [{lo:.2f}, {hi:.2f}]",
-            xy=(1, y),
-            xycoords=("axes fraction", "data"),
-            xytext=(8, 0),
-            textcoords="offset points",
-            ha="left",
-            va="center",
-            fontsize=9,
-            fontweight="bold",
-        )
-    null = 1.0 if ratio else 0.0
-    ax.axvline(null, color="grey", lw=0.8)
-    if ratio:
-        from matplotlib.ticker import FormatStrFormatter
-
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
-        ax.xaxis.set_minor_formatter(FormatStrFormatter(""))
-    span_lo, span_hi = min([*lows, null]), max([*highs, null])
-    if ratio:
-        ax.set_xlim(span_lo / 1.15, span_hi * 1.15)
-    else:
-        pad = 0.05 * (span_hi - span_lo or 1.0)
-        ax.set_xlim(span_lo - pad, span_hi + pad)
-    ax.set_ylim(-0.5, rows - 0.3)
-    ax.set_yticks([])
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
     comp = result.comparison
     unit = "" if comp.measure in ("RR", "OR", "SMD") else f" ({comp.unit})"
-    ax.set_xlabel(f"{comp.measure}{unit}; favours micro-needling arm to the right", fontsize=9)
-    title = comp.title
-    if I2 := pooled.I2:
-        title += f"\nI2 = {I2:.0f}%, tau2 = {pooled.tau2:.3g}"
-    ax.set_title(title, fontsize=10)
+    single = len(effects) == 1
+    fig = plot_forest(
+        _model(result),
+        slab=[f"{e.label} *" if e.is_imputed else e.label for e in effects],
+        transf="exp" if result.ratio else None,
+        measure=comp.measure,
+        xlab=f"{comp.measure}{unit}; favours micro-needling arm to the right",
+        show_pooled=not single,
+        title=comp.title,
+    )
     if any(e.is_imputed for e in effects):
-        fig.text(0.01, 0.01, "* SD or n imputed (see the study table)", fontsize=8)
-    return _png(fig)
+        fig.text(0.01, 0.01, IMPUTED_NOTE, fontsize=8)
+    return png_bytes(fig, dpi=REPORT_DPI)
 
 
 def funnel_png(result) -> bytes | None:
@@ -160,7 +75,7 @@ def funnel_png(result) -> bytes | None:
         return None
     yi = np.array([e.yi for e in effects])
     sei = np.sqrt([e.vi for e in effects])
-    fig = _figure(5.5, 4.2)
+    fig = new_figure(5.5, 4.2)
     ax = fig.add_subplot(1, 1, 1)
     top = float(sei.max()) * 1.1
     se_grid = np.linspace(0, top, 50)
@@ -188,4 +103,4 @@ def funnel_png(result) -> bytes | None:
         fontsize=9,
     )
     ax.legend(fontsize=8, loc="lower right")
-    return _png(fig)
+    return png_bytes(fig, dpi=REPORT_DPI)

@@ -270,6 +270,23 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
         return NotPooled(study.id, label, f"{missing} mean not reported in the sources consulted")
     if scale != 1.0:
         derivation.append(f"converted {outcome.unit} to {comp.unit} (x {scale:.6g})")
+
+    def effect(yi: float, vi: float) -> StudyEffect:
+        return StudyEffect(
+            study.id,
+            label,
+            comp.id,
+            comp.measure,
+            yi,
+            vi,
+            n1,
+            n2,
+            outcome.paired,
+            tuple(derivation),
+            tuple(imputed),
+            _moderators(study, outcome),
+        )
+
     p = _v(outcome.p_value)
     if comp.measure == "MD" and sd1 is None and sd2 is None and p is not None and m1 != m2:
         # Cochrane 6.5.2.3: SE of the difference from its exact p-value (paired: t on n - 1 df).
@@ -280,20 +297,7 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
             f"SE of the {'within-person ' if outcome.paired else ''}difference from the exact p = {p:g} "
             f"(t on {df} df; Cochrane 6.5.2.3)"
         )
-        return StudyEffect(
-            study.id,
-            label,
-            comp.id,
-            comp.measure,
-            md,
-            se**2,
-            n1,
-            n2,
-            outcome.paired,
-            tuple(derivation),
-            tuple(imputed),
-            _moderators(study, outcome),
-        )
+        return effect(md, se**2)
     for which, arm, sd_ref in (
         ("intervention", outcome.intervention, "sd1"),
         ("comparator", outcome.comparator, "sd2"),
@@ -335,20 +339,7 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
         n1i=[n1],
         n2i=[n2],
     )
-    return StudyEffect(
-        study.id,
-        label,
-        comp.id,
-        comp.measure,
-        float(es.yi[0]),
-        float(es.vi[0]),
-        n1,
-        n2,
-        outcome.paired,
-        tuple(derivation),
-        tuple(imputed),
-        _moderators(study, outcome),
-    )
+    return effect(float(es.yi[0]), float(es.vi[0]))
 
 
 def _binary(study, outcome, comp) -> StudyEffect | NotPooled:

@@ -243,19 +243,7 @@ class RMAResult:
                 lb, lb_sign = tau2_max, ">"
             if ub > tau2_max:
                 ub, ub_sign = tau2_max, ">"
-
-        def triple(f):
-            return Interval(float(f(self.tau2)), float(f(lb)), float(f(ub)))
-
-        return TauConfint(
-            tau2=triple(lambda t: t),
-            tau=triple(np.sqrt),
-            I2=triple(lambda t: 100.0 * t / (self.vt + t)),
-            H2=triple(lambda t: (self.vt + t) / self.vt),
-            level=self.level,
-            lb_sign=lb_sign,
-            ub_sign=ub_sign,
-        )
+        return tau_intervals(self, lb, ub, lb_sign=lb_sign, ub_sign=ub_sign)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything a report needs, JSON-ready once numpy values are converted."""
@@ -293,6 +281,26 @@ class RMAResult:
         }
 
 
+def tau_intervals(
+    res: RMAResult, lb: float, ub: float, *, lb_sign: str = "", ub_sign: str = ""
+) -> TauConfint:
+    """A tau^2 interval ``[lb, ub]`` around ``res.tau2`` with the tau, I^2 (%) and H^2 intervals it implies
+    (``I2 = 100 tau2 / (vt + tau2)``, ``H2 = (vt + tau2) / vt``, ``vt`` the typical sampling variance)."""
+
+    def triple(f):
+        return Interval(float(f(res.tau2)), float(f(lb)), float(f(ub)))
+
+    return TauConfint(
+        tau2=triple(lambda t: t),
+        tau=triple(np.sqrt),
+        I2=triple(lambda t: 100.0 * t / (res.vt + t)),
+        H2=triple(lambda t: (res.vt + t) / res.vt),
+        level=res.level,
+        lb_sign=lb_sign,
+        ub_sign=ub_sign,
+    )
+
+
 def _as_vector(name: str, values, k: int | None = None) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=float)
@@ -308,6 +316,21 @@ def _as_vector(name: str, values, k: int | None = None) -> np.ndarray:
             f"{name} is missing or not finite in row {bad[0] + 1} (value {float(arr[bad[0]])!r}).", field=name
         )
     return arr
+
+
+def effect_arrays(yi, vi) -> tuple[np.ndarray, np.ndarray]:
+    """Effect sizes and sampling variances as finite float vectors of equal length, with ``vi > 0``."""
+    yi = _as_vector("yi", yi)
+    vi = _as_vector("vi", vi, yi.shape[0])
+    neg = np.flatnonzero(vi <= 0)
+    if neg.size:
+        raise InputError(
+            f"vi must be positive; row {neg[0] + 1} has {float(vi[neg[0]])!r}.",
+            field="vi",
+            value=float(vi[neg[0]]),
+            allowed="sampling variances > 0",
+        )
+    return yi, vi
 
 
 def rma(
@@ -374,17 +397,8 @@ def rma(
     >>> round(res.beta[0], 4)
     0.2937
     """
-    yi = _as_vector("yi", yi)
+    yi, vi = effect_arrays(yi, vi)
     k = yi.shape[0]
-    vi = _as_vector("vi", vi, k)
-    neg = np.flatnonzero(vi <= 0)
-    if neg.size:
-        raise InputError(
-            f"vi must be positive; row {neg[0] + 1} has {float(vi[neg[0]])!r}.",
-            field="vi",
-            value=float(vi[neg[0]]),
-            allowed="sampling variances > 0",
-        )
     X, names = design_matrix(mods, k, intercept=intercept, mod_names=mod_names)
     X, names, redundant = drop_redundant(X, names)
     res = fit_arrays(

@@ -25,7 +25,7 @@ from regrow.errors import InputError
 from regrow.evidence._design import design_matrix
 from regrow.evidence._influence import single_study_fit
 from regrow.evidence._linalg import wls
-from regrow.evidence._rma import Prediction, RMAResult, _as_vector, fit_arrays
+from regrow.evidence._rma import Prediction, RMAResult, effect_arrays, fit_arrays
 from regrow.evidence._tau2 import Control
 
 __all__ = ["CommonTau2", "LevelFit", "SubgroupAnalysis", "SubgroupDifferences", "subgroup"]
@@ -280,17 +280,8 @@ def subgroup(
     ----------
     Borenstein & Higgins (2013) doi:10.1007/s11121-013-0377-7; Viechtbauer (2010) doi:10.18637/jss.v036.i03.
     """
-    yi = _as_vector("yi", yi)
+    yi, vi = effect_arrays(yi, vi)
     k = yi.shape[0]
-    vi = _as_vector("vi", vi, k)
-    bad = np.flatnonzero(vi <= 0)
-    if bad.size:
-        raise InputError(
-            f"vi must be positive; row {bad[0] + 1} has {vi[bad[0]]!r}.",
-            field="vi",
-            value=float(vi[bad[0]]),
-            allowed="sampling variances > 0",
-        )
     factor, levels = _levels(groups, k)
     if len(levels) < 2:
         raise InputError.invalid("groups", levels, "labels with at least two different subgroups")

@@ -166,16 +166,9 @@ def estimate_tau2(
         return tau2, _se_eb_pm(yi, vi, X, tau2), 0
     if method in ("ML", "REML", "EB"):
         start, _, _ = estimate_tau2("HE", yi, vi, X, control=control)
-
-        def step(t: float) -> float:
-            fit = wls(yi, X, 1.0 / (vi + t))
-            if method == "ML":
-                return (fit.yPPy - np.sum(fit.w)) / np.sum(fit.w**2)
-            if method == "REML":
-                return (fit.yPPy - fit.trace_pd()) / fit.trace_pdpd()
-            return (fit.rss * k / df - k) / np.sum(fit.w)
-
-        tau2, iterations = _fisher_scoring(step, start, control, method)
+        tau2, iterations = _fisher_scoring(
+            lambda t: scoring_step(method, yi, vi, X, t), start, control, method
+        )
         if method in ("ML", "REML") and tau2 > control.threshold:
             reml = method == "REML"
             if _profile_ll(yi, vi, X, 0.0, reml) - _profile_ll(yi, vi, X, tau2, reml) > control.tol:
@@ -185,15 +178,29 @@ def estimate_tau2(
                         "Fisher scoring may have stopped at a local maximum; tau^2 set to 0, where the "
                         "likelihood is higher."
                     )
-        fit = wls(yi, X, 1.0 / (vi + tau2))
-        if method == "ML":
-            se = np.sqrt(2.0 / np.sum(fit.w**2))
-        elif method == "REML":
-            se = np.sqrt(2.0 / fit.trace_pdpd())
-        else:
-            se = _se_eb_pm(yi, vi, X, tau2)
-        return tau2, float(se), iterations
+        return tau2, se_scoring(method, yi, vi, X, tau2), iterations
     raise ValueError(method)  # pragma: no cover - validated by the caller
+
+
+def scoring_step(method: str, yi, vi, X, tau2: float) -> float:
+    """The Fisher-scoring step of the ML, REML or EB estimator at ``tau2`` (metafor's update)."""
+    k, p = X.shape
+    fit = wls(yi, X, 1.0 / (vi + tau2))
+    if method == "ML":
+        return (fit.yPPy - np.sum(fit.w)) / np.sum(fit.w**2)
+    if method == "REML":
+        return (fit.yPPy - fit.trace_pd()) / fit.trace_pdpd()
+    return (fit.rss * k / (k - p) - k) / np.sum(fit.w)
+
+
+def se_scoring(method: str, yi, vi, X, tau2: float) -> float:
+    """Standard error of an ML, REML or EB estimate ``tau2`` (inverse Fisher information; EB as PM)."""
+    if method == "EB":
+        return _se_eb_pm(yi, vi, X, tau2)
+    fit = wls(yi, X, 1.0 / (vi + tau2))
+    if method == "ML":
+        return float(np.sqrt(2.0 / np.sum(fit.w**2)))
+    return float(np.sqrt(2.0 / fit.trace_pdpd()))
 
 
 def _se_eb_pm(yi, vi, X, tau2: float) -> float:
