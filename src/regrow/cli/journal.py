@@ -656,10 +656,23 @@ def today(
     if plan is None:
         typer.echo("No plan yet; create one with `regrow plan create`.")
     for item in due:
-        typer.echo(f"due: {item}")
+        typer.echo(f"due: {_describe_due(item)}")
+    if plan is not None and not due:
+        typer.echo("Nothing is due today.")
     for hold in holds:
         typer.echo(f"hold: no minoxidil until {hold.end.isoformat(timespec='minutes')}")
     _print_findings(findings)
+
+
+def _describe_due(item: dict) -> str:
+    """One readable line for an item of ``due_today``."""
+    kind = item.get("kind")
+    if kind == "session":
+        late = item.get("overdue_days", 0)
+        return f"micro-needling session (planned {item['due']}" + (f", {late} days overdue)" if late else ")")
+    if kind == "minoxidil":
+        return f"minoxidil at {item['time']}" + (" (done)" if item.get("done") else "")
+    return str(item.get("title") or kind)
 
 
 def schedule(
