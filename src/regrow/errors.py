@@ -7,6 +7,8 @@ and a non-zero exit, the web app into one JSON error shape with the HTTP status 
     ├── InputError                 bad input from a person or a file (422)
     │   ├── DataFileError          a data file's row or column is wrong (names both)
     │   ├── ImageError             an image file cannot be read or is not allowed
+    │   │   ├── UploadTooLargeError    a request body is over the upload size limit (413)
+    │   │   └── UnsupportedTypeError   an uploaded file is not an accepted type (415)
     │   └── RuleBlockedError       a "stop" safety finding was not acknowledged (409)
     ├── NotFoundError              the thing asked for is not there (404)
     ├── PermissionDeniedError      the caller may not see or change it (403)
@@ -36,6 +38,8 @@ __all__ = [
     "RuleBlockedError",
     "StorageError",
     "TooFewStudiesError",
+    "UnsupportedTypeError",
+    "UploadTooLargeError",
 ]
 
 
@@ -106,6 +110,20 @@ class DataFileError(InputError):
 
 class ImageError(InputError):
     """An image cannot be decoded or breaks the upload rules (size, type, pixels)."""
+
+
+class UploadTooLargeError(ImageError):
+    """A request body (upload or import) is larger than the configured limit."""
+
+    http_status = 413
+    code = "too_large"
+
+
+class UnsupportedTypeError(ImageError):
+    """An uploaded file is not one of the accepted types."""
+
+    http_status = 415
+    code = "unsupported_media_type"
 
 
 class RuleBlockedError(InputError):

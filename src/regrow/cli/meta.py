@@ -119,8 +119,7 @@ def fit_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
 ) -> None:
     """Fit a fixed/random-effects model or meta-regression (metafor's rma)."""
-    from regrow.evidence import rma
-    from regrow.evidence._summary import format_summary
+    from regrow.evidence import format_summary, rma
 
     perms = _parse_permutations(permutations)
     method = {"EE": "FE", "CE": "FE"}.get(method.upper(), method.upper())
@@ -160,7 +159,7 @@ def fit_command(
     )
     pval_perm = None
     if perms is not None:
-        from regrow.evidence._permutest import permutest
+        from regrow.evidence import permutest
 
         perm = permutest(res, iter=perms, seed=seed)
         pval_perm = np.asarray(perm.pval, dtype=float)
@@ -205,8 +204,7 @@ def demo_command(
     """Fit the classic BCG vaccine example (Colditz et al. 1994; 13 trials, log risk ratios)."""
     from importlib import resources
 
-    from regrow.evidence import escalc, rma
-    from regrow.evidence._summary import format_summary
+    from regrow.evidence import escalc, format_summary, rma
 
     with resources.as_file(resources.files("regrow.evidence") / "examples" / "dat_bcg.csv") as path:
         table = pd.read_csv(path)

@@ -1,0 +1,98 @@
+"""``regrow serve``: the local web app. Thin: parse, build the app with :func:`regrow.web.create_app`, run it."""
+
+from __future__ import annotations
+
+import gc
+import ipaddress
+import tempfile
+import threading
+import webbrowser
+from pathlib import Path
+
+import typer
+
+from regrow import journal as jr
+from regrow.errors import InputError
+
+__all__ = ["register"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Interface to bind; 127.0.0.1 keeps it on this computer."
+    ),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar=jr.DATABASE_URL_ENV,
+        help="Journal database URL; default: SQLite in your user data folder.",
+    ),
+    photos_dir: Path | None = typer.Option(
+        None, "--photos-dir", help="Where uploaded photos are kept; default: 'photos' beside the journal."
+    ),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="Serve an example person (plan, six months of sessions, measured synthetic images) from a "
+        "throwaway journal in a temporary folder; your own journal is not touched.",
+    ),
+    open_browser: bool = typer.Option(False, "--open/--no-open", help="Open the app in your web browser."),
+    max_upload_mb: int = typer.Option(20, "--max-upload-mb", help="Largest upload (or import) in MB."),
+    rules_file: Path | None = typer.Option(
+        None, "--rules", help="A clinic's YAML rule overrides (by rule id)."
+    ),
+) -> None:
+    """Run the regrow web app on this computer (phone-friendly pages and a JSON API)."""
+    import uvicorn
+
+    from regrow.web import Settings, create_app, fill_demo
+
+    if not 1 <= max_upload_mb <= 2048:
+        raise InputError.invalid("--max-upload-mb", max_upload_mb, "an integer in [1, 2048]")
+    if demo and db is None:
+        folder = Path(tempfile.mkdtemp(prefix="regrow-demo-"))
+        db = f"sqlite:///{folder / 'demo.sqlite'}"
+        photos_dir = photos_dir or folder / "photos"
+    settings = Settings(
+        database_url=db,
+        photos_dir=photos_dir,
+        host=host,
+        port=port,
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
+        rules_file=rules_file,
+    )
+    app = create_app(settings)
+    if demo:
+        typer.echo("Filling the demo journal (measuring synthetic images; about half a minute)...")
+        counts = fill_demo(app)
+        typer.echo("Demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" in {db}")
+    if not _is_loopback(host):
+        typer.echo(
+            f"warning: listening on {host}: anyone on your network can open your journal (there is no login).",
+            err=True,
+        )
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    typer.echo(f"regrow is running at {url} (Ctrl+C stops it)")
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    # Everything loaded so far (numpy, scipy, the app) lives as long as the server: move it out of the
+    # collector's way, so a full collection does not pause a request for ~100 ms (gc.freeze docs).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``serve`` on the root app."""
+    app.command("serve")(serve)

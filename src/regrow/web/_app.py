@@ -1,0 +1,177 @@
+"""The application factory: ``create_app(settings)`` builds one FastAPI app on one journal."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from regrow import __version__
+from regrow import journal as jr
+from regrow.errors import RegrowError
+
+from ._security import GuardMiddleware, csrf_token
+from ._service import JournalService
+from ._settings import Settings
+
+__all__ = ["create_app", "error_response"]
+
+_HERE = Path(__file__).resolve().parent
+_LOG = logging.getLogger("regrow.web")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "blocked",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+}
+
+
+def _photos_dir(settings: Settings, url: str) -> Path:
+    if settings.photos_dir is not None:
+        return Path(settings.photos_dir).expanduser()
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        return Path(url.removeprefix("sqlite:///")).expanduser().resolve().parent / "photos"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("regrow", appauthor=False)) / "photos"
+
+
+def _wants_html(request: Request) -> bool:
+    if request.url.path.startswith("/api") or request.url.path == "/openapi.json":
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
+    """The one error shape ``{"error": {"code", "message", ...}}``: JSON for the API, a page for browsers."""
+    if _wants_html(request):
+        templates: Jinja2Templates = request.app.state.templates
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"error": body["error"], "status": status, "page": "", "csrf_token": csrf_token(request)},
+            status_code=status,
+        )
+    return JSONResponse(body, status_code=status)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the web app on the journal named by ``settings.database_url``.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults: ``$REGROW_DATABASE_URL`` or the SQLite journal in the user data folder, bound to 127.0.0.1.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        Pages at ``/``, the JSON API under ``/api`` (OpenAPI at ``/openapi.json``, an index at ``/api``).
+
+    Raises
+    ------
+    InputError
+        A bad database URL or setting.
+    StorageError
+        The journal could not be opened or migrated.
+    """
+    settings = settings or Settings()
+    url = settings.database_url or jr.default_database_url()
+    engine = jr.open_journal(url)
+    service = JournalService(
+        engine,
+        photos_dir=_photos_dir(settings, url),
+        rules_file=settings.rules_file,
+        evidence_file=settings.evidence_file,
+        max_image_pixels=settings.max_image_pixels,
+    )
+    app = FastAPI(
+        title="regrow",
+        version=__version__,
+        description=(
+            "The local regrow journal: today, plan, log, devices, photos, progress and evidence. Every error "
+            'has the shape {"error": {"code", "message", "field"?, "allowed"?}}. Unsafe requests need the '
+            "CSRF token from GET /api/csrf in the X-CSRF-Token header (with its cookie)."
+        ),
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN: no external requests, so a local index at /api
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.engine = engine
+    app.state.flash = {}
+    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    templates.env.globals["version"] = __version__
+    app.state.templates = templates
+
+    @app.exception_handler(RegrowError)
+    async def _regrow_error(request: Request, exc: RegrowError) -> Response:
+        return error_response(request, exc.http_status, exc.to_dict())
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or "body"
+        value = first.get("input")
+        message = f"Invalid {field} {value!r}; {first.get('msg', 'invalid value')}."
+        return error_response(
+            request, 422, {"error": {"code": "invalid", "message": message, "field": field}}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        if exc.status_code == 404:
+            message = f"Nothing at {request.url.path}."
+        return error_response(request, exc.status_code, {"error": {"code": code, "message": message}})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        _LOG.exception("unexpected error on %s", request.url.path)
+        body = {
+            "error": {"code": "error", "message": "Internal error; nothing was changed. See the server log."}
+        }
+        return error_response(request, 500, body)
+
+    from ._api import router as api_router
+    from ._pages import router as page_router
+
+    app.include_router(api_router)
+    app.include_router(page_router)
+    app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def _favicon() -> Response:
+        return Response((_HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
+
+    app.add_middleware(
+        GuardMiddleware, max_body_bytes=settings.max_upload_bytes, allowed_hosts=settings.hosts()
+    )
+    return app
+
+
+def page_context(request: Request, page: str, **values: Any) -> dict[str, Any]:
+    """The context every page template gets: the CSRF token, the active nav item and the values."""
+    return {"page": page, "csrf_token": csrf_token(request), **values}
+
+
+def render(request: Request, template: str, page: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    """Render a page template with :func:`page_context`."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, template, page_context(request, page, **values), status_code=status_code
+    )

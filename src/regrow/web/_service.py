@@ -1,0 +1,706 @@
+"""Glue between the web routes and the core: read and write the journal, call protocol/progress/evidence.
+
+Every method returns JSON-ready dicts (the API answers them as they are; the pages render the same dicts).
+No rule, threshold or statistic lives here: the journal stores, :mod:`regrow.protocol` checks and
+schedules, :mod:`regrow.progress` analyses, :mod:`regrow.evidence` reviews, :mod:`regrow.measure` measures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import importlib
+import json
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from regrow import journal as jr
+from regrow import protocol as pr
+from regrow.errors import ImageError, InputError, NotFoundError
+
+__all__ = ["JournalService", "plain"]
+
+
+def plain(value: Any) -> Any:
+    """Dates and times as ISO strings, recursively (the API's JSON shape)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    return plain(obj.as_dict())
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _rec(cls: type, row: Any) -> Any:
+    """``cls.from_mapping(row.as_dict())`` without building the dict (the hot path of every page)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        columns = {c.key for c in row.__table__.columns}
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name in columns)
+    return cls(**{name: getattr(row, name) for name in names})
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(second=0, microsecond=0)
+
+
+def _measure_module():
+    """``regrow.measure`` (imported late: the rest of the app works while it is unavailable)."""
+    try:
+        return importlib.import_module("regrow.measure")
+    except ImportError as exc:
+        raise InputError(
+            "Measuring images needs regrow.measure, which is not available in this installation; "
+            "enter a hand count on the Photos page instead.",
+            field="files",
+        ) from exc
+
+
+class JournalService:
+    """One journal (engine), its photo folder and the rules in force.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        A migrated journal (:func:`regrow.journal.open_journal`).
+    photos_dir : Path
+        Where stripped uploads and their overlays are stored.
+    rules_file : str or Path, optional
+        A clinic's rule overrides.
+    evidence_file : str or Path, optional
+        Evidence YAML for the Evidence page.
+    max_image_pixels : int
+        Largest image accepted.
+    """
+
+    def __init__(
+        self,
+        engine: Any,
+        *,
+        photos_dir: Path,
+        rules_file: str | Path | None = None,
+        evidence_file: str | Path | None = None,
+        max_image_pixels: int = 50_000_000,
+    ) -> None:
+        self.engine = engine
+        self.photos_dir = Path(photos_dir)
+        self.rules = pr.load_rules(rules_file)
+        self.evidence_file = evidence_file
+        self.max_image_pixels = max_image_pixels
+        self._evidence: tuple[Any, list[Any], dict[str, Any]] | None = None
+        self._png_cache: dict[tuple[str, str], bytes | None] = {}
+        self._progress_cache: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    # --- plumbing -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[tuple[Any, int]]:
+        with jr.session_scope(self.engine) as session:
+            me = jr.get_or_create_default_person(session)
+            yield session, me.id
+
+    def _records(self, session: Any, person_id: int) -> pr.JournalRecords:
+        profile = jr.get_profile(session, person_id=person_id)
+        plan = jr.get_active_plan(session, person_id=person_id)
+        return pr.JournalRecords(
+            profile=None if profile is None else pr.ProfileRecord.from_mapping(profile.as_dict()),
+            screening=jr.list_screening(session, person_id=person_id),
+            devices=tuple(_rec(pr.DeviceRecord, d) for d in jr.list_devices(session, person_id=person_id)),
+            disinfections=tuple(
+                _rec(pr.DisinfectionRecord, d) for d in jr.list_disinfections(session, person_id=person_id)
+            ),
+            plan=None if plan is None else pr.PlanRecord.from_mapping(plan.as_dict()),
+            sessions=tuple(_rec(pr.SessionRecord, s) for s in jr.list_sessions(session, person_id=person_id)),
+            doses=tuple(_rec(pr.DoseRecord, d) for d in jr.list_doses(session, person_id=person_id)),
+            events=tuple(_rec(pr.EventRecord, e) for e in jr.list_events(session, person_id=person_id)),
+        )
+
+    @staticmethod
+    def _findings(findings: list[pr.Finding]) -> list[dict[str, Any]]:
+        return [f.to_dict() for f in findings]
+
+    # --- today ----------------------------------------------------------------------------------------
+
+    def today(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
+        """What is due, minoxidil holds in force, open findings and adherence (``regrow today``)."""
+        now = now or _now()
+        with self._tx() as (session, me):
+            records = self._records(session, me)
+        plan = records.plan
+        due = [] if plan is None else pr.due_today(plan, records.sessions, records.doses, today=now.date())
+        hold_hours = None if plan is None else plan.minoxidil_hold_hours
+        holds = pr.active_holds(records.sessions, self.rules, now=now, hold_hours=hold_hours)
+        body: dict[str, Any] = {
+            "now": now.isoformat(timespec="minutes"),
+            "plan_id": None if plan is None else plan.id,
+            "plan_name": None if plan is None else plan.name,
+            "due": due,
+            "holds": [h.to_dict() for h in holds],
+            "findings": self._findings(pr.check_journal(records, self.rules, now=now)),
+            "adherence": None
+            if plan is None
+            else pr.adherence(plan, records.sessions, as_of=now.date()).to_dict(),
+            "next_session_due": None if plan is None else plain(pr.next_session_due(plan, records.sessions)),
+            "has_profile": records.profile is not None,
+        }
+        return body
+
+    # --- profile and screening ---------------------------------------------------------------------
+
+    def profile(self) -> dict[str, Any]:
+        """The profile, screening answers and the screening findings."""
+        with self._tx() as (session, me):
+            profile = jr.get_profile(session, person_id=me)
+            records = self._records(session, me)
+            return {
+                "person_id": me,
+                "profile": None if profile is None else _row(profile),
+                "screening": jr.list_screening(session, person_id=me),
+                "findings": self._findings(
+                    [
+                        f
+                        for f in pr.check_journal(records, self.rules, now=_now())
+                        if f.rule_id.startswith("screen.")
+                    ]
+                ),
+            }
+
+    def set_profile(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Set the given profile fields (``None`` values are left as they are)."""
+        with self._tx() as (session, me):
+            jr.set_profile(session, person_id=me, **{k: v for k, v in fields.items() if v is not None})
+        return self.profile()
+
+    def set_screening(self, answers: Mapping[str, bool | None]) -> dict[str, Any]:
+        """Store yes/no screening answers; returns the profile view with the screening findings."""
+        with self._tx() as (session, me):
+            jr.set_screening(
+                session, person_id=me, answers={k: v for k, v in answers.items() if v is not None}
+            )
+        return self.profile()
+
+    # --- devices --------------------------------------------------------------------------------------
+
+    def _device_row(self, session: Any, me: int, device: Any) -> dict[str, Any]:
+        cleaned = jr.list_disinfections(session, person_id=me, device_id=device.id)
+        findings = pr.check_device(
+            pr.DeviceRecord.from_mapping(device.as_dict()), self.rules, on=dt.date.today()
+        )
+        return {
+            **_row(device),
+            "last_disinfected_at": plain(cleaned[-1].disinfected_at) if cleaned else None,
+            "findings": self._findings(findings),
+        }
+
+    def devices(self) -> list[dict[str, Any]]:
+        """Every device with use count, last disinfection and its findings (use/age limits)."""
+        with self._tx() as (session, me):
+            return [self._device_row(session, me, d) for d in jr.list_devices(session, person_id=me)]
+
+    def add_device(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Register a device; returns it with its findings."""
+        with self._tx() as (session, me):
+            device = jr.add_device(session, person_id=me, **fields)
+            return self._device_row(session, me, device)
+
+    def disinfect_device(self, device_id: int, *, method: str | None, at: Any) -> dict[str, Any]:
+        """Record a disinfection (now when ``at`` is None)."""
+        with self._tx() as (session, me):
+            row = jr.record_disinfection(
+                session,
+                person_id=me,
+                device_id=device_id,
+                disinfected_at=at or _now(),
+                method=method or "70% isopropyl alcohol soak",
+            )
+            return _row(row)
+
+    def retire_device(self, device_id: int, *, reason: str | None, at: Any) -> dict[str, Any]:
+        """Retire a device (kept in the history)."""
+        with self._tx() as (session, me):
+            return _row(
+                jr.retire_device(
+                    session, person_id=me, device_id=device_id, retired_at=at or _now(), reason=reason
+                )
+            )
+
+    # --- plans ----------------------------------------------------------------------------------------
+
+    def _draft_plan(self, session: Any, me: int, fields: Mapping[str, Any]) -> pr.PlanRecord:
+        values = {k: v for k, v in fields.items() if v is not None}
+        device_id = values.pop("device_id", None)
+        length = values.pop("needle_length_mm", None)
+        if device_id is not None:
+            device = jr.get_device(session, person_id=me, device_id=device_id)
+            length = device.needle_length_mm if length is None else length
+        if length is None:
+            raise InputError.invalid("needle_length_mm", None, "given, or a device chosen")
+        length = jr.check_needle_length("needle_length_mm", length)
+        if "start_date" not in values:
+            raise InputError.invalid("start_date", None, "an ISO 8601 date such as 2025-03-01")
+        minoxidil = bool(values.get("minoxidil"))
+        if not minoxidil:
+            values.pop("minoxidil_strength_pct", None)
+        plan = pr.make_plan(needle_length_mm=length, rules=self.rules, device_id=device_id, **values)
+        if not plan.minoxidil:
+            plan = pr.PlanRecord.from_mapping(
+                {**plan.storable(), "minoxidil_strength_pct": None, "minoxidil_times": []}
+            )
+        return plan
+
+    def plan(self) -> dict[str, Any]:
+        """The active plan, its planned session dates, next session due, adherence and findings."""
+        with self._tx() as (session, me):
+            row = jr.get_active_plan(session, person_id=me)
+            records = self._records(session, me)
+            history = [_row(p) for p in jr.list_plans(session, person_id=me)]
+        if row is None:
+            return {
+                "plan": None,
+                "planned_sessions": [],
+                "next_session_due": None,
+                "adherence": None,
+                "findings": [],
+                "history": history,
+                "defaults": plain(pr.PLAN_DEFAULTS),
+            }
+        plan = records.plan
+        findings = pr.check_plan(plan, records, self.rules)
+        return {
+            "plan": _row(row),
+            "planned_sessions": plain(pr.planned_session_dates(plan)),
+            "next_session_due": plain(pr.next_session_due(plan, records.sessions)),
+            "adherence": pr.adherence(plan, records.sessions, as_of=dt.date.today()).to_dict(),
+            "findings": self._findings(findings),
+            "history": history,
+            "defaults": plain(pr.PLAN_DEFAULTS),
+        }
+
+    def check_plan(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Findings for a draft plan, without storing anything (the live checks while editing)."""
+        with jr.session_scope(self.engine) as session:
+            me = jr.get_or_create_default_person(session).id
+            plan = self._draft_plan(session, me, fields)
+            findings = pr.check_plan(plan, self._records(session, me), self.rules)
+            session.rollback()
+        return {"findings": self._findings(findings), "planned_sessions": len(pr.planned_session_dates(plan))}
+
+    def create_plan(self, fields: Mapping[str, Any], acknowledge: Mapping[str, str]) -> dict[str, Any]:
+        """Store a new plan (it becomes the active one); stop findings must be acknowledged with a reason."""
+        with self._tx() as (session, me):
+            plan = self._draft_plan(session, me, fields)
+            findings = pr.check_plan(plan, self._records(session, me), self.rules)
+            stops = pr.require_acknowledged(findings, acknowledge)
+            row = jr.add_plan(session, person_id=me, **plan.storable())
+            for f in stops:
+                jr.add_acknowledgement(
+                    session,
+                    person_id=me,
+                    rule_id=f.rule_id,
+                    reason=acknowledge[f.rule_id],
+                    action="plan_create",
+                    plan_id=row.id,
+                    finding_message=f.message,
+                )
+            return {"plan": _row(row), "findings": self._findings(findings)}
+
+    def schedule_ics(self) -> bytes:
+        """The active plan as an iCalendar file."""
+        with self._tx() as (session, me):
+            row = jr.get_active_plan(session, person_id=me)
+            if row is None:
+                raise NotFoundError("No active plan yet; create one on the Plan page.")
+            plan = pr.PlanRecord.from_mapping(row.as_dict())
+        return pr.schedule_to_ical(pr.plan_schedule(plan, rules=self.rules), plan_id=plan.id)
+
+    # --- log: sessions, doses, events ---------------------------------------------------------------------
+
+    def log(self, *, limit: int = 20) -> dict[str, Any]:
+        """The latest sessions, doses and events (newest first) and the devices to choose from."""
+        with self._tx() as (session, me):
+            sessions = jr.list_sessions(session, person_id=me)
+            doses = jr.list_doses(session, person_id=me)
+            events = jr.list_events(session, person_id=me)
+            devices = jr.list_devices(session, person_id=me, include_retired=False)
+            return {
+                "sessions": [_row(s) for s in sessions[::-1][:limit]],
+                "doses": [_row(d) for d in doses[::-1][:limit]],
+                "events": [_row(e) for e in events[::-1][:limit]],
+                "counts": {"sessions": len(sessions), "doses": len(doses), "events": len(events)},
+                "devices": [_row(d) for d in devices],
+            }
+
+    def log_session(self, fields: Mapping[str, Any], acknowledge: Mapping[str, str]) -> dict[str, Any]:
+        """Check a session with the same rules as ``regrow log session`` and store it (one transaction)."""
+        values = dict(fields)
+        if values.get("device_id") is None:
+            raise InputError.invalid("device_id", None, "one of your devices (add one on the Devices page)")
+        when = jr.parse_datetime("performed_at", values.get("performed_at") or _now())
+        with self._tx() as (session, me):
+            device = jr.get_device(session, person_id=me, device_id=values["device_id"])
+            records = self._records(session, me)
+            pr.check_session_date(records.plan, when)
+            length = values.get("needle_length_mm")
+            length = (
+                device.needle_length_mm
+                if length is None
+                else jr.check_needle_length("needle_length_mm", length)
+            )
+            candidate = pr.SessionRecord(
+                performed_at=when,
+                needle_length_mm=length,
+                device_id=device.id,
+                endpoint=values.get("endpoint"),
+                pain_0_10=values.get("pain_0_10"),
+                applied_during=list(values.get("applied_during") or []),
+                applied_after=list(values.get("applied_after") or []),
+                area=values.get("area"),
+            )
+            findings = pr.check_session(candidate, records, self.rules)
+            stops = pr.require_acknowledged(findings, acknowledge)
+            row = jr.add_session(
+                session,
+                person_id=me,
+                device_id=device.id,
+                performed_at=when,
+                needle_length_mm=values.get("needle_length_mm"),
+                plan_id=None if records.plan is None else records.plan.id,
+                passes=values.get("passes"),
+                area=values.get("area"),
+                area_cm2=values.get("area_cm2"),
+                endpoint=values.get("endpoint"),
+                pain_0_10=values.get("pain_0_10"),
+                applied_during=values.get("applied_during") or None,
+                applied_after=values.get("applied_after") or None,
+                notes=values.get("notes"),
+                acknowledgements=[
+                    {"rule_id": f.rule_id, "reason": acknowledge[f.rule_id], "message": f.message}
+                    for f in stops
+                ],
+            )
+            return {"session": _row(row), "findings": self._findings(findings)}
+
+    def log_dose(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Store an adjunct dose; findings warn when minoxidil falls inside a post-session hold."""
+        values = dict(fields)
+        with self._tx() as (session, me):
+            row = jr.add_dose(
+                session,
+                person_id=me,
+                kind=values.get("kind"),
+                taken_at=values.get("taken_at") or _now(),
+                strength=values.get("strength"),
+                amount=values.get("amount"),
+                notes=values.get("notes"),
+            )
+            record = pr.DoseRecord.from_mapping(row.as_dict())
+            findings = pr.check_dose(record, self._records(session, me), self.rules)
+            return {"dose": _row(row), "findings": self._findings(findings)}
+
+    def log_event(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Store an adverse event."""
+        values = dict(fields)
+        with self._tx() as (session, me):
+            row = jr.add_event(
+                session,
+                person_id=me,
+                kind=values.get("kind"),
+                severity=values.get("severity"),
+                onset_at=values.get("onset_at") or _now(),
+                resolved_at=values.get("resolved_at"),
+                session_id=values.get("session_id"),
+                notes=values.get("notes"),
+            )
+            return {"event": _row(row)}
+
+    def resolve_event(self, event_id: int, *, at: Any) -> dict[str, Any]:
+        """Mark an adverse event resolved."""
+        with self._tx() as (session, me):
+            return {
+                "event": _row(
+                    jr.resolve_event(session, person_id=me, event_id=event_id, resolved_at=at or _now())
+                )
+            }
+
+    # --- photos and measurements ----------------------------------------------------------------------------
+
+    def _replicate(self, session: Any, me: int, site: str, day: dt.date) -> int:
+        rows = jr.list_measurements(session, person_id=me, site=site)
+        return sum(1 for r in rows if r.taken_at.date() == day)
+
+    def add_photo(
+        self,
+        upload: Path,
+        *,
+        suffix: str,
+        original_name: str,
+        site: str | None,
+        taken_at: Any,
+        um_per_px: float | None,
+        device: str | None,
+        camera: str | None,
+    ) -> dict[str, Any]:
+        """Strip an uploaded image's metadata, measure it, store the photo and its measurement.
+
+        The stored copy has no EXIF/GPS (:func:`regrow.measure.strip_metadata`); the overlay is written beside
+        it. Nothing is stored when reading or measuring fails.
+        """
+        measure = _measure_module()
+        site_name = (site or "").strip()
+        if not site_name:
+            raise InputError.invalid("site", site, "a scalp site name such as vertex")
+        when = jr.parse_datetime("taken_at", taken_at or _now())
+        self.photos_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.photos_dir, prefix=".incoming-") as tmp:
+            clean = Path(tmp) / f"clean{suffix}"
+            try:
+                measure.strip_metadata(upload, clean, max_pixels=self.max_image_pixels)
+            except ImageError as exc:
+                raise ImageError(f"{original_name}: {exc}", field="files", value=original_name) from exc
+            result = measure.measure_image(
+                clean, um_per_px=um_per_px, device=device or None, name=original_name
+            )
+            digest = hashlib.sha256(clean.read_bytes()).hexdigest()
+            stored = self.photos_dir / f"{digest}{suffix}"
+            overlay = self.photos_dir / f"{digest}.overlay.png"
+            sidecar = self.photos_dir / f"{digest}.json"
+            if not stored.exists():
+                clean.replace(stored)
+            measure.render_overlay(stored, result, path=overlay)
+            summary = result.to_dict(include_hairs=False)
+            summary["original_name"] = original_name
+            sidecar.write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
+        diameters = (
+            result.diameter_um if isinstance(result.diameter_um, Mapping) else {"mean": result.diameter_um}
+        )
+        try:
+            with self._tx() as (session, me):
+                photo = jr.add_photo(
+                    session,
+                    person_id=me,
+                    taken_at=when,
+                    site=site_name,
+                    stored_path=str(stored),
+                    sha256=digest,
+                    width=int(result.width_px),
+                    height=int(result.height_px),
+                )
+                m = jr.add_measurement(
+                    session,
+                    person_id=me,
+                    taken_at=when,
+                    site=site_name,
+                    area_cm2=float(result.area_cm2),
+                    hair_count=int(result.hair_count),
+                    density_per_cm2=float(result.density_per_cm2),
+                    diameter_um=diameters.get("mean"),
+                    terminal_count=int(result.terminal_count),
+                    vellus_count=int(result.vellus_count),
+                    photo_id=photo.id,
+                    source="image",
+                    quality_flags=list(result.quality_flags),
+                    um_per_px=float(result.um_per_px),
+                    camera=camera or (result.calibration or {}).get("device"),
+                    replicate=self._replicate(session, me, site_name, when.date()),
+                    notes=f"image: {original_name}",
+                )
+                return {"photo": _row(photo), "measurement": _row(m), "result": plain(summary)}
+        except BaseException:
+            for path in (stored, overlay, sidecar):
+                if not self._photo_in_use(path):
+                    path.unlink(missing_ok=True)
+            raise
+
+    def _photo_in_use(self, path: Path) -> bool:
+        stem = path.name.split(".")[0]
+        with self._tx() as (session, me):
+            return any(p.sha256 == stem for p in jr.list_photos(session, person_id=me))
+
+    def photos(self) -> dict[str, Any]:
+        """Every photo with its measurement, grouped by site and ordered by date (for side-by-side views)."""
+        with self._tx() as (session, me):
+            photos = jr.list_photos(session, person_id=me)
+            by_photo = {
+                m.photo_id: _row(m) for m in jr.list_measurements(session, person_id=me) if m.photo_id
+            }
+            items = [{**_row(p), "measurement": by_photo.get(p.id)} for p in photos]
+        for item in items:
+            item.pop("stored_path", None)
+        sites: dict[str, list[dict[str, Any]]] = {}
+        for item in sorted(items, key=lambda i: (i["site"], i["taken_at"], i["id"])):
+            sites.setdefault(item["site"], []).append(item)
+        return {"photos": items, "sites": sites}
+
+    def photo(self, photo_id: int) -> dict[str, Any]:
+        """One photo, its measurement and the full measurement summary."""
+        with self._tx() as (session, me):
+            p = jr.get_photo(session, person_id=me, photo_id=photo_id)
+            ms = [_row(m) for m in jr.list_measurements(session, person_id=me) if m.photo_id == p.id]
+            body = {**_row(p), "measurement": ms[0] if ms else None}
+        sidecar = self.photos_dir / f"{body['sha256']}.json"
+        body["result"] = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else None
+        body.pop("stored_path", None)
+        return body
+
+    def photo_file(self, photo_id: int, kind: str) -> Path:
+        """The stored image (``kind="image"``) or its overlay (``"overlay"``) of a photo."""
+        with self._tx() as (session, me):
+            p = jr.get_photo(session, person_id=me, photo_id=photo_id)
+            stored, sha = Path(p.stored_path), p.sha256
+        path = stored if kind == "image" else self.photos_dir / f"{sha}.overlay.png"
+        if not path.is_file():
+            raise NotFoundError(f"The {kind} file of photo {photo_id} is missing from {self.photos_dir}.")
+        return path
+
+    def measurements(self) -> list[dict[str, Any]]:
+        """Every measurement (ordered by date, site, replicate)."""
+        with self._tx() as (session, me):
+            return [_row(m) for m in jr.list_measurements(session, person_id=me)]
+
+    def add_measurement(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a hand count (``hair_count`` in ``area_cm2``) for a site and day."""
+        values = dict(fields)
+        for key in ("site", "hair_count", "area_cm2"):
+            if values.get(key) is None:
+                raise InputError.invalid(key, None, "given for a hand count")
+        day = jr.parse_date("taken_at", values.get("taken_at") or dt.date.today())
+        with self._tx() as (session, me):
+            m = jr.add_measurement(
+                session,
+                person_id=me,
+                taken_at=day,
+                site=str(values["site"]).strip(),
+                hair_count=values["hair_count"],
+                area_cm2=values["area_cm2"],
+                diameter_um=values.get("diameter_um"),
+                source="manual",
+                camera=values.get("camera"),
+                replicate=self._replicate(session, me, str(values["site"]).strip(), day),
+                notes=values.get("notes"),
+            )
+            return _row(m)
+
+    # --- progress ---------------------------------------------------------------------------------------
+
+    def progress(self, *, site: str | None = None, trajectory: bool = True) -> tuple[dict[str, Any], Any]:
+        """The progress report as JSON and as the :class:`regrow.progress.ProgressReport` (for charts)."""
+        from regrow import progress as pg
+        from regrow.progress._journal import (
+            context_from_journal,
+            expected_from_evidence,
+            observations_from_journal,
+        )
+
+        with self._tx() as (session, me):
+            obs = observations_from_journal(session, person_id=me)
+            as_of = max((o.measured_on for o in obs), default=None)
+            ctx = context_from_journal(session, person_id=me, as_of=as_of)
+        weeks = (as_of - ctx.start).days / 7.0 if (as_of and ctx.start) else None
+        expected = expected_from_evidence(weeks)
+        # The analysis is a pure function of its inputs: memoise it on them (always fresh, never stale).
+        key = (tuple(obs), ctx, expected, site, trajectory)
+        with self._lock:
+            report = self._progress_cache.get(key)
+        if report is None:
+            report = pg.analyse_progress(
+                obs, context=ctx, expected=expected, site=site, trajectory=trajectory
+            )
+            with self._lock:
+                self._progress_cache[key] = report
+                while len(self._progress_cache) > 8:
+                    self._progress_cache.pop(next(iter(self._progress_cache)))
+        body = plain(report.to_dict())
+        body["n_measurements"] = len(obs)
+        return body, report
+
+    # --- evidence ---------------------------------------------------------------------------------------
+
+    def _review(self) -> tuple[Any, list[Any], dict[str, Any]]:
+        with self._lock:
+            if self._evidence is None:
+                from regrow.evidence import load_data, review, summary_dict
+
+                data = load_data(self.evidence_file)
+                results = review(data)
+                self._evidence = (data, results, plain(summary_dict(data, results)))
+            return self._evidence
+
+    def evidence(self) -> dict[str, Any]:
+        """The evidence review (``regrow evidence --json``), computed once per app."""
+        return self._review()[2]
+
+    def evidence_plot(self, comparison_id: str, kind: str) -> bytes:
+        """A forest or funnel plot of one comparison as PNG bytes (cached)."""
+        from regrow.evidence._report_plots import forest_png, funnel_png
+
+        _, results, _ = self._review()
+        result = next((r for r in results if r.comparison.id == comparison_id), None)
+        if result is None or kind not in ("forest", "funnel"):
+            raise NotFoundError(f"No {kind} plot for comparison {comparison_id!r}.")
+        key = (comparison_id, kind)
+        with self._lock:
+            if key not in self._png_cache:
+                self._png_cache[key] = (forest_png if kind == "forest" else funnel_png)(result)
+            png = self._png_cache[key]
+        if png is None:
+            raise NotFoundError(f"No {kind} plot for comparison {comparison_id!r} (too few studies).")
+        return png
+
+    # --- data: export, import, delete ------------------------------------------------------------------------
+
+    def export_json(self) -> tuple[str, bytes]:
+        """Everything in the journal as the JSON export (file name, bytes)."""
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        name = f"regrow-journal-{stamp}.json"
+        with tempfile.TemporaryDirectory() as tmp, jr.session_scope(self.engine) as session:
+            path = jr.export_json(session, Path(tmp) / name)
+            return name, path.read_bytes()
+
+    def is_empty(self) -> bool:
+        """True when the journal holds nothing but (possibly) the default person created by opening it."""
+        with jr.session_scope(self.engine) as session:
+            snap = jr.snapshot(session)
+        return not any(rows for table, rows in snap.items() if table != "person")
+
+    def import_json(self, path: Path, *, replace: bool) -> dict[str, Any]:
+        """Restore a JSON export (refused into a journal holding records unless ``replace``).
+
+        A journal whose only row is the default person (every page visit creates it) counts as empty.
+        """
+        document = jr.read_export(path)
+        replace = replace or self.is_empty()
+        with jr.session_scope(self.engine) as session:
+            counts = jr.import_data(session, document, replace=replace)
+        return {"restored": counts}
+
+    def delete_everything(self) -> dict[str, Any]:
+        """Delete every record about the person and the photo files (with overlays) the journal recorded."""
+        with self._tx() as (session, me):
+            result = jr.delete_person_data(session, person_id=me)
+        removed = []
+        for stored in result["photo_paths"]:
+            path = Path(stored)
+            stem = path.name.split(".")[0]
+            for file in (path, path.with_name(f"{stem}.overlay.png"), path.with_name(f"{stem}.json")):
+                if file.is_file():
+                    file.unlink()
+                    removed.append(file.name)
+        result["photo_files_removed"] = removed
+        result.pop("photo_paths", None)
+        return result

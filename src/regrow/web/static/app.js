@@ -1,0 +1,127 @@
+// regrow: small progressive enhancement. Every page works without it.
+"use strict";
+(function () {
+  const token = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // --- Plan: rule findings, live while editing ---------------------------------------------------
+  const planForm = document.getElementById("plan-form");
+  if (planForm) {
+    const live = document.getElementById("plan-live");
+    let timer = null;
+    const draft = () => {
+      const body = {};
+      new FormData(planForm).forEach((value, key) => {
+        if (key === "csrf_token" || key === "acknowledge" || key === "ack_reason") return;
+        if (typeof value !== "string" || value.trim() === "") return;
+        body[key] = key === "minoxidil_times" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value.trim();
+      });
+      body.minoxidil = planForm.querySelector('input[name="minoxidil"]').checked;
+      return body;
+    };
+    const show = (findings, error) => {
+      live.replaceChildren();
+      if (error) { live.append(el("p", { class: "error" }, error)); return; }
+      if (!findings.length) { live.append(el("p", { class: "ok" }, "No findings for this draft.")); return; }
+      const list = el("ul", { class: "findings" });
+      findings.forEach((f) => {
+        const li = el("li", { class: "sev-" + f.severity });
+        li.append(el("span", { class: "badge" }, f.severity), " " + f.message + " ");
+        li.append(el("small", {}, "Rule " + f.rule_id + "; source: " + f.source));
+        list.append(li);
+      });
+      live.append(el("p", {}, "Findings for this draft (nothing saved yet):"), list);
+    };
+    const check = () => {
+      fetch(planForm.dataset.check, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-csrf-token": token() },
+        body: JSON.stringify(draft()),
+        credentials: "same-origin",
+      })
+        .then((r) => r.json().then((j) => [r.ok, j]))
+        .then(([ok, j]) => (ok ? show(j.findings) : show([], j.error ? j.error.message : "Could not check.")))
+        .catch(() => show([], "Could not reach regrow to check the draft."));
+    };
+    planForm.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 350); });
+    planForm.addEventListener("change", () => { clearTimeout(timer); timer = setTimeout(check, 100); });
+  }
+
+  // --- Photos: upload one file at a time with a progress indicator ------------------------------
+  const upForm = document.getElementById("upload-form");
+  if (upForm && window.FormData && window.XMLHttpRequest) {
+    const list = document.getElementById("upload-progress");
+    upForm.addEventListener("submit", (event) => {
+      const input = upForm.querySelector('input[type="file"]');
+      if (!input.files.length) return;
+      event.preventDefault();
+      list.replaceChildren();
+      const files = Array.from(input.files);
+      const button = upForm.querySelector('button[type="submit"]');
+      button.disabled = true;
+      let failures = 0;
+      const sendOne = (index) => {
+        if (index >= files.length) {
+          button.disabled = false;
+          const done = el("li", { class: failures ? "error" : "ok", id: "upload-done" },
+            failures ? failures + " of " + files.length + " file(s) were not stored." : "All " + files.length + " image(s) measured and stored.");
+          list.append(done);
+          if (!failures) setTimeout(() => { window.location.href = "/photos"; }, 800);
+          return;
+        }
+        const file = files[index];
+        const item = el("li", {});
+        const label = el("span", {}, file.name + ": uploading");
+        const bar = el("progress", { max: "100", value: "0", "aria-label": "Upload of " + file.name });
+        item.append(label, " ", bar);
+        list.append(item);
+        const data = new FormData();
+        new FormData(upForm).forEach((value, key) => { if (key !== "files") data.append(key, value); });
+        data.append("files", file, file.name);
+        const xhr = new XMLHttpRequest();
+        xhr.open("POST", upForm.dataset.api);
+        xhr.setRequestHeader("x-csrf-token", token());
+        xhr.upload.addEventListener("progress", (e) => {
+          if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
+        });
+        xhr.upload.addEventListener("load", () => { bar.removeAttribute("value"); label.textContent = file.name + ": measuring…"; });
+        xhr.addEventListener("load", () => {
+          let body = {};
+          try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
+          bar.remove();
+          if (xhr.status === 201 && body.items && !body.items[0].error) {
+            const m = body.items[0].measurement;
+            label.textContent = file.name + ": " + m.hair_count + " hairs, " + Math.round(m.density_per_cm2) + " hairs/cm²";
+            item.className = "ok";
+          } else {
+            failures += 1;
+            label.textContent = file.name + ": " + ((body.error && body.error.message) || "failed (" + xhr.status + ")");
+            item.className = "error";
+          }
+          sendOne(index + 1);
+        });
+        xhr.addEventListener("error", () => { failures += 1; label.textContent = file.name + ": network error"; sendOne(index + 1); });
+        xhr.send(data);
+      };
+      sendOne(0);
+    });
+  }
+
+  // --- Data: one more confirmation before deleting everything -------------------------------------
+  const del = document.getElementById("delete-form");
+  if (del) {
+    del.addEventListener("submit", (event) => {
+      if (!window.confirm("Delete all of your data and photos? There is no undo.")) event.preventDefault();
+    });
+  }
+
+  // --- Forms with errors: move focus to the first error so keyboard and screen-reader users land there --
+  const firstError = document.querySelector('[aria-invalid="true"], .form-errors');
+  if (firstError) firstError.focus();
+})();
