@@ -137,14 +137,16 @@ def _measure_image(path: Path, um_per_px: float | None) -> dict[str, Any]:
             field="image",
         ) from exc
     res = measure.measure_image(path, um_per_px=um_per_px)
-    flags = getattr(res, "quality_flags", None) or []
+    median_um = res.diameter_um.get("median")
     return {
         "hair_count": int(res.hair_count),
         "area_cm2": float(res.area_cm2),
         "density_per_cm2": float(res.density_per_cm2),
-        "diameter_um": None if getattr(res, "diameter_um", None) is None else float(res.diameter_um),
-        "quality_flags": list(flags) if not isinstance(flags, dict) else flags,
-        "um_per_px": getattr(res, "um_per_px", um_per_px),
+        "diameter_um": None if median_um is None else float(median_um),
+        "terminal_count": int(res.terminal_count),
+        "vellus_count": int(res.vellus_count),
+        "quality_flags": list(res.quality_flags),
+        "um_per_px": float(res.um_per_px),
         "source": "image",
         "notes": f"image: {path.name}",
     }
