@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from regrow.journal import make_engine, open_journal
+from regrow.journal import make_engine, open_journal, session_scope, snapshot
 
 PG_ENV = "REGROW_TEST_DATABASE_URL"
 REQUIRE_ENV = "REGROW_REQUIRE_POSTGRES"
@@ -87,3 +87,18 @@ def raw_engine(db_url):
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+def _snapshot_at(url: str) -> dict:
+    engine = open_journal(url)
+    try:
+        with session_scope(engine) as session:
+            return snapshot(session)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def snapshot_at() -> Callable[[str], dict]:
+    """Everything in the journal at a URL, as :func:`regrow.journal.snapshot` (opened and closed per call)."""
+    return _snapshot_at

@@ -8,7 +8,6 @@ import json
 import icalendar
 import pytest
 
-from regrow import journal as jr
 from regrow.cli import main
 
 
@@ -22,15 +21,6 @@ def run_json(capsys, db_url, *args):
     rc, out, err = run(capsys, db_url, *args, "--json")
     assert rc == 0, err
     return json.loads(out)
-
-
-def snapshot(db_url):
-    engine = jr.open_journal(db_url)
-    try:
-        with jr.session_scope(engine) as s:
-            return jr.snapshot(s)
-    finally:
-        engine.dispose()
 
 
 def setup_journal(capsys, db_url):
@@ -156,9 +146,9 @@ def test_profile_device_plan_log_today(capsys, db_url):
     assert rc == 2 and "not retired" in err
 
 
-def test_stop_finding_blocks_until_acknowledged_and_is_recorded(capsys, db_url):
+def test_stop_finding_blocks_until_acknowledged_and_is_recorded(capsys, db_url, snapshot_at):
     dev, _ = setup_journal(capsys, db_url)
-    before = snapshot(db_url)
+    before = snapshot_at(db_url)
     args = (
         "log",
         "session",
@@ -171,13 +161,13 @@ def test_stop_finding_blocks_until_acknowledged_and_is_recorded(capsys, db_url):
     )
     rc, _, err = run(capsys, db_url, *args)
     assert rc == 2 and "topical.not_approved" in err and "Soltani-Arabshahi" in err and "--acknowledge" in err
-    assert snapshot(db_url) == before
+    assert snapshot_at(db_url) == before
     rc, _, err = run(capsys, db_url, *args, "--acknowledge", "topical.not_approved")
     assert rc == 2 and "reason" in err
     body = run_json(
         capsys, db_url, *args, "--acknowledge", "topical.not_approved", "--reason", "clinic approved it"
     )
-    acks = snapshot(db_url)["rule_acknowledgement"]
+    acks = snapshot_at(db_url)["rule_acknowledgement"]
     assert [(a["rule_id"], a["reason"], a["session_id"], a["action"]) for a in acks] == [
         ("topical.not_approved", "clinic approved it", body["session"]["id"], "log_session")
     ]
@@ -223,13 +213,13 @@ def test_stop_finding_blocks_until_acknowledged_and_is_recorded(capsys, db_url):
         (("log", "event", "--kind", "x", "--severity", "awful"), "severity", "mild, moderate, severe"),
     ],
 )
-def test_bad_input_is_rejected_and_nothing_changes(capsys, db_url, args, field, allowed):
+def test_bad_input_is_rejected_and_nothing_changes(capsys, db_url, args, field, allowed, snapshot_at):
     setup_journal(capsys, db_url)
-    before = snapshot(db_url)
+    before = snapshot_at(db_url)
     rc, _, err = run(capsys, db_url, *args)
     assert rc == 2
     assert field in err and allowed in err
-    assert snapshot(db_url) == before
+    assert snapshot_at(db_url) == before
 
 
 def test_schedule_ics_parses_with_the_right_events(capsys, db_url, tmp_path):
@@ -261,16 +251,16 @@ def test_schedule_ics_parses_with_the_right_events(capsys, db_url, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
-def test_export_import_and_delete_via_cli(capsys, db_url, fresh_url, tmp_path, fmt):
+def test_export_import_and_delete_via_cli(capsys, db_url, fresh_url, tmp_path, fmt, snapshot_at):
     dev, _ = setup_journal(capsys, db_url)
     run_json(capsys, db_url, "log", "session", "--device", str(dev["id"]), "--at", "2025-01-06T20:00")
-    original = snapshot(db_url)
+    original = snapshot_at(db_url)
     files = run_json(capsys, db_url, "export", "--out", str(tmp_path / "out"), "--format", fmt)["files"]
     other = fresh_url()
     restored = run_json(capsys, other, "import", files[-1])["restored"]
     assert restored["treatment_session"] == 1
-    assert snapshot(other) == original
+    assert snapshot_at(other) == original
     rc, _, err = run(capsys, db_url, "profile", "delete")
-    assert rc == 2 and "--yes" in err and snapshot(db_url) == original
+    assert rc == 2 and "--yes" in err and snapshot_at(db_url) == original
     run_json(capsys, db_url, "profile", "delete", "--yes")
-    assert all(rows == [] for rows in snapshot(db_url).values())
+    assert all(rows == [] for rows in snapshot_at(db_url).values())

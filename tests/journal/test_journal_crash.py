@@ -11,22 +11,13 @@ import time
 from regrow import journal as jr
 
 
-def _snapshot(url):
-    engine = jr.open_journal(url)
-    try:
-        with jr.session_scope(engine) as s:
-            return jr.snapshot(s)
-    finally:
-        engine.dispose()
-
-
-def test_sigkill_mid_session_leaves_session_fully_absent_then_present(db_url, tmp_path):
+def test_sigkill_mid_session_leaves_session_fully_absent_then_present(db_url, tmp_path, snapshot_at):
     engine = jr.open_journal(db_url)
     with jr.session_scope(engine) as s:
         me = jr.get_or_create_default_person(s)
         jr.add_device(s, person_id=me.id, name="roller", kind="roller", needle_length_mm=0.5)
     engine.dispose()
-    before = _snapshot(db_url)
+    before = snapshot_at(db_url)
     marker = tmp_path / "paused"
     env = {**os.environ, "REGROW_TEST_PAUSE_AT": "add_session:60", "REGROW_TEST_PAUSE_MARKER": str(marker)}
     cmd = [
@@ -59,12 +50,12 @@ def test_sigkill_mid_session_leaves_session_fully_absent_then_present(db_url, tm
         proc.stdout.close()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
-    after = _snapshot(db_url)
+    after = snapshot_at(db_url)
     assert after == before
     assert after["treatment_session"] == [] and after["device"][0]["use_count"] == 0
 
     # without the hook the same command stores the session and the device use together
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    final = _snapshot(db_url)
+    final = snapshot_at(db_url)
     assert len(final["treatment_session"]) == 1 and final["device"][0]["use_count"] == 1

@@ -213,6 +213,24 @@ def test_unknown_photo_and_device_are_not_found(engine):
             jr.get_device(s, person_id=me.id, device_id=7)
 
 
+def test_first_dose_is_the_earliest_of_that_kind_for_that_person(engine):
+    with jr.session_scope(engine) as s:
+        me = jr.get_or_create_default_person(s).id
+        other = jr.create_person(s, display_name="someone else").id
+        assert jr.first_dose(s, person_id=me, kind="minoxidil") is None
+        jr.add_dose(s, person_id=me, kind="minoxidil", taken_at="2025-03-02T08:00", strength="5%")
+        jr.add_dose(s, person_id=me, kind="finasteride", taken_at="2025-02-01T08:00")
+        jr.add_dose(s, person_id=other, kind="minoxidil", taken_at="2025-01-01T08:00")
+        jr.add_dose(s, person_id=me, kind="minoxidil", taken_at="2025-03-01T20:00", strength="2%")
+        jr.add_dose(s, person_id=me, kind="minoxidil", taken_at="2025-03-01T20:00", strength="same time")
+        first = jr.first_dose(s, person_id=me, kind="minoxidil")
+        # Written by hand: my earliest minoxidil is 2025-03-01 20:00, and of two at that time the first stored.
+        assert (first.taken_at, first.strength) == (dt.datetime(2025, 3, 1, 20, 0), "2%")
+        assert jr.first_dose(s, person_id=me, kind="finasteride").taken_at == dt.datetime(2025, 2, 1, 8, 0)
+        assert jr.first_dose(s, person_id=other, kind="minoxidil").taken_at == dt.datetime(2025, 1, 1, 8, 0)
+        assert jr.first_dose(s, person_id=me, kind="prp") is None
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_export_import_round_trip_is_exact(engine, fresh_url, tmp_path, fmt):
     _fill(engine)

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from regrow import _wiring as wire
 from regrow import journal as jr
 from regrow import protocol as pr
 from regrow.cli._common import emit_json
@@ -22,6 +23,11 @@ DB_HELP = "Journal database URL (SQLite or postgresql+psycopg://); default: SQLi
 DbOption = typer.Option(None, "--db", envvar=jr.DATABASE_URL_ENV, help=DB_HELP)
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
 RulesOption = typer.Option(None, "--rules", help="A clinic's YAML rule overrides (by rule id).")
+AtOption = typer.Option(None, help="When (ISO 8601); now when omitted.")
+NotesOption = typer.Option(None, help="Notes.")
+AcknowledgeOption = typer.Option(None, help="Rule id of a stop finding you acknowledge.")
+ReasonOption = typer.Option(None, help="Your reason for the acknowledgement.")
+NeedleLengthOption = typer.Option(None, help="Needle length in mm; default: the device's.")
 
 
 # --- glue ------------------------------------------------------------------------------------------------
@@ -38,34 +44,23 @@ def _session(db: str | None) -> Iterator[Any]:
         engine.dispose()
 
 
+@contextmanager
+def _my_journal(db: str | None) -> Iterator[tuple[Any, int]]:
+    """One transaction on the journal at ``db`` and the id of its (default) person."""
+    with _session(db) as session:
+        yield session, jr.get_or_create_default_person(session).id
+
+
+def _active_plan(session: Any, me: int) -> tuple[Any, pr.PlanRecord]:
+    """The active plan's row and record; an error says to create one first."""
+    row = jr.get_active_plan(session, person_id=me)
+    if row is None:
+        raise InputError.invalid("plan", None, "created first with `regrow plan create`")
+    return row, wire.record(pr.PlanRecord, row)
+
+
 def _row(obj: Any) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in obj.as_dict().items()}
-
-
-def _records(session, person_id: int) -> pr.JournalRecords:
-    profile = jr.get_profile(session, person_id=person_id)
-    plan = jr.get_active_plan(session, person_id=person_id)
-    return pr.JournalRecords(
-        profile=None if profile is None else pr.ProfileRecord.from_mapping(profile.as_dict()),
-        screening=jr.list_screening(session, person_id=person_id),
-        devices=tuple(
-            pr.DeviceRecord.from_mapping(d.as_dict()) for d in jr.list_devices(session, person_id=person_id)
-        ),
-        disinfections=tuple(
-            pr.DisinfectionRecord.from_mapping(d.as_dict())
-            for d in jr.list_disinfections(session, person_id=person_id)
-        ),
-        plan=None if plan is None else pr.PlanRecord.from_mapping(plan.as_dict()),
-        sessions=tuple(
-            pr.SessionRecord.from_mapping(s.as_dict()) for s in jr.list_sessions(session, person_id=person_id)
-        ),
-        doses=tuple(
-            pr.DoseRecord.from_mapping(d.as_dict()) for d in jr.list_doses(session, person_id=person_id)
-        ),
-        events=tuple(
-            pr.EventRecord.from_mapping(e.as_dict()) for e in jr.list_events(session, person_id=person_id)
-        ),
-    )
 
 
 def _acks(acknowledge: list[str], reason: list[str]) -> dict[str, str]:
@@ -107,13 +102,12 @@ profile_app = typer.Typer(
 
 
 def _show_profile(db: str | None, as_json: bool) -> None:
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        profile = jr.get_profile(session, person_id=me.id)
+    with _my_journal(db) as (session, me):
+        profile = jr.get_profile(session, person_id=me)
         body = {
-            "person_id": me.id,
+            "person_id": me,
             "profile": None if profile is None else _row(profile),
-            "screening": jr.list_screening(session, person_id=me.id),
+            "screening": jr.list_screening(session, person_id=me),
         }
     if as_json:
         emit_json(body)
@@ -167,11 +161,8 @@ def profile_set(
         "fitzpatrick_skin_type": fitzpatrick,
         "medications": medication or None,
     }
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        profile = jr.set_profile(
-            session, person_id=me.id, **{k: v for k, v in fields.items() if v is not None}
-        )
+    with _my_journal(db) as (session, me):
+        profile = jr.set_profile(session, person_id=me, **{k: v for k, v in fields.items() if v is not None})
         body = _row(profile)
     emit_json(body) if as_json else typer.echo("Profile saved.")
 
@@ -199,10 +190,14 @@ def profile_screen(
         "isotretinoin": isotretinoin,
     }
     answers = {k: _yes_no(k, v) for k, v in raw.items() if v is not None}
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        stored = jr.set_screening(session, person_id=me.id, answers=answers)
-        findings = [f for f in pr.check_journal(_records(session, me.id), pr.load_rules(), now=_now())]
+    with _my_journal(db) as (session, me):
+        stored = jr.set_screening(session, person_id=me, answers=answers)
+        findings = [
+            f
+            for f in pr.check_journal(
+                wire.journal_records(session, person_id=me), pr.load_rules(), now=_now()
+            )
+        ]
     if as_json:
         emit_json({"screening": stored, "findings": [f.to_dict() for f in findings]})
     else:
@@ -220,9 +215,8 @@ def profile_delete(
         raise InputError.invalid(
             "--yes", False, "given to confirm deleting all of your data (export it first)"
         )
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        result = jr.delete_person_data(session, person_id=me.id)
+    with _my_journal(db) as (session, me):
+        result = jr.delete_person_data(session, person_id=me)
     removed = []
     for path in result["photo_paths"]:
         file = Path(path)
@@ -250,11 +244,10 @@ def device_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Register a device."""
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
+    with _my_journal(db) as (session, me):
         device = jr.add_device(
             session,
-            person_id=me.id,
+            person_id=me,
             name=name,
             kind=kind,
             needle_length_mm=needle_length_mm,
@@ -277,11 +270,10 @@ def device_add(
 @device_app.command("list")
 def device_list(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """List devices with use counts and last disinfection."""
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
+    with _my_journal(db) as (session, me):
         rows = []
-        for device in jr.list_devices(session, person_id=me.id):
-            cleaned = jr.list_disinfections(session, person_id=me.id, device_id=device.id)
+        for device in jr.list_devices(session, person_id=me):
+            cleaned = jr.list_disinfections(session, person_id=me, device_id=device.id)
             rows.append(
                 {
                     **_row(device),
@@ -303,15 +295,14 @@ def device_list(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
 def device_disinfect(
     device_id: int = typer.Argument(..., help="Device id (see `regrow device list`)."),
     method: str = typer.Option("70% isopropyl alcohol soak", help="How it was disinfected."),
-    at: str | None = typer.Option(None, help="When (ISO 8601); now when omitted."),
+    at: str | None = AtOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Record a disinfection of a device."""
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
+    with _my_journal(db) as (session, me):
         row = jr.record_disinfection(
-            session, person_id=me.id, device_id=device_id, disinfected_at=at or _now(), method=method
+            session, person_id=me, device_id=device_id, disinfected_at=at or _now(), method=method
         )
         body = _row(row)
     emit_json(body) if as_json else typer.echo(f"Disinfection of device {device_id} recorded.")
@@ -321,16 +312,15 @@ def device_disinfect(
 def device_retire(
     device_id: int = typer.Argument(..., help="Device id."),
     reason: str | None = typer.Option(None, help="Why (blunt, lost, replaced...)."),
-    at: str | None = typer.Option(None, help="When (ISO 8601); now when omitted."),
+    at: str | None = AtOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Retire a device (it stays in your history)."""
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
+    with _my_journal(db) as (session, me):
         body = _row(
             jr.retire_device(
-                session, person_id=me.id, device_id=device_id, retired_at=at or _now(), reason=reason
+                session, person_id=me, device_id=device_id, retired_at=at or _now(), reason=reason
             )
         )
     emit_json(body) if as_json else typer.echo(f"Device {device_id} retired.")
@@ -344,7 +334,7 @@ plan_app = typer.Typer(help="Create, show and check your treatment plan.", no_ar
 @plan_app.command("create")
 def plan_create(
     start: str = typer.Option(..., help="Start date (ISO 8601)."),
-    needle_length_mm: float | None = typer.Option(None, help="Needle length in mm; default: the device's."),
+    needle_length_mm: float | None = NeedleLengthOption,
     device: int | None = typer.Option(None, help="Device id to use."),
     name: str | None = typer.Option(None, help="Plan name."),
     weeks: int | None = typer.Option(None, help="Length in weeks (default 24)."),
@@ -367,8 +357,8 @@ def plan_create(
     ),
     first_evaluation_week: int | None = typer.Option(None, help="First evaluation week (default 12)."),
     decision_week: int | None = typer.Option(None, help="Decision week (default 24)."),
-    acknowledge: list[str] | None = typer.Option(None, help="Rule id of a stop finding you acknowledge."),
-    reason: list[str] | None = typer.Option(None, help="Your reason for the acknowledgement."),
+    acknowledge: list[str] | None = AcknowledgeOption,
+    reason: list[str] | None = ReasonOption,
     rules_file: Path | None = RulesOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
@@ -377,52 +367,34 @@ def plan_create(
     rules = pr.load_rules(rules_file)
     acks = _acks(acknowledge or [], reason or [])
     times = None if minoxidil_times is None else [t.strip() for t in minoxidil_times.split(",") if t.strip()]
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        if device is not None:
-            dev = jr.get_device(session, person_id=me.id, device_id=device)
-            needle_length_mm = dev.needle_length_mm if needle_length_mm is None else needle_length_mm
-        if needle_length_mm is None:
-            raise InputError.invalid("needle_length_mm", None, "given with --needle-length-mm or --device")
-        needle_length_mm = jr.check_needle_length("needle_length_mm", needle_length_mm)
-        plan = pr.make_plan(
-            start_date=start,
-            needle_length_mm=needle_length_mm,
+    with _my_journal(db) as (session, me):
+        plan = wire.draft_plan(
+            session,
+            person_id=me,
             rules=rules,
-            name=name,
-            device_id=device,
-            length_weeks=weeks,
-            loading_interval_days=loading_interval_days,
-            loading_sessions=loading_sessions,
-            maintenance_interval_days=maintenance_interval_days,
-            minoxidil=minoxidil,
-            minoxidil_strength_pct=minoxidil_strength_pct if minoxidil else None,
-            minoxidil_times=times,
-            minoxidil_hold_hours=minoxidil_hold_hours,
-            prp_sessions=prp_sessions,
-            prp_interval_days=prp_interval_days,
-            prp_maintenance_months=prp_maintenance_months,
-            photo_interval_weeks=photo_interval_weeks,
-            first_evaluation_week=first_evaluation_week,
-            decision_week=decision_week,
+            fields={
+                "start_date": start,
+                "needle_length_mm": needle_length_mm,
+                "device_id": device,
+                "name": name,
+                "length_weeks": weeks,
+                "loading_interval_days": loading_interval_days,
+                "loading_sessions": loading_sessions,
+                "maintenance_interval_days": maintenance_interval_days,
+                "minoxidil": minoxidil,
+                "minoxidil_strength_pct": minoxidil_strength_pct,
+                "minoxidil_times": times,
+                "minoxidil_hold_hours": minoxidil_hold_hours,
+                "prp_sessions": prp_sessions,
+                "prp_interval_days": prp_interval_days,
+                "prp_maintenance_months": prp_maintenance_months,
+                "photo_interval_weeks": photo_interval_weeks,
+                "first_evaluation_week": first_evaluation_week,
+                "decision_week": decision_week,
+            },
+            length_allowed="given with --needle-length-mm or --device",
         )
-        if not plan.minoxidil:
-            plan = pr.PlanRecord.from_mapping(
-                {**plan.storable(), "minoxidil_strength_pct": None, "minoxidil_times": []}
-            )
-        findings = pr.check_plan(plan, _records(session, me.id), rules)
-        stops = pr.require_acknowledged(findings, acks)
-        row = jr.add_plan(session, person_id=me.id, **plan.storable())
-        for f in stops:
-            jr.add_acknowledgement(
-                session,
-                person_id=me.id,
-                rule_id=f.rule_id,
-                reason=acks[f.rule_id],
-                action="plan_create",
-                plan_id=row.id,
-                finding_message=f.message,
-            )
+        row, findings = wire.store_plan(session, person_id=me, plan=plan, rules=rules, acknowledge=acks)
         body = {"plan": _row(row), "findings": [f.to_dict() for f in findings]}
     if as_json:
         emit_json(body)
@@ -434,14 +406,10 @@ def plan_create(
 @plan_app.command("show")
 def plan_show(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """Show the active plan, its planned sessions and adherence so far."""
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        row = jr.get_active_plan(session, person_id=me.id)
-        if row is None:
-            raise InputError.invalid("plan", None, "created first with `regrow plan create`")
-        plan = pr.PlanRecord.from_mapping(row.as_dict())
+    with _my_journal(db) as (session, me):
+        row, plan = _active_plan(session, me)
         sessions = [
-            pr.SessionRecord.from_mapping(s.as_dict()) for s in jr.list_sessions(session, person_id=me.id)
+            pr.SessionRecord.from_mapping(s.as_dict()) for s in jr.list_sessions(session, person_id=me)
         ]
     body = {
         "plan": _row(row),
@@ -465,9 +433,8 @@ def plan_check(
 ) -> None:
     """Check the active plan and the journal against the safety rules."""
     rules = pr.load_rules(rules_file)
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        records = _records(session, me.id)
+    with _my_journal(db) as (session, me):
+        records = wire.journal_records(session, person_id=me)
     findings = pr.check_journal(records, rules, now=_now())
     if records.plan is not None:
         findings = pr.check_plan(records.plan, records, rules) + [
@@ -489,8 +456,8 @@ log_app = typer.Typer(
 @log_app.command("session")
 def log_session(
     device: int = typer.Option(..., help="Device id (see `regrow device list`)."),
-    at: str | None = typer.Option(None, help="When (ISO 8601); now when omitted."),
-    needle_length_mm: float | None = typer.Option(None, help="Needle length in mm; default: the device's."),
+    at: str | None = AtOption,
+    needle_length_mm: float | None = NeedleLengthOption,
     passes: int | None = typer.Option(None, help="Number of passes."),
     area: str | None = typer.Option(None, help="Scalp area, e.g. vertex."),
     area_cm2: float | None = typer.Option(None, help="Area treated in cm²."),
@@ -498,9 +465,9 @@ def log_session(
     pain: int | None = typer.Option(None, help="Pain 0-10."),
     applied_during: list[str] | None = typer.Option(None, help="On the skin during needling (repeat)."),
     applied_after: list[str] | None = typer.Option(None, help="Applied afterwards (repeat)."),
-    notes: str | None = typer.Option(None, help="Notes."),
-    acknowledge: list[str] | None = typer.Option(None, help="Rule id of a stop finding you acknowledge."),
-    reason: list[str] | None = typer.Option(None, help="Your reason for the acknowledgement."),
+    notes: str | None = NotesOption,
+    acknowledge: list[str] | None = AcknowledgeOption,
+    reason: list[str] | None = ReasonOption,
     rules_file: Path | None = RulesOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
@@ -509,35 +476,15 @@ def log_session(
     rules = pr.load_rules(rules_file)
     acks = _acks(acknowledge or [], reason or [])
     when = jr.parse_datetime("performed_at", at) if at else _now()
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        dev = jr.get_device(session, person_id=me.id, device_id=device)
-        records = _records(session, me.id)
-        pr.check_session_date(records.plan, when)
-        length = (
-            dev.needle_length_mm
-            if needle_length_mm is None
-            else jr.check_needle_length("needle_length_mm", needle_length_mm)
-        )
-        candidate = pr.SessionRecord(
-            performed_at=when,
-            needle_length_mm=length,
-            device_id=dev.id,
-            endpoint=endpoint,
-            pain_0_10=pain,
-            applied_during=list(applied_during or []),
-            applied_after=list(applied_after or []),
-            area=area,
-        )
-        findings = pr.check_session(candidate, records, rules)
-        stops = pr.require_acknowledged(findings, acks)
-        row = jr.add_session(
+    with _my_journal(db) as (session, me):
+        row, findings = wire.log_session(
             session,
-            person_id=me.id,
-            device_id=dev.id,
+            person_id=me,
+            rules=rules,
+            acknowledge=acks,
+            device_id=device,
             performed_at=when,
             needle_length_mm=needle_length_mm,
-            plan_id=None if records.plan is None else records.plan.id,
             passes=passes,
             area=area,
             area_cm2=area_cm2,
@@ -546,9 +493,6 @@ def log_session(
             applied_during=applied_during,
             applied_after=applied_after,
             notes=notes,
-            acknowledgements=[
-                {"rule_id": f.rule_id, "reason": acks[f.rule_id], "message": f.message} for f in stops
-            ],
         )
         body = {"session": _row(row), "findings": [f.to_dict() for f in findings]}
     if as_json:
@@ -561,27 +505,25 @@ def log_session(
 @log_app.command("dose")
 def log_dose(
     kind: str = typer.Option(..., help="minoxidil, prp, finasteride or other."),
-    at: str | None = typer.Option(None, help="When (ISO 8601); now when omitted."),
+    at: str | None = AtOption,
     strength: str | None = typer.Option(None, help="Strength, e.g. 5%."),
     amount: str | None = typer.Option(None, help="Amount, e.g. 1 mL."),
-    notes: str | None = typer.Option(None, help="Notes."),
+    notes: str | None = NotesOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Log an adjunct dose (warns when minoxidil falls inside a post-session hold)."""
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        row = jr.add_dose(
+    with _my_journal(db) as (session, me):
+        row, findings = wire.log_dose(
             session,
-            person_id=me.id,
+            person_id=me,
+            rules=pr.load_rules(),
             kind=kind,
             taken_at=at or _now(),
             strength=strength,
             amount=amount,
             notes=notes,
         )
-        record = pr.DoseRecord.from_mapping(row.as_dict())
-        findings = pr.check_dose(record, _records(session, me.id), pr.load_rules())
         body = {"dose": _row(row), "findings": [f.to_dict() for f in findings]}
     if as_json:
         emit_json(body)
@@ -600,16 +542,15 @@ def log_event(
     onset: str | None = typer.Option(None, help="Onset (ISO 8601); now when omitted."),
     resolved: str | None = typer.Option(None, help="Resolution (ISO 8601), if resolved."),
     session_id: int | None = typer.Option(None, "--session", help="The session it followed."),
-    notes: str | None = typer.Option(None, help="Notes."),
+    notes: str | None = NotesOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Log an adverse event."""
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
+    with _my_journal(db) as (session, me):
         row = jr.add_event(
             session,
-            person_id=me.id,
+            person_id=me,
             kind=kind,
             severity=severity,
             onset_at=onset or _now(),
@@ -633,9 +574,8 @@ def today(
     """What is due today, minoxidil holds in force (and when they end), and open findings."""
     now = jr.parse_datetime("at", at) if at else _now()
     rules = pr.load_rules(rules_file)
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        records = _records(session, me.id)
+    with _my_journal(db) as (session, me):
+        records = wire.journal_records(session, person_id=me)
     plan = records.plan
     due = [] if plan is None else pr.due_today(plan, records.sessions, records.doses, today=now.date())
     hold_hours = None if plan is None else plan.minoxidil_hold_hours
@@ -683,12 +623,8 @@ def schedule(
 ) -> None:
     """The active plan's calendar: sessions, minoxidil doses, PRP and checkpoints (optionally as .ics)."""
     rules = pr.load_rules(rules_file)
-    with _session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        row = jr.get_active_plan(session, person_id=me.id)
-        if row is None:
-            raise InputError.invalid("plan", None, "created first with `regrow plan create`")
-        plan = pr.PlanRecord.from_mapping(row.as_dict())
+    with _my_journal(db) as (session, me):
+        _, plan = _active_plan(session, me)
     items = pr.plan_schedule(plan, rules=rules)
     if ics is not None:
         ics.parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,8 @@ from ._fields import (
     SEXES,
     check_choice,
     check_number,
+    check_text,
+    now,
     parse_date,
     parse_datetime,
 )
@@ -44,26 +46,15 @@ from ._models import (
     ScreeningAnswer,
     TreatmentSession,
 )
+from ._owned import get_owned, owned_query, owned_rows
 
 NEEDLE_RANGE = f"a number in (0, {MAX_NEEDLE_LENGTH_MM:g}] mm"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
-
-
-def _text(field: str, value: Any, *, optional: bool = False, max_len: int = 200) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-        raise InputError.invalid(field, value, f"a non-empty text of at most {max_len} characters")
-    return value.strip()
 
 
 def _text_list(field: str, values: Iterable[str] | None) -> list[str]:
     out = []
     for value in values or ():
-        out.append(_text(field, value))
+        out.append(check_text(field, value))
     return out
 
 
@@ -84,7 +75,7 @@ def check_needle_length(field: str, value: Any) -> float:
 def create_person(session: Session, *, display_name: str, is_default: bool = False) -> Person:
     """Add a person (clinic mode will add logins; local mode uses the default person)."""
     person = Person(
-        display_name=_text("display_name", display_name), is_default=is_default, created_at=_now()
+        display_name=check_text("display_name", display_name), is_default=is_default, created_at=now()
     )
     session.add(person)
     session.flush()
@@ -143,8 +134,8 @@ def set_profile(session: Session, *, person_id: int, **fields: Any) -> Profile:
         "diagnosis": lambda v: check_choice("diagnosis", v, DIAGNOSES, optional=True),
         "diagnosis_confirmed_by_clinician": lambda v: _bool("diagnosis_confirmed_by_clinician", v),
         "grade_scale": lambda v: check_choice("grade_scale", v, GRADE_SCALES, optional=True),
-        "grade": lambda v: _text("grade", v, optional=True, max_len=20),
-        "hair_colour": lambda v: _text("hair_colour", v, optional=True, max_len=40),
+        "grade": lambda v: check_text("grade", v, optional=True, max_len=20),
+        "hair_colour": lambda v: check_text("hair_colour", v, optional=True, max_len=40),
         "fitzpatrick_skin_type": lambda v: check_number(
             "fitzpatrick_skin_type", v, low=1, high=6, integer=True, optional=True
         ),
@@ -162,7 +153,7 @@ def set_profile(session: Session, *, person_id: int, **fields: Any) -> Profile:
         session.add(profile)
     for key, value in cleaned.items():
         setattr(profile, key, value)
-    profile.updated_at = _now()
+    profile.updated_at = now()
     session.flush()
     return profile
 
@@ -188,13 +179,12 @@ def set_screening(
     dict
         All of this person's answers after the update.
     """
-    when = _now() if answered_at is None else parse_datetime("answered_at", answered_at)
+    when = now() if answered_at is None else parse_datetime("answered_at", answered_at)
     for question, answer in answers.items():
         check_choice("screening question", question, SCREENING_QUESTIONS)
         _bool(question, answer)
     existing = {
-        row.question: row
-        for row in session.scalars(select(ScreeningAnswer).where(ScreeningAnswer.person_id == person_id))
+        row.question: row for row in session.scalars(owned_query(ScreeningAnswer, person_id=person_id))
     }
     for question, answer in answers.items():
         row = existing.get(question)
@@ -210,7 +200,7 @@ def set_screening(
 
 def list_screening(session: Session, *, person_id: int) -> dict[str, bool]:
     """This person's screening answers as ``{question: answer}``."""
-    rows = session.scalars(select(ScreeningAnswer).where(ScreeningAnswer.person_id == person_id))
+    rows = session.scalars(owned_query(ScreeningAnswer, person_id=person_id))
     return {row.question: row.answer for row in rows}
 
 
@@ -248,14 +238,14 @@ def add_device(
     """
     device = Device(
         person_id=person_id,
-        name=_text("name", name),
+        name=check_text("name", name),
         kind=check_choice("kind", kind, DEVICE_KINDS),
         needle_length_mm=check_needle_length("needle_length_mm", needle_length_mm),
         needle_count=check_number("needle_count", needle_count, low=1, integer=True, optional=True),
-        lot=_text("lot", lot, optional=True, max_len=100),
+        lot=check_text("lot", lot, optional=True, max_len=100),
         first_use=None if first_use is None else parse_date("first_use", first_use),
         use_count=0,
-        created_at=_now(),
+        created_at=now(),
     )
     session.add(device)
     session.flush()
@@ -280,7 +270,7 @@ def get_device(session: Session, *, person_id: int, device_id: Any) -> Device:
 
 def list_devices(session: Session, *, person_id: int, include_retired: bool = True) -> list[Device]:
     """This person's devices, oldest first."""
-    query = select(Device).where(Device.person_id == person_id)
+    query = owned_query(Device, person_id=person_id)
     if not include_retired:
         query = query.where(Device.retired_at.is_(None))
     return list(session.scalars(query.order_by(Device.id)))
@@ -295,7 +285,7 @@ def record_disinfection(
         person_id=person_id,
         device_id=device_id,
         disinfected_at=parse_datetime("disinfected_at", disinfected_at),
-        method=_text("method", method),
+        method=check_text("method", method),
     )
     session.add(row)
     session.flush()
@@ -306,10 +296,13 @@ def list_disinfections(
     session: Session, *, person_id: int, device_id: int | None = None
 ) -> list[Disinfection]:
     """Disinfection records, oldest first."""
-    query = select(Disinfection).where(Disinfection.person_id == person_id)
-    if device_id is not None:
-        query = query.where(Disinfection.device_id == device_id)
-    return list(session.scalars(query.order_by(Disinfection.disinfected_at, Disinfection.id)))
+    return owned_rows(
+        session,
+        Disinfection,
+        person_id=person_id,
+        order_by=(Disinfection.disinfected_at, Disinfection.id),
+        device_id=device_id,
+    )
 
 
 def retire_device(
@@ -318,7 +311,7 @@ def retire_device(
     """Mark a device retired (it stays in the history)."""
     device = get_device(session, person_id=person_id, device_id=device_id)
     device.retired_at = parse_datetime("retired_at", retired_at)
-    device.retired_reason = _text("reason", reason, optional=True, max_len=2000)
+    device.retired_reason = check_text("reason", reason, optional=True, max_len=2000)
     session.flush()
     return device
 
@@ -326,7 +319,7 @@ def retire_device(
 # --- plans -------------------------------------------------------------------------------------------
 
 PLAN_FIELDS = {
-    "name": lambda v: _text("name", v),
+    "name": lambda v: check_text("name", v),
     "start_date": lambda v: parse_date("start_date", v),
     "length_weeks": lambda v: check_number("length_weeks", v, low=1, high=520, integer=True, unit="weeks"),
     "device_id": lambda v: v,
@@ -391,7 +384,7 @@ def add_plan(session: Session, *, person_id: int, **fields: Any) -> Plan:
         get_device(session, person_id=person_id, device_id=cleaned["device_id"])
     for plan in session.scalars(select(Plan).where(Plan.person_id == person_id, Plan.active.is_(True))):
         plan.active = False
-    plan = Plan(person_id=person_id, active=True, created_at=_now(), **cleaned)
+    plan = Plan(person_id=person_id, active=True, created_at=now(), **cleaned)
     session.add(plan)
     session.flush()
     return plan
@@ -399,10 +392,7 @@ def add_plan(session: Session, *, person_id: int, **fields: Any) -> Plan:
 
 def get_plan(session: Session, *, person_id: int, plan_id: int) -> Plan:
     """The plan ``plan_id`` of this person; raises :class:`NotFoundError`."""
-    plan = session.get(Plan, plan_id)
-    if plan is None or plan.person_id != person_id:
-        raise NotFoundError(f"Unknown plan_id {plan_id!r} for person {person_id}.")
-    return plan
+    return get_owned(session, Plan, plan_id, person_id=person_id, field="plan_id")
 
 
 def get_active_plan(session: Session, *, person_id: int) -> Plan | None:
@@ -413,7 +403,7 @@ def get_active_plan(session: Session, *, person_id: int) -> Plan | None:
 
 def list_plans(session: Session, *, person_id: int) -> list[Plan]:
     """All plans, oldest first."""
-    return list(session.scalars(select(Plan).where(Plan.person_id == person_id).order_by(Plan.id)))
+    return owned_rows(session, Plan, person_id=person_id, order_by=(Plan.id,))
 
 
 # --- sessions, doses, events, acknowledgements, notes ------------------------------------------------
@@ -486,19 +476,19 @@ def add_session(
             "needle_length_mm", device.needle_length_mm if needle_length_mm is None else needle_length_mm
         ),
         passes=check_number("passes", passes, low=1, high=50, integer=True, optional=True),
-        area=_text("area", area, optional=True, max_len=100),
+        area=check_text("area", area, optional=True, max_len=100),
         area_cm2=check_number("area_cm2", area_cm2, low=0, low_open=True, optional=True, unit="cm²"),
         endpoint=check_choice("endpoint", endpoint, ENDPOINTS, optional=True),
         pain_0_10=check_number("pain_0_10", pain_0_10, low=0, high=10, integer=True, optional=True),
         applied_during=_text_list("applied_during", applied_during),
         applied_after=_text_list("applied_after", applied_after),
         notes=notes,
-        created_at=_now(),
+        created_at=now(),
     )
     acks = [
         {
-            "rule_id": _text("acknowledge", a["rule_id"], max_len=80),
-            "reason": _text("reason", a.get("reason"), max_len=2000),
+            "rule_id": check_text("acknowledge", a["rule_id"], max_len=80),
+            "reason": check_text("reason", a.get("reason"), max_len=2000),
             "message": a.get("message"),
         }
         for a in acknowledgements
@@ -526,8 +516,12 @@ def add_session(
 
 def list_sessions(session: Session, *, person_id: int) -> list[TreatmentSession]:
     """All needling sessions, oldest first."""
-    query = select(TreatmentSession).where(TreatmentSession.person_id == person_id)
-    return list(session.scalars(query.order_by(TreatmentSession.performed_at, TreatmentSession.id)))
+    return owned_rows(
+        session,
+        TreatmentSession,
+        person_id=person_id,
+        order_by=(TreatmentSession.performed_at, TreatmentSession.id),
+    )
 
 
 def add_dose(
@@ -545,8 +539,8 @@ def add_dose(
         person_id=person_id,
         kind=check_choice("kind", kind, DOSE_KINDS),
         taken_at=parse_datetime("taken_at", taken_at),
-        strength=_text("strength", strength, optional=True, max_len=60),
-        amount=_text("amount", amount, optional=True, max_len=60),
+        strength=check_text("strength", strength, optional=True, max_len=60),
+        amount=check_text("amount", amount, optional=True, max_len=60),
         notes=notes,
     )
     session.add(row)
@@ -554,12 +548,22 @@ def add_dose(
     return row
 
 
+#: Doses oldest first (ties in insertion order).
+_DOSE_ORDER = (AdjunctDose.taken_at, AdjunctDose.id)
+
+
 def list_doses(session: Session, *, person_id: int, kind: str | None = None) -> list[AdjunctDose]:
     """Adjunct doses, oldest first."""
-    query = select(AdjunctDose).where(AdjunctDose.person_id == person_id)
-    if kind is not None:
-        query = query.where(AdjunctDose.kind == kind)
-    return list(session.scalars(query.order_by(AdjunctDose.taken_at, AdjunctDose.id)))
+    return owned_rows(session, AdjunctDose, person_id=person_id, order_by=_DOSE_ORDER, kind=kind)
+
+
+def first_dose(session: Session, *, person_id: int, kind: str) -> AdjunctDose | None:
+    """This person's earliest adjunct dose of ``kind`` (e.g. ``"minoxidil"``), or ``None`` when there is none.
+
+    One row is read, in the order of :func:`list_doses`.
+    """
+    query = owned_query(AdjunctDose, person_id=person_id, kind=kind).order_by(*_DOSE_ORDER).limit(1)
+    return session.scalars(query).first()
 
 
 def add_event(
@@ -581,12 +585,10 @@ def add_event(
             "resolved_at", resolved.isoformat(), f"not before onset_at {onset.isoformat()}"
         )
     if session_id is not None:
-        found = session.get(TreatmentSession, session_id)
-        if found is None or found.person_id != person_id:
-            raise NotFoundError(f"Unknown session_id {session_id!r} for person {person_id}.")
+        get_owned(session, TreatmentSession, session_id, person_id=person_id, field="session_id")
     row = AdverseEvent(
         person_id=person_id,
-        kind=_text("kind", kind, max_len=60),
+        kind=check_text("kind", kind, max_len=60),
         severity=check_choice("severity", severity, EVENT_SEVERITIES),
         onset_at=onset,
         resolved_at=resolved,
@@ -600,9 +602,7 @@ def add_event(
 
 def resolve_event(session: Session, *, person_id: int, event_id: int, resolved_at: Any) -> AdverseEvent:
     """Mark an adverse event resolved."""
-    row = session.get(AdverseEvent, event_id)
-    if row is None or row.person_id != person_id:
-        raise NotFoundError(f"Unknown event_id {event_id!r} for person {person_id}.")
+    row = get_owned(session, AdverseEvent, event_id, person_id=person_id, field="event_id")
     resolved = parse_datetime("resolved_at", resolved_at)
     if resolved < row.onset_at:
         raise InputError.invalid(
@@ -615,8 +615,9 @@ def resolve_event(session: Session, *, person_id: int, event_id: int, resolved_a
 
 def list_events(session: Session, *, person_id: int) -> list[AdverseEvent]:
     """Adverse events, oldest first."""
-    query = select(AdverseEvent).where(AdverseEvent.person_id == person_id)
-    return list(session.scalars(query.order_by(AdverseEvent.onset_at, AdverseEvent.id)))
+    return owned_rows(
+        session, AdverseEvent, person_id=person_id, order_by=(AdverseEvent.onset_at, AdverseEvent.id)
+    )
 
 
 def add_acknowledgement(
@@ -634,13 +635,13 @@ def add_acknowledgement(
     """Record that a person acknowledged a stop finding, with their reason."""
     row = RuleAcknowledgement(
         person_id=person_id,
-        rule_id=_text("rule_id", rule_id, max_len=80),
-        reason=_text("reason", reason, max_len=2000),
-        action=_text("action", action, max_len=40),
+        rule_id=check_text("rule_id", rule_id, max_len=80),
+        reason=check_text("reason", reason, max_len=2000),
+        action=check_text("action", action, max_len=40),
         session_id=session_id,
         plan_id=plan_id,
         finding_message=finding_message,
-        acknowledged_at=_now()
+        acknowledged_at=now()
         if acknowledged_at is None
         else parse_datetime("acknowledged_at", acknowledged_at),
     )
@@ -651,16 +652,15 @@ def add_acknowledgement(
 
 def list_acknowledgements(session: Session, *, person_id: int) -> list[RuleAcknowledgement]:
     """Recorded acknowledgements, oldest first."""
-    query = select(RuleAcknowledgement).where(RuleAcknowledgement.person_id == person_id)
-    return list(session.scalars(query.order_by(RuleAcknowledgement.id)))
+    return owned_rows(session, RuleAcknowledgement, person_id=person_id, order_by=(RuleAcknowledgement.id,))
 
 
 def add_note(session: Session, *, person_id: int, text: str, written_at: Any = None) -> Note:
     """Add a free-text note."""
     row = Note(
         person_id=person_id,
-        text=_text("text", text, max_len=20000),
-        written_at=_now() if written_at is None else parse_datetime("written_at", written_at),
+        text=check_text("text", text, max_len=20000),
+        written_at=now() if written_at is None else parse_datetime("written_at", written_at),
     )
     session.add(row)
     session.flush()
@@ -669,6 +669,4 @@ def add_note(session: Session, *, person_id: int, text: str, written_at: Any = N
 
 def list_notes(session: Session, *, person_id: int) -> list[Note]:
     """Notes, oldest first."""
-    return list(
-        session.scalars(select(Note).where(Note.person_id == person_id).order_by(Note.written_at, Note.id))
-    )
+    return owned_rows(session, Note, person_id=person_id, order_by=(Note.written_at, Note.id))

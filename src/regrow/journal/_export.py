@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from regrow.errors import DataFileError, InputError
 
+from ._fields import now
 from ._models import (
     AdjunctDose,
     AdverseEvent,
@@ -101,7 +102,7 @@ def _header(session: Session) -> dict[str, Any]:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "schema_revision": revision,
-        "exported_at": dt.datetime.now().replace(microsecond=0).isoformat(),
+        "exported_at": now().isoformat(),
     }
 
 

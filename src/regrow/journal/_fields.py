@@ -26,6 +26,8 @@ __all__ = [
     "SEXES",
     "check_choice",
     "check_number",
+    "check_text",
+    "now",
     "parse_date",
     "parse_datetime",
 ]
@@ -51,6 +53,11 @@ SCREENING_QUESTIONS = (
 #: Longest needle the journal accepts at all: microneedling studies used 0.5-2.5 mm for hair and up to
 #: 3.0 mm for scars (clinical-notes 0.1 English 2022; 1.7 "uniform pinpoint bleeding with 1.5-3.0 mm").
 MAX_NEEDLE_LENGTH_MM = 3.0
+
+
+def now() -> dt.datetime:
+    """The local wall-clock time to the second (how the journal stamps rows)."""
+    return dt.datetime.now().replace(microsecond=0)
 
 
 def parse_date(field: str, value: Any) -> dt.date:
@@ -105,6 +112,15 @@ def check_choice(field: str, value: Any, allowed: Iterable[str], *, optional: bo
     if value not in allowed:
         raise InputError.invalid(field, value, "one of " + ", ".join(allowed))
     return value
+
+
+def check_text(field: str, value: Any, *, optional: bool = False, max_len: int = 200) -> str | None:
+    """Return ``value`` stripped when it is a non-empty text of at most ``max_len`` characters."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+        raise InputError.invalid(field, value, f"a non-empty text of at most {max_len} characters")
+    return value.strip()
 
 
 def check_number(

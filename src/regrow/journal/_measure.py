@@ -6,27 +6,15 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regrow.errors import InputError, NotFoundError
+from regrow.errors import InputError
 
-from ._fields import MEASUREMENT_SOURCES, check_choice, check_number, parse_datetime
+from ._fields import MEASUREMENT_SOURCES, check_choice, check_number, check_text, now, parse_datetime
 from ._models import Measurement, Photo
+from ._owned import get_owned, owned_rows
 
 __all__ = ["add_measurement", "add_photo", "get_photo", "list_measurements", "list_photos"]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
-
-
-def _text(field: str, value: Any, *, optional: bool = False, max_len: int = 200) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-        raise InputError.invalid(field, value, f"a non-empty text of at most {max_len} characters")
-    return value.strip()
 
 
 def add_photo(
@@ -72,12 +60,12 @@ def add_photo(
     photo = Photo(
         person_id=person_id,
         taken_at=parse_datetime("taken_at", taken_at),
-        site=_text("site", site, max_len=100),
-        stored_path=_text("stored_path", stored_path, max_len=4096),
+        site=check_text("site", site, max_len=100),
+        stored_path=check_text("stored_path", stored_path, max_len=4096),
         sha256=digest,
         width=check_number("width", width, low=1, integer=True, unit="px"),
         height=check_number("height", height, low=1, integer=True, unit="px"),
-        created_at=_now(),
+        created_at=now(),
     )
     session.add(photo)
     session.flush()
@@ -92,18 +80,12 @@ def get_photo(session: Session, *, person_id: int, photo_id: int) -> Photo:
     NotFoundError
         No such photo for this person.
     """
-    photo = session.get(Photo, photo_id)
-    if photo is None or photo.person_id != person_id:
-        raise NotFoundError(f"Unknown photo_id {photo_id!r} for person {person_id}.")
-    return photo
+    return get_owned(session, Photo, photo_id, person_id=person_id, field="photo_id")
 
 
 def list_photos(session: Session, *, person_id: int, site: str | None = None) -> list[Photo]:
     """This person's photos, oldest first (optionally one site only)."""
-    query = select(Photo).where(Photo.person_id == person_id)
-    if site is not None:
-        query = query.where(Photo.site == site)
-    return list(session.scalars(query.order_by(Photo.taken_at, Photo.id)))
+    return owned_rows(session, Photo, person_id=person_id, order_by=(Photo.taken_at, Photo.id), site=site)
 
 
 def add_measurement(
@@ -186,7 +168,7 @@ def add_measurement(
     row = Measurement(
         person_id=person_id,
         taken_at=parse_datetime("taken_at", taken_at),
-        site=_text("site", site, max_len=100),
+        site=check_text("site", site, max_len=100),
         hair_count=count,
         area_cm2=area,
         density_per_cm2=density,
@@ -197,10 +179,10 @@ def add_measurement(
         source=check_choice("source", source, MEASUREMENT_SOURCES),
         quality_flags=flags,
         um_per_px=check_number("um_per_px", um_per_px, low=0, low_open=True, optional=True, unit="µm/px"),
-        camera=_text("camera", camera, optional=True),
+        camera=check_text("camera", camera, optional=True),
         replicate=check_number("replicate", replicate, low=0, integer=True),
         notes=notes,
-        created_at=_now(),
+        created_at=now(),
     )
     session.add(row)
     session.flush()
@@ -209,9 +191,10 @@ def add_measurement(
 
 def list_measurements(session: Session, *, person_id: int, site: str | None = None) -> list[Measurement]:
     """This person's measurements ordered by time, site and replicate (optionally one site only)."""
-    query = select(Measurement).where(Measurement.person_id == person_id)
-    if site is not None:
-        query = query.where(Measurement.site == site)
-    return list(
-        session.scalars(query.order_by(Measurement.taken_at, Measurement.site, Measurement.replicate))
+    return owned_rows(
+        session,
+        Measurement,
+        person_id=person_id,
+        order_by=(Measurement.taken_at, Measurement.site, Measurement.replicate),
+        site=site,
     )

@@ -91,12 +91,12 @@ def context_from_journal(
 
     plan = jr.get_active_plan(session, person_id=person_id)
     sessions = jr.list_sessions(session, person_id=person_id)
-    doses = jr.list_doses(session, person_id=person_id, kind="minoxidil")
+    first_minoxidil = jr.first_dose(session, person_id=person_id, kind="minoxidil")
     profile = jr.get_profile(session, person_id=person_id)
     plan_start = plan.start_date if plan is not None else None
     if start is None:
         start = plan_start or (sessions[0].performed_at.date() if sessions else None)
-    minox = doses[0].taken_at.date() if doses else None
+    minox = first_minoxidil.taken_at.date() if first_minoxidil is not None else None
     if minox is None and plan is not None and plan.minoxidil:
         minox = plan.start_date
     adherence = None

@@ -7,7 +7,6 @@ schedules, :mod:`regrow.progress` analyses, :mod:`regrow.evidence` reviews, :mod
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import importlib
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from regrow import _wiring as wire
 from regrow import journal as jr
 from regrow import protocol as pr
 from regrow.errors import ImageError, InputError, NotFoundError
@@ -41,18 +41,6 @@ def plain(value: Any) -> Any:
 
 def _row(obj: Any) -> dict[str, Any]:
     return plain(obj.as_dict())
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _rec(cls: type, row: Any) -> Any:
-    """``cls.from_mapping(row.as_dict())`` without building the dict (the hot path of every page)."""
-    names = _FIELDS.get(cls)
-    if names is None:
-        columns = {c.key for c in row.__table__.columns}
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name in columns)
-    return cls(**{name: getattr(row, name) for name in names})
 
 
 def _now() -> dt.datetime:
@@ -115,22 +103,6 @@ class JournalService:
             me = jr.get_or_create_default_person(session)
             yield session, me.id
 
-    def _records(self, session: Any, person_id: int) -> pr.JournalRecords:
-        profile = jr.get_profile(session, person_id=person_id)
-        plan = jr.get_active_plan(session, person_id=person_id)
-        return pr.JournalRecords(
-            profile=None if profile is None else pr.ProfileRecord.from_mapping(profile.as_dict()),
-            screening=jr.list_screening(session, person_id=person_id),
-            devices=tuple(_rec(pr.DeviceRecord, d) for d in jr.list_devices(session, person_id=person_id)),
-            disinfections=tuple(
-                _rec(pr.DisinfectionRecord, d) for d in jr.list_disinfections(session, person_id=person_id)
-            ),
-            plan=None if plan is None else pr.PlanRecord.from_mapping(plan.as_dict()),
-            sessions=tuple(_rec(pr.SessionRecord, s) for s in jr.list_sessions(session, person_id=person_id)),
-            doses=tuple(_rec(pr.DoseRecord, d) for d in jr.list_doses(session, person_id=person_id)),
-            events=tuple(_rec(pr.EventRecord, e) for e in jr.list_events(session, person_id=person_id)),
-        )
-
     @staticmethod
     def _findings(findings: list[pr.Finding]) -> list[dict[str, Any]]:
         return [f.to_dict() for f in findings]
@@ -141,7 +113,7 @@ class JournalService:
         """What is due, minoxidil holds in force, open findings and adherence (``regrow today``)."""
         now = now or _now()
         with self._tx() as (session, me):
-            records = self._records(session, me)
+            records = wire.journal_records(session, person_id=me)
         plan = records.plan
         due = [] if plan is None else pr.due_today(plan, records.sessions, records.doses, today=now.date())
         hold_hours = None if plan is None else plan.minoxidil_hold_hours
@@ -167,7 +139,7 @@ class JournalService:
         """The profile, screening answers and the screening findings."""
         with self._tx() as (session, me):
             profile = jr.get_profile(session, person_id=me)
-            records = self._records(session, me)
+            records = wire.journal_records(session, person_id=me)
             return {
                 "person_id": me,
                 "profile": None if profile is None else _row(profile),
@@ -243,32 +215,15 @@ class JournalService:
     # --- plans ----------------------------------------------------------------------------------------
 
     def _draft_plan(self, session: Any, me: int, fields: Mapping[str, Any]) -> pr.PlanRecord:
-        values = {k: v for k, v in fields.items() if v is not None}
-        device_id = values.pop("device_id", None)
-        length = values.pop("needle_length_mm", None)
-        if device_id is not None:
-            device = jr.get_device(session, person_id=me, device_id=device_id)
-            length = device.needle_length_mm if length is None else length
-        if length is None:
-            raise InputError.invalid("needle_length_mm", None, "given, or a device chosen")
-        length = jr.check_needle_length("needle_length_mm", length)
-        if "start_date" not in values:
-            raise InputError.invalid("start_date", None, "an ISO 8601 date such as 2025-03-01")
-        minoxidil = bool(values.get("minoxidil"))
-        if not minoxidil:
-            values.pop("minoxidil_strength_pct", None)
-        plan = pr.make_plan(needle_length_mm=length, rules=self.rules, device_id=device_id, **values)
-        if not plan.minoxidil:
-            plan = pr.PlanRecord.from_mapping(
-                {**plan.storable(), "minoxidil_strength_pct": None, "minoxidil_times": []}
-            )
-        return plan
+        return wire.draft_plan(
+            session, person_id=me, rules=self.rules, fields=fields, length_allowed="given, or a device chosen"
+        )
 
     def plan(self) -> dict[str, Any]:
         """The active plan, its planned session dates, next session due, adherence and findings."""
         with self._tx() as (session, me):
             row = jr.get_active_plan(session, person_id=me)
-            records = self._records(session, me)
+            records = wire.journal_records(session, person_id=me)
             history = [_row(p) for p in jr.list_plans(session, person_id=me)]
         if row is None:
             return {
@@ -297,7 +252,7 @@ class JournalService:
         with jr.session_scope(self.engine) as session:
             me = jr.get_or_create_default_person(session).id
             plan = self._draft_plan(session, me, fields)
-            findings = pr.check_plan(plan, self._records(session, me), self.rules)
+            findings = pr.check_plan(plan, wire.journal_records(session, person_id=me), self.rules)
             session.rollback()
         return {"findings": self._findings(findings), "planned_sessions": len(pr.planned_session_dates(plan))}
 
@@ -305,19 +260,9 @@ class JournalService:
         """Store a new plan (it becomes the active one); stop findings must be acknowledged with a reason."""
         with self._tx() as (session, me):
             plan = self._draft_plan(session, me, fields)
-            findings = pr.check_plan(plan, self._records(session, me), self.rules)
-            stops = pr.require_acknowledged(findings, acknowledge)
-            row = jr.add_plan(session, person_id=me, **plan.storable())
-            for f in stops:
-                jr.add_acknowledgement(
-                    session,
-                    person_id=me,
-                    rule_id=f.rule_id,
-                    reason=acknowledge[f.rule_id],
-                    action="plan_create",
-                    plan_id=row.id,
-                    finding_message=f.message,
-                )
+            row, findings = wire.store_plan(
+                session, person_id=me, plan=plan, rules=self.rules, acknowledge=acknowledge
+            )
             return {"plan": _row(row), "findings": self._findings(findings)}
 
     def schedule_ics(self) -> bytes:
@@ -353,46 +298,22 @@ class JournalService:
             raise InputError.invalid("device_id", None, "one of your devices (add one on the Devices page)")
         when = jr.parse_datetime("performed_at", values.get("performed_at") or _now())
         with self._tx() as (session, me):
-            device = jr.get_device(session, person_id=me, device_id=values["device_id"])
-            records = self._records(session, me)
-            pr.check_session_date(records.plan, when)
-            length = values.get("needle_length_mm")
-            length = (
-                device.needle_length_mm
-                if length is None
-                else jr.check_needle_length("needle_length_mm", length)
-            )
-            candidate = pr.SessionRecord(
-                performed_at=when,
-                needle_length_mm=length,
-                device_id=device.id,
-                endpoint=values.get("endpoint"),
-                pain_0_10=values.get("pain_0_10"),
-                applied_during=list(values.get("applied_during") or []),
-                applied_after=list(values.get("applied_after") or []),
-                area=values.get("area"),
-            )
-            findings = pr.check_session(candidate, records, self.rules)
-            stops = pr.require_acknowledged(findings, acknowledge)
-            row = jr.add_session(
+            row, findings = wire.log_session(
                 session,
                 person_id=me,
-                device_id=device.id,
+                rules=self.rules,
+                acknowledge=acknowledge,
+                device_id=values["device_id"],
                 performed_at=when,
                 needle_length_mm=values.get("needle_length_mm"),
-                plan_id=None if records.plan is None else records.plan.id,
                 passes=values.get("passes"),
                 area=values.get("area"),
                 area_cm2=values.get("area_cm2"),
                 endpoint=values.get("endpoint"),
                 pain_0_10=values.get("pain_0_10"),
-                applied_during=values.get("applied_during") or None,
-                applied_after=values.get("applied_after") or None,
+                applied_during=values.get("applied_during"),
+                applied_after=values.get("applied_after"),
                 notes=values.get("notes"),
-                acknowledgements=[
-                    {"rule_id": f.rule_id, "reason": acknowledge[f.rule_id], "message": f.message}
-                    for f in stops
-                ],
             )
             return {"session": _row(row), "findings": self._findings(findings)}
 
@@ -400,17 +321,16 @@ class JournalService:
         """Store an adjunct dose; findings warn when minoxidil falls inside a post-session hold."""
         values = dict(fields)
         with self._tx() as (session, me):
-            row = jr.add_dose(
+            row, findings = wire.log_dose(
                 session,
                 person_id=me,
+                rules=self.rules,
                 kind=values.get("kind"),
                 taken_at=values.get("taken_at") or _now(),
                 strength=values.get("strength"),
                 amount=values.get("amount"),
                 notes=values.get("notes"),
             )
-            record = pr.DoseRecord.from_mapping(row.as_dict())
-            findings = pr.check_dose(record, self._records(session, me), self.rules)
             return {"dose": _row(row), "findings": self._findings(findings)}
 
     def log_event(self, fields: Mapping[str, Any]) -> dict[str, Any]:
