@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from regrow.errors import InputError
-from regrow.measure import measure_image, render_overlay, synthesize
+from regrow.measure import DetectorSettings, measure_image, render_overlay, synthesize
 from regrow.measure._units import group_units, unit_histogram
 
 # small frames at 5.5 um/px: the detector works at that scale, so no resampling (fast tests)
@@ -52,7 +52,8 @@ def test_counts_and_diameters_on_synthetic():
     errors, truth, diam_err = [], [], []
     for seed in range(6):
         s = synthesize(**SMALL, seed=seed)
-        m = measure_image(s.image, um_per_px=s.um_per_px)
+        # the synthetic truth ``counted`` is the exit-point rule
+        m = measure_image(s.image, um_per_px=s.um_per_px, settings=DetectorSettings(count_edge_rule="exit"))
         errors.append(m.hair_count - s.hair_count)
         truth.append(s.hair_count)
         gt = [h for h in s.hairs if h.counted]
@@ -68,6 +69,39 @@ def test_counts_and_diameters_on_synthetic():
     assert np.mean(np.abs(errors)) <= 2.0
     assert len(diam_err) >= 15
     assert np.median(np.abs(diam_err)) < 5.0  # issue goal: median absolute diameter error under 5 um
+
+
+def _visible_truth(s, min_visible_um: float) -> int:
+    """Hairs with both ends in the frame, plus edge-cut hairs with at least ``min_visible_um`` of shaft in
+    the frame (segment sampled densely and clipped to the frame: an independent geometric reference)."""
+    h_px, w_px = s.image.shape[:2]
+    n = 0
+    for h in s.hairs:
+        t = np.linspace(0.0, 1.0, 2001)
+        x = h.exit_x_px + t * (h.tip_x_px - h.exit_x_px)
+        y = h.exit_y_px + t * (h.tip_y_px - h.exit_y_px)
+        inside = (x >= 0) & (x <= w_px - 1) & (y >= 0) & (y <= h_px - 1)
+        if not inside.any():
+            continue
+        seg_um = np.hypot(h.tip_x_px - h.exit_x_px, h.tip_y_px - h.exit_y_px) * s.um_per_px
+        if inside.all() or inside.mean() * seg_um >= min_visible_um:
+            n += 1
+    return n
+
+
+def test_visible_counting_rule_on_synthetic():
+    errors, truth = [], []
+    st = DetectorSettings()
+    assert st.count_edge_rule == "visible"
+    for seed in range(6):
+        s = synthesize(**SMALL, seed=seed)
+        m = measure_image(s.image, um_per_px=s.um_per_px)
+        want = _visible_truth(s, st.edge_min_visible_um)
+        errors.append(m.hair_count - want)
+        truth.append(want)
+    assert sum(truth) >= 30
+    assert abs(sum(errors)) / sum(truth) < 0.15
+    assert np.mean(np.abs(errors)) <= 2.0
 
 
 def test_repeatability_shift_rotate_relight():
@@ -161,3 +195,13 @@ def test_units_grouping_brute_force(rng):
 def test_bad_synthesis_args():
     with pytest.raises(InputError, match="hair_colour"):
         synthesize(hair_colour="green")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"count_edge_rule": "inside"}, {"edge_min_visible_um": -1.0}, {"edge_min_visible_um": float("nan")}],
+)
+def test_counting_rule_settings_validated(bad):
+    s = synthesize(**SMALL, seed=0)
+    with pytest.raises(InputError, match=r"count_edge_rule|edge_min_visible_um"):
+        measure_image(s.image, um_per_px=5.5, settings=DetectorSettings(**bad))

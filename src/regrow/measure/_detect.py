@@ -15,9 +15,13 @@ Pipeline (all lengths in micrometres, converted with the calibration):
    crossings: a component holds ``k`` hairs when at least ``min_split_fraction`` of its length shows
    ``k`` runs.
 6. The exit point is the end with the shaded under-skin hair beyond it (voted over the image, since scalp
-   hairs in one field are near-parallel); a hair is counted when its exit point lies inside the field
-   (an unbiased counting frame: every hair has one exit point), the rule suggested in
-   research/hair-imaging-notes.md section 5.2 after TrichoScan's edge errors.
+   hairs in one field are near-parallel). Counting rule (``count_edge_rule``): by default ("visible") a
+   hair with both ends inside the field counts, and a hair cut by the frame edge or an overlay counts when
+   at least ``edge_min_visible_um`` of its shaft is visible: on fdu-dev the annotators box edge-cut hairs
+   when enough shaft shows, whichever end is cut (checked on overlays; 450 um chosen on tuning half A).
+   "exit" counts a hair when its exit point lies inside the field (an unbiased counting frame: every hair
+   has one exit point), the rule suggested in research/hair-imaging-notes.md section 5.2 after
+   TrichoScan's edge errors; use it for density comparisons with other frame-based methods.
 7. Diameter: full width at half maximum of ``c`` across the shaft with linear sub-pixel interpolation,
    median over the shaft.
 """
@@ -52,14 +56,19 @@ class DetectorSettings:
     min_split_columns: int = 3
     min_run_fraction: float = 0.45
     adaptive_contrast: bool = True
-    count_edge_rule: str = "exit"  # "exit": exit point inside the field; "all": every visible hair
+    #: "visible" (default): a hair with both ends inside the field counts; a hair cut by the frame edge (or
+    #: an overlay) counts when at least ``edge_min_visible_um`` of its shaft is visible, which is what the
+    #: fdu-dev annotators box. "exit"/"tip": that end inside the field (unbiased counting frames).
+    #: "all": every visible hair.
+    count_edge_rule: str = "visible"
+    edge_min_visible_um: float = 450.0
 
     def validated(self) -> DetectorSettings:
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name == "count_edge_rule":
-                if v not in ("exit", "all"):
-                    raise InputError.invalid(f.name, v, "'exit' or 'all'")
+                if v not in ("visible", "exit", "tip", "all"):
+                    raise InputError.invalid(f.name, v, "'visible', 'exit', 'tip' or 'all'")
             elif f.name == "adaptive_contrast":
                 continue
             elif not (isinstance(v, int | float) and np.isfinite(v) and v > 0):
@@ -80,6 +89,7 @@ class RawHair:
     component: int
     counted: bool
     exit_on_edge: bool
+    tip_on_edge: bool = False
 
 
 @dataclass
@@ -390,7 +400,15 @@ def _hairs_of(
         diam = float(np.median(per_hair[j])) / fx if per_hair[j] else None
         length = float(np.hypot(*(tip_xy - exit_xy))) / fx
         edge = cp["edge"][root]
-        counted = not edge if st.count_edge_rule == "exit" else True
+        tip_edge = cp["edge"][tip]
+        if st.count_edge_rule == "exit":
+            counted = not edge
+        elif st.count_edge_rule == "tip":
+            counted = not tip_edge
+        elif st.count_edge_rule == "visible":
+            counted = not (edge or tip_edge) or cp["length"] * upp >= st.edge_min_visible_um
+        else:
+            counted = True
         out.append(
             RawHair(
                 exit_xy=(float(exit_xy[0] / fx), float(exit_xy[1] / fy)),
@@ -400,6 +418,7 @@ def _hairs_of(
                 component=int(cp["label"]),
                 counted=counted,
                 exit_on_edge=edge,
+                tip_on_edge=tip_edge,
             )
         )
     return out

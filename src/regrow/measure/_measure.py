@@ -136,7 +136,8 @@ def measure_image(
     Returns
     -------
     Measurement
-        Counts use only hairs whose exit point is inside the field (``Hair.counted``).
+        Counts use only hairs marked ``Hair.counted`` (see ``DetectorSettings.count_edge_rule``: by
+        default hairs inside the field plus edge-cut hairs with at least 450 um of visible shaft).
 
     Raises
     ------

@@ -34,7 +34,7 @@ def render_overlay(
     """Draw every hair on the image: shaft line, exit point, diameter label and unit outline.
 
     Counted terminal hairs are green, vellus hairs yellow, hairs without a diameter light grey, and hairs
-    not counted (exit point outside the field) dashed grey. Units with two or more hairs get a cyan circle
+    not counted (cut by the frame edge with too little shaft visible) dashed grey. Units with two or more hairs get a cyan circle
     labelled with their hair count. A header line repeats count, density and median diameter.
 
     Parameters

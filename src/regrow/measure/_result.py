@@ -26,7 +26,8 @@ class Hair:
     unit : int
         Follicular-unit index (hairs sharing an exit point share a unit).
     counted : bool
-        False for hairs whose exit point lies outside the field or under an overlay (shown, not counted).
+        False for hairs cut by the frame edge or an overlay with too little visible shaft (default rule;
+        see ``DetectorSettings.count_edge_rule``): shown, not counted.
     terminal : bool or None
         diameter_um above the vellus threshold; None without a diameter.
     """

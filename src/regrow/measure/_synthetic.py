@@ -62,7 +62,7 @@ class SyntheticImage:
 
     @property
     def hair_count(self) -> int:
-        """Hairs whose exit point is inside the field (the counting rule of the detector)."""
+        """Hairs whose exit point is inside the field (the detector's ``count_edge_rule="exit"``)."""
         return sum(h.counted for h in self.hairs)
 
     @property
