@@ -1,6 +1,6 @@
 """Assemble README.md from the per-command sections in docs/ (run after editing any of them).
 
-    python docs/build_readme.py
+python docs/build_readme.py
 """
 
 from __future__ import annotations
