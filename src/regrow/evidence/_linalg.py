@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 
 from regrow.errors import InputError
 
@@ -38,21 +37,20 @@ class WLS:
         return float(np.sum((self.w * self.resid) ** 2))
 
     def trace_pd(self, d: np.ndarray | float = 1.0) -> float:
-        """``tr(P D)`` for diagonal ``D = diag(d)``."""
-        d = np.broadcast_to(np.asarray(d, dtype=float), self.w.shape)
-        M = (self.X * (self.w**2 * d)[:, None]).T @ self.X
-        return float(np.sum(self.w * d) - np.sum(self.A_inv * M.T))
+        """``tr(P D)`` for diagonal ``D = diag(d)`` (a scalar ``d`` means ``d I``)."""
+        wd = self.w * d
+        M = (self.X * (self.w * wd)[:, None]).T @ self.X
+        return float(wd.sum() - np.vdot(self.A_inv, M))
 
     def trace_pdpd(self, d1: np.ndarray | float = 1.0, d2: np.ndarray | float = 1.0) -> float:
-        """``tr(P D1 P D2)`` for diagonal ``D1``, ``D2``."""
-        w = self.w
-        d1 = np.broadcast_to(np.asarray(d1, dtype=float), w.shape)
-        d2 = np.broadcast_to(np.asarray(d2, dtype=float), w.shape)
-        X = self.X
-        M3 = (X * (w**3 * d1 * d2)[:, None]).T @ X
-        B1 = self.A_inv @ ((X * (w**2 * d1)[:, None]).T @ X)
-        B2 = self.A_inv @ ((X * (w**2 * d2)[:, None]).T @ X)
-        return float(np.sum(w**2 * d1 * d2) - 2.0 * np.sum(self.A_inv * M3.T) + np.sum(B1 * B2.T))
+        """``tr(P D1 P D2)`` for diagonal ``D1``, ``D2`` (scalars mean multiples of ``I``)."""
+        w, X = self.w, self.X
+        w2 = w * w
+        w2d1, w2d2 = w2 * d1, w2 * d2
+        M3 = (X * (w * w2d1 * d2)[:, None]).T @ X
+        B1 = self.A_inv @ ((X * w2d1[:, None]).T @ X)
+        B2 = B1 if d2 is d1 else self.A_inv @ ((X * w2d2[:, None]).T @ X)
+        return float((w2d1 * d2).sum() - 2.0 * np.vdot(self.A_inv, M3) + np.vdot(B1, B2.T))
 
     def logdet_xwx(self) -> float:
         """``log |X'WX|``."""
@@ -71,9 +69,11 @@ def wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> WLS:
     XtW = X.T * w
     A = XtW @ X
     try:
-        c = linalg.cho_factor(A, check_finite=False)
-        A_inv = linalg.cho_solve(c, np.eye(A.shape[0]), check_finite=False)
-    except linalg.LinAlgError as exc:
+        # numpy's Cholesky raises on a singular (not positive-definite) X'WX; inverting through the
+        # triangular factor keeps A_inv symmetric and avoids scipy's per-call wrapper cost for small p.
+        L_inv = np.linalg.inv(np.linalg.cholesky(A))
+        A_inv = L_inv.T @ L_inv
+    except np.linalg.LinAlgError as exc:
         raise InputError(
             "The moderators are linearly dependent (the model matrix is not of full rank); "
             "drop a redundant or constant moderator.",
