@@ -167,8 +167,17 @@ def import_(
         raise DataFileError(f"{file}: no such file.", path=str(file))
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"{file}: not a UTF-8 text file (byte {exc.start} cannot be decoded); save it as UTF-8 YAML or JSON.",
+            path=str(file),
+        ) from exc
     except yaml.YAMLError as exc:
-        raise DataFileError(f"{file}: not valid YAML/JSON ({exc}).", path=str(file)) from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = "" if mark is None else f" at line {mark.line + 1}"
+        raise DataFileError(
+            f"{file}: not valid YAML/JSON{where}: {getattr(exc, 'problem', None) or exc}.", path=str(file)
+        ) from exc
     if isinstance(raw, dict) and "studies" in raw:
         raw = raw["studies"]
     entries = raw if isinstance(raw, list) else [raw]
@@ -234,7 +243,19 @@ def add(
     """Add (or, with --replace, correct) one study with one outcome; validated, then the review reruns."""
     from regrow.evidence._trials import parse_study
 
-    def arm(n, mean, sd, events):
+    def arm(n, mean, sd, events, *, arm_no: int):
+        # Never drop a number the user typed: events only go with proportions, means/SDs only without.
+        if value_type == "proportion" and (mean is not None or sd is not None):
+            flag = f"--mean{arm_no}" if mean is not None else f"--sd{arm_no}"
+            raise InputError.invalid(
+                flag,
+                mean if mean is not None else sd,
+                f"omitted with --value-type proportion (give --events{arm_no})",
+            )
+        if value_type != "proportion" and events is not None:
+            raise InputError.invalid(
+                f"--events{arm_no}", events, "given only with --value-type proportion (and --unit events)"
+            )
         out = {"n": _num(n, status)}
         if value_type == "proportion":
             out["events"] = _num(events, status)
@@ -264,8 +285,8 @@ def add(
                 "unit": unit,
                 "value_type": value_type,
                 "paired": design == "split_scalp",
-                "intervention": arm(n1, mean1, sd1, events1),
-                "comparator": arm(n2, mean2, sd2, events2),
+                "intervention": arm(n1, mean1, sd1, events1, arm_no=1),
+                "comparator": arm(n2, mean2, sd2, events2, arm_no=2),
                 "p_value": _num(p_value, status),
             }
         ],

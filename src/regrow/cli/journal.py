@@ -218,11 +218,15 @@ def profile_delete(
     with _my_journal(db) as (session, me):
         result = jr.delete_person_data(session, person_id=me)
     removed = []
-    for path in result["photo_paths"]:
-        file = Path(path)
-        if file.is_file():
-            file.unlink()
-            removed.append(path)
+    for stored in result["photo_paths"]:
+        path = Path(stored)
+        stem = path.name.split(".")[0]
+        # The overlay is a rendered copy of the scalp photo and the sidecar holds its measurement and original
+        # file name: both are health data and go with the photo (as the web app's delete does).
+        for file in (path, path.with_name(f"{stem}.overlay.png"), path.with_name(f"{stem}.json")):
+            if file.is_file():
+                file.unlink()
+                removed.append(str(file))
     result["photo_files_removed"] = removed
     emit_json(result) if as_json else typer.echo(f"Deleted {sum(result['deleted'].values())} records.")
 
@@ -627,8 +631,11 @@ def schedule(
         _, plan = _active_plan(session, me)
     items = pr.plan_schedule(plan, rules=rules)
     if ics is not None:
-        ics.parent.mkdir(parents=True, exist_ok=True)
-        ics.write_bytes(pr.schedule_to_ical(items, plan_id=plan.id))
+        try:
+            ics.parent.mkdir(parents=True, exist_ok=True)
+            ics.write_bytes(pr.schedule_to_ical(items, plan_id=plan.id))
+        except OSError as exc:  # a folder given as the file, a file in the way, no permission
+            raise InputError.invalid("--ics", str(ics), f"a writable file path ({exc.strerror})") from exc
     if as_json:
         emit_json(
             {
@@ -655,12 +662,17 @@ def export(
     """Export everything in the journal (JSON or CSV)."""
     if fmt not in ("json", "csv"):
         raise InputError.invalid("--format", fmt, "json or csv")
+    if out.exists() and not out.is_dir():
+        raise InputError.invalid("--out", str(out), "a folder (this is a file)")
     with _session(db) as session:
-        if fmt == "json":
-            stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-            files = [jr.export_json(session, out / f"regrow-journal-{stamp}.json")]
-        else:
-            files = jr.export_csv(session, out)
+        try:
+            if fmt == "json":
+                stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+                files = [jr.export_json(session, out / f"regrow-journal-{stamp}.json")]
+            else:
+                files = jr.export_csv(session, out)
+        except OSError as exc:  # no permission, disk full, a file in the way
+            raise InputError.invalid("--out", str(out), f"a writable folder ({exc.strerror})") from exc
     if as_json:
         emit_json({"format": fmt, "files": [str(f) for f in files]})
     else:

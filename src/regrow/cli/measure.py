@@ -74,6 +74,11 @@ def run(
     from regrow.measure import measure_batch, write_csv
 
     cal = _calibration(um_per_px, device, ruler, ruler_pitch_um)
+    # Check the output paths before measuring, so a typo does not cost the whole batch.
+    if overlay is not None and overlay.exists() and not overlay.is_dir():
+        raise InputError.invalid("--overlay", str(overlay), "a folder (this is a file)")
+    if csv is not None and csv.is_dir():
+        raise InputError.invalid("--csv", str(csv), "a file path (this is a folder)")
     done, failed = [], 0
     for item in measure_batch(
         images,
@@ -106,7 +111,10 @@ def run(
                 f"terminal {m.terminal_count} / vellus {m.vellus_count}, units {m.follicular_units}{flags}"
             )
     if csv is not None and done:
-        write_csv(done, csv)
+        try:
+            write_csv(done, csv)
+        except OSError as exc:  # missing folder, no permission
+            raise InputError.invalid("--csv", str(csv), f"a writable file path ({exc.strerror})") from exc
     if failed:
         raise typer.Exit(2)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from regrow.errors import DataFileError
+from regrow.errors import DataFileError, InputError
 from regrow.evidence._escalc import ESCALC_MEASURES, ESCALC_TO, escalc_frame
 from regrow.evidence._escalc_input import ARGUMENT_NAMES
 
@@ -89,6 +89,8 @@ def escalc_command(
         df = pd.read_csv(data)
     except FileNotFoundError as exc:
         raise DataFileError(f"{data}: file not found.", path=str(data)) from exc
+    except OSError as exc:  # a folder, no permission, ...
+        raise DataFileError(f"{data}: cannot read the file ({exc.strerror}).", path=str(data)) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataFileError(f"{data}: not a readable CSV file ({exc}).", path=str(data)) from exc
     result = escalc_frame(df, measure, columns, path=str(data), add=add, to=to, drop00=drop00, vtype=vtype)
@@ -103,7 +105,13 @@ def escalc_command(
     if out is None:
         typer.echo(result.to_csv(index=False, na_rep="NA"), nl=False)
     else:
-        result.to_csv(out, index=False, na_rep="NA")
+        try:
+            result.to_csv(out, index=False, na_rep="NA")
+        except OSError as exc:  # missing folder, a folder given as --out, no permission
+            reason = exc.strerror or str(exc)
+            raise InputError.invalid(
+                "--out", str(out), f"a file path in an existing, writable folder ({reason})"
+            ) from exc
         typer.echo(f"wrote {len(result)} studies to {out}", err=True)
 
 

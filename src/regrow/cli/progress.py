@@ -226,7 +226,7 @@ def _number(path: Path, line: int, col: str, text: str | None, *, integer: bool 
         ) from None
     if not math.isfinite(v) or v < 0:
         raise DataFileError(
-            f"{path.name} row {line} column {col!r}: {text!r} must be >= 0.",
+            f"{path.name} row {line} column {col!r}: {text!r} must be a finite number >= 0.",
             path=str(path),
             row=line,
             column=col,
@@ -239,6 +239,11 @@ def _parse_csv(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError.invalid("FILE", str(path), "a readable CSV file") from exc
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"{path.name}: not a UTF-8 text file (byte {exc.start} cannot be decoded); save it as UTF-8 CSV.",
+            path=str(path),
+        ) from exc
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in ("date", "site") if c not in header]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from regrow.errors import InputError, TooFewStudiesError
+from regrow.errors import EstimationError, InputError, TooFewStudiesError
 from regrow.evidence._design import INTERCEPT_NAME, design_matrix, drop_redundant
 from regrow.evidence._linalg import wls
 from regrow.evidence._tau2 import METHODS, Control, estimate_tau2, generalized_q_root
@@ -456,8 +456,17 @@ def fit_arrays(
     fe_fit = wls(yi, X, 1.0 / vi)
     QE = fe_fit.rss
     QEp = float(stats.chi2.sf(QE, df))
-    trP = fe_fit.trace_pd()
-    vt = df / trP
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        trP = fe_fit.trace_pd()
+        vt = df / trP if trP != 0 else float("inf")
+    if not (np.isfinite(QE) and np.isfinite(vt) and vt > 0):
+        # Weights 1/vi overflow in floating point (vi near 0, or vi spanning ~600 orders of magnitude):
+        # I2, H2 and every test would be 0/0, so say so instead of dividing by zero.
+        raise EstimationError(
+            f"The sampling variances (from {float(vi.min()):.3g} to {float(vi.max()):.3g}) are too small or "
+            "span too wide a range for the weights 1/vi to be computed in floating point; check the vi column "
+            "or rescale the effect sizes."
+        )
 
     if tau2 is None:
         tau2, se_tau2, iterations = estimate_tau2(method, yi, vi, X, control=control, warnings=warnings)

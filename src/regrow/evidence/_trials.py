@@ -743,6 +743,11 @@ def load_data(path: str | Path | None = None) -> EvidenceData:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DataFileError(f"{name}: cannot read the evidence file ({exc.strerror}).", path=name) from exc
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"{name}: not a UTF-8 text file (byte {exc.start} cannot be decoded); save it as UTF-8 YAML.",
+            path=name,
+        ) from exc
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -123,6 +123,9 @@ def check_text(field: str, value: Any, *, optional: bool = False, max_len: int =
     return value.strip()
 
 
+_MAX_STORED_INT = 2**31 - 1
+
+
 def check_number(
     field: str,
     value: Any,
@@ -150,6 +153,12 @@ def check_number(
         allowed += f" {unit}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError.invalid(field, value, allowed)
+    if integer and isinstance(value, int) and abs(value) > _MAX_STORED_INT:
+        # Stored in INTEGER columns: 32-bit on PostgreSQL, 64-bit on SQLite; refuse before the database does.
+        capped = high is not None and high <= _MAX_STORED_INT
+        raise InputError.invalid(
+            field, value, allowed if capped else f"{allowed} and at most {_MAX_STORED_INT}"
+        )
     if integer and not float(value).is_integer():
         raise InputError.invalid(field, value, allowed)
     if not math.isfinite(value):

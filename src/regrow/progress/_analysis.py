@@ -192,18 +192,27 @@ def analyse_progress(
     sites = []
     for key in sorted(by_site, key=lambda k: min(o.measured_on for o in by_site[k])):
         extra = rename.get(display[key], [])
-        sites.append(
-            _analyse_sites(
-                [display[key]],
-                [by_site[key]],
-                start,
-                ctx,
-                expected,
-                extra,
-                detail=detail,
-                trajectory=trajectory,
+        try:
+            sites.append(
+                _analyse_sites(
+                    [display[key]],
+                    [by_site[key]],
+                    start,
+                    ctx,
+                    expected,
+                    extra,
+                    detail=detail,
+                    trajectory=trajectory,
+                )
             )
-        )
+        except OverflowError as exc:
+            # e.g. a count typed over a mistyped, tiny area: densities whose squares overflow a float.
+            top = max(by_site[key], key=lambda o: o.density_per_cm2)
+            raise EstimationError(
+                f"Site {display[key]!r} cannot be analysed: the density {top.density_per_cm2:.3g} hairs/cm2 "
+                f"measured on {top.measured_on.isoformat()} is too large to compute with; check that "
+                "measurement's count and area."
+            ) from exc
     pooled = [k for k in by_site if baseline_level(by_site[k], start) > 0]
     if len(sites) == 1 or len(pooled) < 2:
         overall = _relabel(sites[0], "overall")

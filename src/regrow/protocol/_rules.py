@@ -137,8 +137,19 @@ def _read_yaml(path: Path) -> list[Any]:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise DataFileError(f"Rules file {str(path)!r} does not exist.", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded); save it as UTF-8 YAML.",
+            path=str(path),
+        ) from exc
+    except OSError as exc:  # a folder, no permission, ...
+        raise DataFileError(f"{path}: cannot read the rules file ({exc.strerror}).", path=str(path)) from exc
     except yaml.YAMLError as exc:
-        raise DataFileError(f"{path}: not valid YAML ({exc}).", path=str(path)) from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = "" if mark is None else f" at line {mark.line + 1}"
+        raise DataFileError(
+            f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}.", path=str(path)
+        ) from exc
     if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
         raise DataFileError(f"{path}: must hold a top-level 'rules:' list.", path=str(path), column="rules")
     return document["rules"]
