@@ -59,12 +59,16 @@ def fresh_url(backend, tmp_path) -> Iterator[Callable[[], str]]:
         created.append(name)
         return base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
 
-    yield make
-    if admin is not None:
-        with admin.connect() as conn:
-            for name in created:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    try:
+        yield make
+    finally:
+        if admin is not None:
+            try:
+                with admin.connect() as conn:
+                    for name in created:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            finally:
+                admin.dispose()  # always: a pooled connection left to the GC is a ResourceWarning later
 
 
 @pytest.fixture

@@ -48,18 +48,22 @@ def test_profile_delete_removes_the_photo_its_overlay_and_its_sidecar(capsys, db
         f.write_bytes(b"scalp")
     keep = photos / "someone-else.jpg"
     keep.write_bytes(b"other")
-    with jr.session_scope(jr.open_journal(db_url)) as s:
-        me = jr.get_or_create_default_person(s)
-        jr.add_photo(
-            s,
-            person_id=me.id,
-            taken_at="2025-01-06",
-            site="vertex",
-            stored_path=str(files[0]),
-            sha256=digest,
-            width=10,
-            height=10,
-        )
+    engine = jr.open_journal(db_url)
+    try:
+        with jr.session_scope(engine) as s:
+            me = jr.get_or_create_default_person(s)
+            jr.add_photo(
+                s,
+                person_id=me.id,
+                taken_at="2025-01-06",
+                site="vertex",
+                stored_path=str(files[0]),
+                sha256=digest,
+                width=10,
+                height=10,
+            )
+    finally:
+        engine.dispose()  # a pooled PostgreSQL connection left to the GC warns in a later test
     out = run_json(capsys, db_url, "profile", "delete", "--yes")
     assert not any(f.exists() for f in files)
     assert sorted(out["photo_files_removed"]) == sorted(str(f) for f in files)

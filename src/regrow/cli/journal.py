@@ -671,13 +671,27 @@ def export(
                 files = [jr.export_json(session, out / f"regrow-journal-{stamp}.json")]
             else:
                 files = jr.export_csv(session, out)
+            photos, missing = jr.export_photo_files(session, out)
         except OSError as exc:  # no permission, disk full, a file in the way
             raise InputError.invalid("--out", str(out), f"a writable folder ({exc.strerror})") from exc
     if as_json:
-        emit_json({"format": fmt, "files": [str(f) for f in files]})
-    else:
-        for f in files:
-            typer.echo(f"Wrote {f}")
+        emit_json(
+            {
+                "format": fmt,
+                "files": [str(f) for f in files],
+                "photo_files": [str(p) for p in photos],
+                "missing_photo_files": missing,
+            }
+        )
+        return
+    for f in files:
+        typer.echo(f"Wrote {f}")
+    if photos:
+        typer.echo(f"Copied {len(photos)} photo file(s) into {out / jr.PHOTO_FOLDER}")
+    for path in missing:
+        typer.echo(
+            f"warning: photo file {path} no longer exists; its record is exported without it", err=True
+        )
 
 
 def import_(
@@ -688,9 +702,17 @@ def import_(
 ) -> None:
     """Restore an export exactly (into an empty journal, or with --replace)."""
     document = jr.read_export(file)
+    # Photo files travel in the "photos" folder beside the export; put back only those missing on disk,
+    # after checking every copy first so that a bad one stops the import before anything is written.
+    photos = (file if file.is_dir() else file.parent) / jr.PHOTO_FOLDER
+    jr.restore_photo_files(document, photos, check_only=True)
     with _session(db) as session:
         counts = jr.import_data(session, document, replace=replace)
-    emit_json({"restored": counts}) if as_json else typer.echo(f"Restored {sum(counts.values())} records.")
+    files = jr.restore_photo_files(document, photos)
+    if as_json:
+        emit_json({"restored": counts, "photo_files_restored": files})
+    else:
+        typer.echo(f"Restored {sum(counts.values())} records and {files} photo file(s).")
 
 
 def register(app: typer.Typer) -> None:

@@ -54,7 +54,18 @@ from ._engine import (
     session_scope,
     upgrade,
 )
-from ._export import TABLES, delete_person_data, export_csv, export_json, import_data, read_export, snapshot
+from ._export import (
+    PHOTO_FOLDER,
+    TABLES,
+    delete_person_data,
+    export_csv,
+    export_json,
+    export_photo_files,
+    import_data,
+    read_export,
+    restore_photo_files,
+    snapshot,
+)
 from ._fields import (
     DEVICE_KINDS,
     DIAGNOSES,
@@ -97,6 +108,7 @@ __all__ = [
     "GRADE_SCALES",
     "MAX_NEEDLE_LENGTH_MM",
     "MEASUREMENT_SOURCES",
+    "PHOTO_FOLDER",
     "SCREENING_QUESTIONS",
     "SEXES",
     "TABLES",
@@ -130,6 +142,7 @@ __all__ = [
     "delete_person_data",
     "export_csv",
     "export_json",
+    "export_photo_files",
     "first_dose",
     "get_active_plan",
     "get_device",
@@ -157,6 +170,7 @@ __all__ = [
     "read_export",
     "record_disinfection",
     "resolve_event",
+    "restore_photo_files",
     "retire_device",
     "session_scope",
     "set_profile",

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +40,15 @@ from ._models import (
 )
 
 __all__ = [
+    "PHOTO_FOLDER",
     "TABLES",
     "delete_person_data",
     "export_csv",
     "export_json",
+    "export_photo_files",
     "import_data",
     "read_export",
+    "restore_photo_files",
     "snapshot",
 ]
 
@@ -364,3 +369,80 @@ def delete_person_data(session: Session, *, person_id: int) -> dict[str, Any]:
         result = session.execute(delete(model).where(column == person_id))
         deleted[model.__tablename__] = result.rowcount
     return {"deleted": deleted, "photo_paths": photo_paths}
+
+
+#: Folder, beside an export, that holds copies of the photo files (photos are health data too).
+PHOTO_FOLDER = "photos"
+
+
+def _photo_copy_name(row: dict[str, Any] | Photo) -> str:
+    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+    return f"{get('id')}-{str(get('sha256'))[:16]}{Path(str(get('stored_path'))).suffix}"
+
+
+def export_photo_files(
+    session: Session, out_dir: str | Path, *, person_id: int | None = None
+) -> tuple[list[Path], list[str]]:
+    """Copy every stored photo file into ``out_dir/photos`` so that an export holds the images too.
+
+    Returns
+    -------
+    written : list of pathlib.Path
+        The copies made (named ``<photo id>-<sha256 prefix><suffix>``).
+    missing : list of str
+        Stored paths whose file no longer exists (reported, not fatal: the rows are still exported).
+    """
+    query = select(Photo)
+    if person_id is not None:
+        query = query.where(Photo.person_id == person_id)
+    written: list[Path] = []
+    missing: list[str] = []
+    target_dir = Path(out_dir) / PHOTO_FOLDER
+    for photo in session.scalars(query.order_by(Photo.id)):
+        source = Path(photo.stored_path)
+        if not source.is_file():
+            missing.append(photo.stored_path)
+            continue
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / _photo_copy_name(photo)
+        shutil.copy2(source, target)
+        written.append(target)
+    return written, missing
+
+
+def restore_photo_files(document: dict[str, Any], photos_dir: str | Path, *, check_only: bool = False) -> int:
+    """Put photo files from an export's ``photos`` folder back at their stored paths.
+
+    A file is restored only where nothing exists at its stored path yet and its SHA-256 matches the
+    exported row, so a restore never overwrites or silently substitutes an image. ``check_only`` verifies
+    every copy without writing (run it before importing the rows, so a bad copy stops the whole import).
+
+    Returns
+    -------
+    int
+        How many files were restored.
+
+    Raises
+    ------
+    DataFileError
+        When a copy in the export does not match its row's checksum.
+    """
+    photos_dir = Path(photos_dir)
+    restored = 0
+    for row in document.get("tables", {}).get("photo", []):
+        source = photos_dir / _photo_copy_name(row)
+        target = Path(str(row["stored_path"]))
+        if not source.is_file() or target.exists():
+            continue
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        if digest != row["sha256"]:
+            raise DataFileError(
+                f"{source}: its SHA-256 does not match photo {row['id']} in the export; not restored.",
+                path=str(source),
+                column="sha256",
+            )
+        if not check_only:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        restored += 1
+    return restored
