@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,17 @@ from regrow.evidence._design import INTERCEPT_NAME, design_matrix, drop_redundan
 from regrow.evidence._linalg import wls
 from regrow.evidence._tau2 import METHODS, Control, estimate_tau2, generalized_q_root
 
-__all__ = ["TESTS", "Interval", "Prediction", "RMAResult", "TauConfint", "rma"]
+__all__ = [
+    "INTERCEPT_NAME",
+    "TESTS",
+    "Control",
+    "Interval",
+    "Prediction",
+    "RMAResult",
+    "TauConfint",
+    "fit_arrays",
+    "rma",
+]
 
 #: Tests for the model coefficients, metafor's names.
 TESTS = ("z", "knha", "adhoc")
@@ -628,11 +638,3 @@ def _fit_stats(yi, vi, X, tau2, fit, method) -> dict[str, dict[str, float]]:
             "AICc": float(-2 * ll + 2 * parms * big / (big - parms - 1)),
         }
     return out
-
-
-def with_test(res: RMAResult, test: str) -> RMAResult:
-    """The same model refitted under another coefficient test (z, knha, adhoc)."""
-    return res.refit(res.yi, res.vi, res.X, test=test) if test != res.test else replace(res)
-
-
-__all__ += ["INTERCEPT_NAME", "Control", "fit_arrays", "with_test"]
