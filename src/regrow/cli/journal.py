@@ -28,6 +28,12 @@ NotesOption = typer.Option(None, help="Notes.")
 AcknowledgeOption = typer.Option(None, help="Rule id of a stop finding you acknowledge.")
 ReasonOption = typer.Option(None, help="Your reason for the acknowledgement.")
 NeedleLengthOption = typer.Option(None, help="Needle length in mm; default: the device's.")
+PhotosDirOption = typer.Option(
+    None,
+    "--photos-dir",
+    envvar="REGROW_PHOTOS_DIR",
+    help="The journal's photo folder; default: 'photos' beside the journal file.",
+)
 
 
 # --- glue ------------------------------------------------------------------------------------------------
@@ -40,6 +46,18 @@ def _session(db: str | None) -> Iterator[Any]:
     try:
         with jr.session_scope(engine) as session:
             yield session
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _journal(db: str | None, photos_dir: Path | None) -> Iterator[tuple[Any, Any]]:
+    """The journal at ``db`` and its photo folder, swept of leftovers from interrupted writes."""
+    engine = jr.open_journal(db)
+    try:
+        store = jr.PhotoStore(jr.default_photos_dir(str(engine.url), photos_dir))
+        store.sweep(lambda: jr.referenced_photos(engine))
+        yield engine, store
     finally:
         engine.dispose()
 
@@ -208,6 +226,7 @@ def profile_screen(
 def profile_delete(
     yes: bool = typer.Option(False, "--yes", help="Really delete everything about you (no undo)."),
     db: str | None = DbOption,
+    photos_dir: Path | None = PhotosDirOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Delete all of your data: profile, devices, plans, sessions, doses, events, photos, measurements."""
@@ -215,20 +234,16 @@ def profile_delete(
         raise InputError.invalid(
             "--yes", False, "given to confirm deleting all of your data (export it first)"
         )
-    with _my_journal(db) as (session, me):
-        result = jr.delete_person_data(session, person_id=me)
-    removed = []
-    for stored in result["photo_paths"]:
-        path = Path(stored)
-        stem = path.name.split(".")[0]
-        # The overlay is a rendered copy of the scalp photo and the sidecar holds its measurement and original
-        # file name: both are health data and go with the photo (as the web app's delete does).
-        for file in (path, path.with_name(f"{stem}.overlay.png"), path.with_name(f"{stem}.json")):
-            if file.is_file():
-                file.unlink()
-                removed.append(str(file))
-    result["photo_files_removed"] = removed
-    emit_json(result) if as_json else typer.echo(f"Deleted {sum(result['deleted'].values())} records.")
+    with _journal(db, photos_dir) as (engine, store):
+        with jr.session_scope(engine) as session:
+            me = jr.get_or_create_default_person(session).id
+        result = jr.delete_everything(engine, store, person_id=me)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(
+            f"Deleted {sum(result['deleted'].values())} records and {result['photo_files_removed']} photo files."
+        )
 
 
 # --- devices ---------------------------------------------------------------------------------------------
@@ -654,65 +669,70 @@ def schedule(
 def export(
     out: Path = typer.Option(Path("."), "--out", help="Folder to write into."),
     fmt: str = typer.Option(
-        "json", "--format", help="json (one file) or csv (one file per table + manifest)."
+        "archive",
+        "--format",
+        help="archive: one .zip with every record and photo file (restores exactly); csv: one file per "
+        "table + manifest.json, for spreadsheets (no photo files).",
     ),
     db: str | None = DbOption,
+    photos_dir: Path | None = PhotosDirOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Export everything in the journal (JSON or CSV)."""
-    if fmt not in ("json", "csv"):
-        raise InputError.invalid("--format", fmt, "json or csv")
+    """Export everything in the journal: one archive (default) or CSV tables."""
+    if fmt not in ("archive", "csv"):
+        raise InputError.invalid("--format", fmt, "archive or csv")
     if out.exists() and not out.is_dir():
         raise InputError.invalid("--out", str(out), "a folder (this is a file)")
-    with _session(db) as session:
+    with _journal(db, photos_dir) as (engine, store):
         try:
-            if fmt == "json":
-                stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-                files = [jr.export_json(session, out / f"regrow-journal-{stamp}.json")]
+            if fmt == "archive":
+                summary = jr.export_archive(engine, store, out / jr.archive_name())
+                body = {"format": fmt, **summary.to_dict()}
             else:
-                files = jr.export_csv(session, out)
-            photos, missing = jr.export_photo_files(session, out)
+                with jr.session_scope(engine) as session:
+                    files = jr.export_csv(session, out)
+                body = {"format": fmt, "files": [str(f) for f in files]}
         except OSError as exc:  # no permission, disk full, a file in the way
             raise InputError.invalid("--out", str(out), f"a writable folder ({exc.strerror})") from exc
     if as_json:
-        emit_json(
-            {
-                "format": fmt,
-                "files": [str(f) for f in files],
-                "photo_files": [str(p) for p in photos],
-                "missing_photo_files": missing,
-            }
-        )
+        emit_json(body)
         return
-    for f in files:
-        typer.echo(f"Wrote {f}")
-    if photos:
-        typer.echo(f"Copied {len(photos)} photo file(s) into {out / jr.PHOTO_FOLDER}")
-    for path in missing:
+    if fmt == "csv":
+        typer.echo(f"Wrote {len(body['files'])} files into {out}")
+        return
+    typer.echo(
+        f"Wrote {body['file']} ({sum(body['rows'].values())} records, {body['photo_files']} photo files)"
+    )
+    for name in body["missing_photo_files"]:
         typer.echo(
-            f"warning: photo file {path} no longer exists; its record is exported without it", err=True
+            f"warning: photo file {name} is missing from the photo folder; its record is exported", err=True
         )
 
 
 def import_(
-    file: Path = typer.Argument(..., help="A JSON export, or a CSV export folder / its manifest.json."),
+    file: Path = typer.Argument(
+        ..., help="An export archive (.zip), or an older JSON export / CSV export folder."
+    ),
     replace: bool = typer.Option(False, "--replace", help="Delete everything in the journal first."),
     db: str | None = DbOption,
+    photos_dir: Path | None = PhotosDirOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Restore an export exactly (into an empty journal, or with --replace)."""
-    document = jr.read_export(file)
-    # Photo files travel in the "photos" folder beside the export; put back only those missing on disk,
-    # after checking every copy first so that a bad one stops the import before anything is written.
-    photos = (file if file.is_dir() else file.parent) / jr.PHOTO_FOLDER
-    jr.restore_photo_files(document, photos, check_only=True)
-    with _session(db) as session:
-        counts = jr.import_data(session, document, replace=replace)
-    files = jr.restore_photo_files(document, photos)
+    with _journal(db, photos_dir) as (engine, store):
+        result = jr.import_journal(engine, store, file, replace=replace)
     if as_json:
-        emit_json({"restored": counts, "photo_files_restored": files})
-    else:
-        typer.echo(f"Restored {sum(counts.values())} records and {files} photo file(s).")
+        emit_json(result)
+        return
+    typer.echo(
+        f"Restored {sum(result['restored'].values())} records and {result['photo_files_restored']} photo file(s)."
+    )
+    if result["photos_without_files"]:
+        typer.echo(
+            f"warning: {len(result['photos_without_files'])} photo(s) had no file in the export (exports of "
+            "regrow 0.1 carried none); their measurements were restored without the photo.",
+            err=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,18 @@ Business rules live in :mod:`regrow.protocol`; this package stores and returns r
 
 from __future__ import annotations
 
+from ._archive import (
+    ARCHIVE_SUFFIX,
+    ExportSummary,
+    archive_bytes,
+    archive_name,
+    delete_everything,
+    export_archive,
+    import_journal,
+    is_empty,
+    referenced_photos,
+    vacuum,
+)
 from ._crud import (
     add_acknowledgement,
     add_device,
@@ -46,6 +58,7 @@ from ._crud import (
     set_screening,
 )
 from ._engine import (
+    BUSY_TIMEOUT_S,
     DATABASE_URL_ENV,
     current_revision,
     default_database_url,
@@ -55,15 +68,12 @@ from ._engine import (
     upgrade,
 )
 from ._export import (
-    PHOTO_FOLDER,
     TABLES,
     delete_person_data,
     export_csv,
     export_json,
-    export_photo_files,
     import_data,
     read_export,
-    restore_photo_files,
     snapshot,
 )
 from ._fields import (
@@ -97,8 +107,18 @@ from ._models import (
     ScreeningAnswer,
     TreatmentSession,
 )
+from ._photo_store import (
+    PHOTO_SUFFIXES,
+    PHOTOS_DIR_ENV,
+    PhotoStore,
+    check_photo_file_name,
+    default_photos_dir,
+    photo_file_name,
+)
 
 __all__ = [
+    "ARCHIVE_SUFFIX",
+    "BUSY_TIMEOUT_S",
     "DATABASE_URL_ENV",
     "DEVICE_KINDS",
     "DIAGNOSES",
@@ -108,7 +128,8 @@ __all__ = [
     "GRADE_SCALES",
     "MAX_NEEDLE_LENGTH_MM",
     "MEASUREMENT_SOURCES",
-    "PHOTO_FOLDER",
+    "PHOTOS_DIR_ENV",
+    "PHOTO_SUFFIXES",
     "SCREENING_QUESTIONS",
     "SEXES",
     "TABLES",
@@ -117,10 +138,12 @@ __all__ = [
     "Base",
     "Device",
     "Disinfection",
+    "ExportSummary",
     "Measurement",
     "Note",
     "Person",
     "Photo",
+    "PhotoStore",
     "Plan",
     "Profile",
     "RuleAcknowledgement",
@@ -135,14 +158,19 @@ __all__ = [
     "add_photo",
     "add_plan",
     "add_session",
+    "archive_bytes",
+    "archive_name",
     "check_needle_length",
+    "check_photo_file_name",
     "create_person",
     "current_revision",
     "default_database_url",
+    "default_photos_dir",
+    "delete_everything",
     "delete_person_data",
+    "export_archive",
     "export_csv",
     "export_json",
-    "export_photo_files",
     "first_dose",
     "get_active_plan",
     "get_device",
@@ -152,6 +180,8 @@ __all__ = [
     "get_plan",
     "get_profile",
     "import_data",
+    "import_journal",
+    "is_empty",
     "list_acknowledgements",
     "list_devices",
     "list_disinfections",
@@ -167,14 +197,16 @@ __all__ = [
     "open_journal",
     "parse_date",
     "parse_datetime",
+    "photo_file_name",
     "read_export",
     "record_disinfection",
+    "referenced_photos",
     "resolve_event",
-    "restore_photo_files",
     "retire_device",
     "session_scope",
     "set_profile",
     "set_screening",
     "snapshot",
     "upgrade",
+    "vacuum",
 ]

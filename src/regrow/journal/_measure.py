@@ -13,6 +13,7 @@ from regrow.errors import InputError
 from ._fields import MEASUREMENT_SOURCES, check_choice, check_number, check_text, now, parse_datetime
 from ._models import Measurement, Photo
 from ._owned import get_owned, owned_rows
+from ._photo_store import check_photo_file_name
 
 __all__ = ["add_measurement", "add_photo", "get_photo", "list_measurements", "list_photos"]
 
@@ -23,12 +24,12 @@ def add_photo(
     person_id: int,
     taken_at: dt.datetime | dt.date | str,
     site: str,
-    stored_path: str,
+    file_name: str,
     sha256: str,
     width: int,
     height: int,
 ) -> Photo:
-    """Record a stored photo (the caller has already written the EXIF-stripped file).
+    """Record a stored photo (the caller has already put the EXIF-stripped file into the photo folder).
 
     Parameters
     ----------
@@ -37,8 +38,9 @@ def add_photo(
     taken_at : datetime, date or ISO 8601 str
     site : str
         Scalp site name, e.g. ``"vertex"``.
-    stored_path : str
-        Where the file lives.
+    file_name : str
+        The file's name in the photo folder, ``<sha256><suffix>``
+        (:meth:`regrow.journal.PhotoStore.put` returns it); never a path.
     sha256 : str
         Hex SHA-256 of the stored bytes (64 lowercase hex digits).
     width, height : int
@@ -57,11 +59,14 @@ def add_photo(
     digest = str(sha256).lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise InputError.invalid("sha256", sha256, "64 hexadecimal digits")
+    name = check_photo_file_name(file_name, field="file_name")
+    if name[:64] != digest:
+        raise InputError.invalid("file_name", file_name, f"named after the photo's sha256 {digest}")
     photo = Photo(
         person_id=person_id,
         taken_at=parse_datetime("taken_at", taken_at),
         site=check_text("site", site, max_len=100),
-        stored_path=check_text("stored_path", stored_path, max_len=4096),
+        file_name=name,
         sha256=digest,
         width=check_number("width", width, low=1, integer=True, unit="px"),
         height=check_number("height", height, low=1, integer=True, unit="px"),

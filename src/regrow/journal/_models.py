@@ -238,14 +238,18 @@ class Note(Base):
 
 
 class Photo(Base):
-    """A stored scalp photo (the file lives at ``stored_path``; ``sha256`` identifies its bytes)."""
+    """A stored scalp photo: ``file_name`` (``<sha256><suffix>``) inside the journal's photo folder.
+
+    The row never holds a path: the folder is a setting of whoever opens the journal, and the name is
+    checked before use (:class:`regrow.journal.PhotoStore`), so nothing can point outside the folder.
+    """
 
     __tablename__ = "photo"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = _person_fk()
     taken_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     site: Mapped[str] = mapped_column(String(100))
-    stored_path: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(String(80))
     sha256: Mapped[str] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)

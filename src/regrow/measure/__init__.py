@@ -27,7 +27,7 @@ from ._evaluate import (
     match_points,
     read_voc_boxes,
 )
-from ._loading import DEFAULT_MAX_PIXELS, load_image_safely, strip_metadata
+from ._loading import DEFAULT_MAX_PIXELS, clean_image_bytes, load_image_safely, strip_metadata
 from ._measure import VELLUS_THRESHOLD_UM, measure_image
 from ._render import render_overlay
 from ._result import Hair, Measurement
@@ -47,6 +47,7 @@ __all__ = [
     "SyntheticImage",
     "agreement_plot",
     "calibrate_from_ruler",
+    "clean_image_bytes",
     "device_profiles",
     "evaluate_counts",
     "evaluate_directory",

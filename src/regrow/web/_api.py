@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,7 +16,7 @@ from ._forms import api_model
 from ._security import csrf_token, verify_csrf
 from ._service import JournalService
 
-__all__ = ["ERROR_RESPONSES", "router", "save_upload", "store_photos"]
+__all__ = ["ERROR_RESPONSES", "read_upload", "router", "store_photos"]
 
 
 _ERROR_SCHEMA = {
@@ -207,8 +204,9 @@ def post_resolve(request: Request, event_id: int, body: ResolveIn):
 # --- photos and measurements -----------------------------------------------------------------------------
 
 
-async def save_upload(request: Request, upload: UploadFile, folder: Path) -> tuple[Path, str]:
-    """Copy one uploaded image to ``folder`` after checking its declared type; returns (path, suffix).
+async def read_upload(request: Request, upload: UploadFile) -> tuple[bytes, str]:
+    """The bytes of one uploaded image (kept in memory: never written to disk before it is stripped) and
+    the suffix it will be stored under.
 
     Raises
     ------
@@ -223,11 +221,8 @@ async def save_upload(request: Request, upload: UploadFile, folder: Path) -> tup
         raise UnsupportedTypeError.invalid(
             "files", f"{name} ({content_type or 'no type'})", "a JPEG, PNG, TIFF, WebP or BMP image"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=folder)
-    with open(fd, "wb") as out:
-        await run_in_threadpool(shutil.copyfileobj, upload.file, out)
-    return Path(tmp), suffix
+    # The request body is already capped by GuardMiddleware (max_upload_bytes).
+    return await upload.read(), suffix
 
 
 async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -248,21 +243,18 @@ async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]
     for upload in uploads:
         name = upload.filename or "upload"
         try:
-            path, suffix = await save_upload(request, upload, service.photos_dir / ".incoming")
-            try:
-                stored = await run_in_threadpool(
-                    service.add_photo,
-                    path,
-                    suffix=suffix,
-                    original_name=name,
-                    site=fields["site"],
-                    taken_at=fields["taken_at"],
-                    um_per_px=fields["um_per_px"],
-                    device=fields["device"],
-                    camera=fields["camera"],
-                )
-            finally:
-                path.unlink(missing_ok=True)
+            data, suffix = await read_upload(request, upload)
+            stored = await run_in_threadpool(
+                service.add_photo,
+                data,
+                suffix=suffix,
+                original_name=name,
+                site=fields["site"],
+                taken_at=fields["taken_at"],
+                um_per_px=fields["um_per_px"],
+                device=fields["device"],
+                camera=fields["camera"],
+            )
             items.append({"name": name, **stored})
         except RegrowError as exc:
             items.append({"name": name, "status": exc.http_status, **exc.to_dict()})
@@ -367,34 +359,34 @@ def get_evidence_plot(request: Request, comparison_id: str, kind: str) -> Respon
 # --- data -----------------------------------------------------------------------------------------------
 
 
-@router.get("/export", tags=["data"], summary="Everything in the journal as one JSON file")
+@router.get(
+    "/export", tags=["data"], summary="Everything in the journal, photo files included, as one archive"
+)
 def get_export(request: Request) -> Response:
-    name, data = _svc(request).export_json()
+    name, data = _svc(request).export_archive()
     return Response(
-        data, media_type="application/json", headers={"content-disposition": f'attachment; filename="{name}"'}
+        data,
+        media_type="application/zip",
+        headers={"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"},
     )
 
 
 async def import_upload(request: Request, form: Any) -> dict[str, Any]:
-    """Restore the JSON export uploaded as ``file`` (``replace`` deletes everything first)."""
+    """Restore the export uploaded as ``file`` (``replace`` deletes everything first)."""
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        raise InputError.invalid("file", None, "a regrow JSON export file")
-    if not upload.filename.lower().endswith(".json"):
-        raise UnsupportedTypeError.invalid("file", upload.filename, "a .json export from regrow")
+        raise InputError.invalid("file", None, "a regrow export (.zip, or .json from regrow 0.1)")
+    if not upload.filename.lower().endswith((".zip", ".json")):
+        raise UnsupportedTypeError.invalid("file", upload.filename, "a .zip export from regrow")
     replace = str(form.get("replace") or "").lower() in ("1", "on", "true", "yes")
     service = _svc(request)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "import.json"
-        with open(path, "wb") as out:
-            await run_in_threadpool(shutil.copyfileobj, upload.file, out)
-        return await run_in_threadpool(service.import_json, path, replace=replace)
+    return await run_in_threadpool(service.import_archive, upload.file, name=upload.filename, replace=replace)
 
 
 @router.post(
     "/import",
     tags=["data"],
-    summary="Restore a JSON export (refused into a non-empty journal unless replace=true)",
+    summary="Restore an export archive (refused into a non-empty journal unless replace=true)",
     openapi_extra={
         "requestBody": {
             "content": {

@@ -38,16 +38,6 @@ _HTTP_CODES = {
 }
 
 
-def _photos_dir(settings: Settings, url: str) -> Path:
-    if settings.photos_dir is not None:
-        return Path(settings.photos_dir).expanduser()
-    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-        return Path(url.removeprefix("sqlite:///")).expanduser().resolve().parent / "photos"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("regrow", appauthor=False)) / "photos"
-
-
 def _wants_html(request: Request) -> bool:
     if request.url.path.startswith("/api") or request.url.path == "/openapi.json":
         return False
@@ -92,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = jr.open_journal(url)
     service = JournalService(
         engine,
-        photos_dir=_photos_dir(settings, url),
+        photos_dir=jr.default_photos_dir(url, settings.photos_dir),
         rules_file=settings.rules_file,
         evidence_file=settings.evidence_file,
         max_image_pixels=settings.max_image_pixels,
@@ -159,7 +149,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response((_HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
 
     app.add_middleware(
-        GuardMiddleware, max_body_bytes=settings.max_upload_bytes, allowed_hosts=settings.hosts()
+        GuardMiddleware,
+        max_body_bytes=settings.max_upload_bytes,
+        allowed_hosts=settings.hosts(),
+        # An export archive carries every photo: imports get their own, larger limit.
+        path_limits={"/api/import": settings.max_import_bytes, "/data/import": settings.max_import_bytes},
     )
     return app
 

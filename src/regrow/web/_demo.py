@@ -233,7 +233,7 @@ def _add_measurements(
                         path = Path(tmp) / f"{site}-{day.isoformat()}-{rep}.png"
                         Image.fromarray(synth.image).save(path)
                         service.add_photo(
-                            path,
+                            path.read_bytes(),
                             suffix=".png",
                             original_name=path.name,
                             site=site,

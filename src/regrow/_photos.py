@@ -1,0 +1,171 @@
+"""Storing a scalp photo, written once for both front ends (``regrow.cli`` and ``regrow.web``).
+
+The steps join :mod:`regrow.measure` (strip, measure, draw) and :mod:`regrow.journal` (files and rows), which
+must not know each other. The original bytes never touch the disk: they are decoded and re-encoded without
+metadata in memory, then the clean file, its overlay and its summary go into the journal's photo folder and
+the photo and measurement rows are committed, all under the folder's write lock (see
+:mod:`regrow.journal._photo_store` for why a crash then leaves nothing behind that a sweep does not remove).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine
+
+from regrow import journal as jr
+from regrow.errors import ImageError, InputError
+
+__all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "measure_module", "next_replicate", "store_photo"]
+
+#: Largest photo the journal accepts, in pixels. 24 MP holds a 6,000 x 4,000 camera frame (phones save
+#: 12 MP by default; trichoscopes 1-5 MP) and decodes in about 0.4 GB on a 2-core, small-memory machine;
+#: a 7,000 x 7,000 image (49 MP) took 10 s and 860 MB to decode and measure (hardening review).
+DEFAULT_MAX_IMAGE_PIXELS = 24_000_000
+
+
+def measure_module():
+    """``regrow.measure`` (imported late: everything else works while it is unavailable)."""
+    try:
+        return importlib.import_module("regrow.measure")
+    except ImportError as exc:
+        raise InputError(
+            "Measuring images needs regrow.measure, which is not available in this installation; "
+            "enter a hand count instead.",
+            field="files",
+        ) from exc
+
+
+def next_replicate(session: Any, *, person_id: int, site: str, day: dt.date) -> int:
+    """The replicate number of a new measurement of ``site`` on ``day`` (0 for the day's first)."""
+    rows = jr.list_measurements(session, person_id=person_id, site=site)
+    return sum(1 for r in rows if r.taken_at.date() == day)
+
+
+def _png(rgb: Any) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def store_photo(
+    engine: Engine,
+    store: jr.PhotoStore,
+    data: bytes,
+    *,
+    person_id: int,
+    suffix: str,
+    original_name: str,
+    site: str,
+    taken_at: Any,
+    um_per_px: float | None = None,
+    device: str | None = None,
+    camera: str | None = None,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+) -> dict[str, Any]:
+    """Strip, measure and store one photo with its measurement (all or nothing).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        A migrated journal.
+    store : PhotoStore
+        The journal's photo folder.
+    data : bytes
+        The image as received (never written to disk as it is).
+    person_id : int
+    suffix : str
+        Stored format: ``.jpg``, ``.png``, ``.tif`` or ``.webp``.
+    original_name : str
+        The file name the person chose (kept in the summary, shown in messages).
+    site : str
+        Scalp site, e.g. ``vertex``.
+    taken_at : datetime, date or ISO 8601 str
+    um_per_px, device : optional
+        Calibration: micrometres per pixel, or a device profile name.
+    camera : str, optional
+    max_pixels : int
+        Largest image accepted (checked before decoding).
+
+    Returns
+    -------
+    dict
+        ``{"photo": row, "measurement": row, "result": summary}`` (rows as ``as_dict()``; the photo row
+        without its file name).
+
+    Raises
+    ------
+    ImageError
+        The file is not a safe, readable image (names ``original_name``).
+    InputError
+        A bad site, date or calibration.
+    """
+    measure = measure_module()
+    site_name = str(site or "").strip()
+    if not site_name:
+        raise InputError.invalid("site", site, "a scalp site name such as vertex")
+    when = jr.parse_datetime("taken_at", taken_at)
+    try:
+        clean, _ = measure.clean_image_bytes(data, suffix, max_pixels=max_pixels, name=original_name)
+        rgb = measure.load_image_safely(clean, max_pixels=max_pixels, name=original_name)
+    except ImageError as exc:
+        raise ImageError(str(exc), field="files", value=original_name) from exc
+    result = measure.measure_image(rgb, um_per_px=um_per_px, device=device or None, name=original_name)
+    overlay = _png(measure.render_overlay(rgb, result))
+    summary = result.to_dict(include_hairs=False)
+    summary["original_name"] = original_name
+    sidecar = json.dumps(summary, indent=1, default=str).encode("utf-8")
+    diameters = (
+        result.diameter_um if isinstance(result.diameter_um, Mapping) else {"mean": result.diameter_um}
+    )
+    try:
+        with store.writing():
+            name = store.put(clean, suffix)
+            store.put_derived(name[:64], "overlay", overlay)
+            store.put_derived(name[:64], "sidecar", sidecar)
+            with jr.session_scope(engine) as session:
+                photo = jr.add_photo(
+                    session,
+                    person_id=person_id,
+                    taken_at=when,
+                    site=site_name,
+                    file_name=name,
+                    sha256=name[:64],
+                    width=int(result.width_px),
+                    height=int(result.height_px),
+                )
+                measurement = jr.add_measurement(
+                    session,
+                    person_id=person_id,
+                    taken_at=when,
+                    site=site_name,
+                    area_cm2=float(result.area_cm2),
+                    hair_count=int(result.hair_count),
+                    density_per_cm2=float(result.density_per_cm2),
+                    diameter_um=diameters.get("mean"),
+                    terminal_count=int(result.terminal_count),
+                    vellus_count=int(result.vellus_count),
+                    photo_id=photo.id,
+                    source="image",
+                    quality_flags=list(result.quality_flags),
+                    um_per_px=float(result.um_per_px),
+                    camera=camera or (result.calibration or {}).get("device"),
+                    replicate=next_replicate(session, person_id=person_id, site=site_name, day=when.date()),
+                    notes=f"image: {original_name}",
+                )
+                photo_row = photo.as_dict()
+                measurement_row = measurement.as_dict()
+    except BaseException:
+        # Files whose rows were not committed: remove them now if no writer is in flight (else the next
+        # sweep at start-up does).
+        store.sweep(lambda: jr.referenced_photos(engine))
+        raise
+    photo_row.pop("file_name", None)
+    return {"photo": photo_row, "measurement": measurement_row, "result": summary}
