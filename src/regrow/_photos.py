@@ -23,10 +23,11 @@ from regrow.errors import ImageError, InputError
 
 __all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "measure_module", "next_replicate", "store_photo"]
 
-#: Largest photo the journal accepts, in pixels. 24 MP holds a 6,000 x 4,000 camera frame (phones save
-#: 12 MP by default; trichoscopes 1-5 MP) and decodes in about 0.4 GB on a 2-core, small-memory machine;
-#: a 7,000 x 7,000 image (49 MP) took 10 s and 860 MB to decode and measure (hardening review).
-DEFAULT_MAX_IMAGE_PIXELS = 24_000_000
+#: Largest photo the journal accepts, in pixels, checked from the header before decoding. 16 MP holds a
+#: phone's default 12 MP frame (4,032 x 3,024) and any trichoscope (1-5 MP). Measured on a loaded 2-core
+#: machine (worst-case noise JPEGs, decode + clean re-encode): 12 MP 2.4 s / 341 MB peak, 16 MP 2.2 s /
+#: 407 MB, 24 MP 2.7 s / 554 MB, 49 MP 7.9 s / 1,005 MB (the hardening review saw 10 s / 860 MB at 49 MP).
+DEFAULT_MAX_IMAGE_PIXELS = 16_000_000
 
 
 def measure_module():

@@ -46,7 +46,7 @@ from ._models import (
     ScreeningAnswer,
     TreatmentSession,
 )
-from ._owned import get_owned, owned_query, owned_rows
+from ._owned import get_owned, is_row_id, owned_query, owned_rows
 
 NEEDLE_RANGE = f"a number in (0, {MAX_NEEDLE_LENGTH_MM:g}] mm"
 
@@ -134,8 +134,8 @@ def set_profile(session: Session, *, person_id: int, **fields: Any) -> Profile:
         "diagnosis": lambda v: check_choice("diagnosis", v, DIAGNOSES, optional=True),
         "diagnosis_confirmed_by_clinician": lambda v: _bool("diagnosis_confirmed_by_clinician", v),
         "grade_scale": lambda v: check_choice("grade_scale", v, GRADE_SCALES, optional=True),
-        "grade": lambda v: check_text("grade", v, optional=True, max_len=20),
-        "hair_colour": lambda v: check_text("hair_colour", v, optional=True, max_len=40),
+        "grade": lambda v: check_text("grade", v, optional=True),
+        "hair_colour": lambda v: check_text("hair_colour", v, optional=True),
         "fitzpatrick_skin_type": lambda v: check_number(
             "fitzpatrick_skin_type", v, low=1, high=6, integer=True, optional=True
         ),
@@ -242,7 +242,7 @@ def add_device(
         kind=check_choice("kind", kind, DEVICE_KINDS),
         needle_length_mm=check_needle_length("needle_length_mm", needle_length_mm),
         needle_count=check_number("needle_count", needle_count, low=1, integer=True, optional=True),
-        lot=check_text("lot", lot, optional=True, max_len=100),
+        lot=check_text("lot", lot, optional=True),
         first_use=None if first_use is None else parse_date("first_use", first_use),
         use_count=0,
         created_at=now(),
@@ -260,7 +260,7 @@ def get_device(session: Session, *, person_id: int, device_id: Any) -> Device:
     NotFoundError
         Unknown device; the message lists the ids that exist.
     """
-    device = session.get(Device, device_id) if isinstance(device_id, int) else None
+    device = session.get(Device, device_id) if is_row_id(device_id) else None
     if device is None or device.person_id != person_id:
         known = [d.id for d in list_devices(session, person_id=person_id)]
         listing = ", ".join(map(str, known)) if known else "none yet (add one with `regrow device add`)"
@@ -311,7 +311,7 @@ def retire_device(
     """Mark a device retired (it stays in the history)."""
     device = get_device(session, person_id=person_id, device_id=device_id)
     device.retired_at = parse_datetime("retired_at", retired_at)
-    device.retired_reason = check_text("reason", reason, optional=True, max_len=2000)
+    device.retired_reason = check_text("reason", reason, optional=True)
     session.flush()
     return device
 
@@ -476,19 +476,19 @@ def add_session(
             "needle_length_mm", device.needle_length_mm if needle_length_mm is None else needle_length_mm
         ),
         passes=check_number("passes", passes, low=1, high=50, integer=True, optional=True),
-        area=check_text("area", area, optional=True, max_len=100),
+        area=check_text("area", area, optional=True),
         area_cm2=check_number("area_cm2", area_cm2, low=0, low_open=True, optional=True, unit="cm²"),
         endpoint=check_choice("endpoint", endpoint, ENDPOINTS, optional=True),
         pain_0_10=check_number("pain_0_10", pain_0_10, low=0, high=10, integer=True, optional=True),
         applied_during=_text_list("applied_during", applied_during),
         applied_after=_text_list("applied_after", applied_after),
-        notes=notes,
+        notes=check_text("notes", notes, optional=True),
         created_at=now(),
     )
     acks = [
         {
-            "rule_id": check_text("acknowledge", a["rule_id"], max_len=80),
-            "reason": check_text("reason", a.get("reason"), max_len=2000),
+            "rule_id": check_text("acknowledge", a["rule_id"]),
+            "reason": check_text("reason", a.get("reason")),
             "message": a.get("message"),
         }
         for a in acknowledgements
@@ -539,9 +539,9 @@ def add_dose(
         person_id=person_id,
         kind=check_choice("kind", kind, DOSE_KINDS),
         taken_at=parse_datetime("taken_at", taken_at),
-        strength=check_text("strength", strength, optional=True, max_len=60),
-        amount=check_text("amount", amount, optional=True, max_len=60),
-        notes=notes,
+        strength=check_text("strength", strength, optional=True),
+        amount=check_text("amount", amount, optional=True),
+        notes=check_text("notes", notes, optional=True),
     )
     session.add(row)
     session.flush()
@@ -588,12 +588,12 @@ def add_event(
         get_owned(session, TreatmentSession, session_id, person_id=person_id, field="session_id")
     row = AdverseEvent(
         person_id=person_id,
-        kind=check_text("kind", kind, max_len=60),
+        kind=check_text("kind", kind),
         severity=check_choice("severity", severity, EVENT_SEVERITIES),
         onset_at=onset,
         resolved_at=resolved,
         session_id=session_id,
-        notes=notes,
+        notes=check_text("notes", notes, optional=True),
     )
     session.add(row)
     session.flush()
@@ -635,9 +635,9 @@ def add_acknowledgement(
     """Record that a person acknowledged a stop finding, with their reason."""
     row = RuleAcknowledgement(
         person_id=person_id,
-        rule_id=check_text("rule_id", rule_id, max_len=80),
-        reason=check_text("reason", reason, max_len=2000),
-        action=check_text("action", action, max_len=40),
+        rule_id=check_text("rule_id", rule_id),
+        reason=check_text("reason", reason),
+        action=check_text("action", action),
         session_id=session_id,
         plan_id=plan_id,
         finding_message=finding_message,
@@ -659,7 +659,7 @@ def add_note(session: Session, *, person_id: int, text: str, written_at: Any = N
     """Add a free-text note."""
     row = Note(
         person_id=person_id,
-        text=check_text("text", text, max_len=20000),
+        text=check_text("text", text),
         written_at=now() if written_at is None else parse_datetime("written_at", written_at),
     )
     session.add(row)

@@ -7,6 +7,7 @@ between SQLite and PostgreSQL per call.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -213,8 +214,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = _alembic_config()
     sqlite = engine.dialect.name == "sqlite"
     try:
-        with engine.connect() as connection:
+        connection = engine.connect()
+    except OperationalError as exc:
+        raise StorageError(f"Cannot open the journal database {_where(engine)}: {_reason(exc)}") from exc
+    try:
+        with connection:
             raw = connection.connection.dbapi_connection if sqlite else None
+            if raw is not None and revision == "head" and _sqlite_revision(raw) == _head(config):
+                return  # nothing to do: no write lock taken, so opening never waits for a writer
             if raw is not None:
                 # Batch migrations copy and drop tables; with foreign keys on, a DROP would fire ON DELETE
                 # actions. The keys are checked before the commit instead (PRAGMA foreign_key_check).
@@ -229,12 +236,30 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             finally:
                 if raw is not None:
                     raw.execute("PRAGMA foreign_keys=ON")
-    except OperationalError as exc:
-        raise StorageError(f"Cannot open the journal database {_where(engine)}: {_reason(exc)}") from exc
     except SQLAlchemyError as exc:
+        if _is_busy(exc):
+            raise StorageError(
+                f"The journal {_where(engine)} is busy (another regrow program kept it locked for over "
+                f"{BUSY_TIMEOUT_S:g} s); nothing was changed, try again."
+            ) from exc
         raise StorageError(
             f"Migrating the journal database {_where(engine)} failed ({_reason(exc)}); nothing was changed."
         ) from exc
+
+
+def _sqlite_revision(raw) -> str | None:
+    """The revision stamped in a SQLite journal, read outside any transaction (WAL readers never wait)."""
+    try:
+        row = raw.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:  # no such table (new or foreign file): the migration path decides
+        return None
+    return None if row is None else row[0]
+
+
+def _head(config) -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def _check_foreign_keys(connection, engine: Engine) -> None:

@@ -65,7 +65,7 @@ def add_photo(
     photo = Photo(
         person_id=person_id,
         taken_at=parse_datetime("taken_at", taken_at),
-        site=check_text("site", site, max_len=100),
+        site=check_text("site", site),
         file_name=name,
         sha256=digest,
         width=check_number("width", width, low=1, integer=True, unit="px"),
@@ -173,7 +173,7 @@ def add_measurement(
     row = Measurement(
         person_id=person_id,
         taken_at=parse_datetime("taken_at", taken_at),
-        site=check_text("site", site, max_len=100),
+        site=check_text("site", site),
         hair_count=count,
         area_cm2=area,
         density_per_cm2=density,
@@ -186,7 +186,7 @@ def add_measurement(
         um_per_px=check_number("um_per_px", um_per_px, low=0, low_open=True, optional=True, unit="µm/px"),
         camera=check_text("camera", camera, optional=True),
         replicate=check_number("replicate", replicate, low=0, integer=True),
-        notes=notes,
+        notes=check_text("notes", notes, optional=True),
         created_at=now(),
     )
     session.add(row)
