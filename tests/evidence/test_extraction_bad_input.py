@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from cli_helpers import one_error_line
 
 from regrow.cli import main
 from regrow.evidence._trials import bundled_path, load_data
@@ -20,14 +21,6 @@ def user_copy(tmp_path, monkeypatch):
 
 def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 ADD = [
@@ -78,7 +71,7 @@ def test_add_refuses_inconsistent_arms_and_leaves_the_file(user_copy, capsys, ch
     before, bundled = _digest(user_copy), _digest(bundled_path())
     args = [*_swap(ADD, "--id", "Z2"), *_swap(GOOD, *change)]
     assert main(args) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     for needle in [n.replace("Z1", "Z2") for n in needles]:
         assert needle in line, line
     assert _digest(user_copy) == before and _digest(bundled_path()) == bundled
@@ -86,7 +79,7 @@ def test_add_refuses_inconsistent_arms_and_leaves_the_file(user_copy, capsys, ch
 
 def test_add_refuses_a_ci_that_does_not_contain_the_mean(user_copy, capsys):
     assert main([*ADD, *GOOD, "--ci-low1", "21", "--ci-high1", "30"]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     assert "study 'Z1'" in line and "outcomes[0].intervention.mean.value" in line and "[21, 30]" in line
     assert not user_copy.exists()
 
@@ -138,7 +131,7 @@ def test_import_refuses_inconsistent_arms_and_leaves_the_file(tmp_path, user_cop
     broken = tmp_path / "broken.yaml"
     broken.write_text(STUDY.format(**{**OK, **bad}).replace("id: Z3", "id: Z4"), encoding="utf-8")
     assert main(["evidence", "import", str(broken)]) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys)
     for needle in [n.replace("Z3", "Z4") for n in needles]:
         assert needle in line, line
     assert _digest(user_copy) == before

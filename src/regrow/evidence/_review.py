@@ -175,7 +175,9 @@ def _arm_n(study: Study, outcome: Outcome, arm: Arm, imputed: list[str], which: 
     if study_arm is not None and study_arm.n_analysed.known:
         return int(study_arm.n_analysed.value)
     if study_arm is not None and study_arm.n_randomised.known:
-        imputed.append(f"{which} n analysed assumed equal to the {int(study_arm.n_randomised.value)} randomised")
+        imputed.append(
+            f"{which} n analysed assumed equal to the {int(study_arm.n_randomised.value)} randomised"
+        )
         return int(study_arm.n_randomised.value)
     total = _v(study.n_total)
     if total is None:
@@ -293,15 +295,6 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
     m1, sd1 = _arm_mean_sd(outcome.intervention, outcome, n1, derivation, "intervention")
     m2, sd2 = _arm_mean_sd(outcome.comparator, outcome, n2, derivation, "comparator")
     p = _v(outcome.p_value)
-    if comp.measure == "SMD" and _v(outcome.intervention.sd) is None and _v(outcome.comparator.sd) is None:
-        smd = _smd_from_exact_p(study, outcome, comp, (n1, n2, m1, m2, p), derivation, imputed)
-        if smd is not None:
-            return smd
-    if m1 is None or m2 is None:
-        missing = "intervention" if m1 is None else "comparator"
-        return NotPooled(study.id, label, f"{missing} mean not reported in the sources consulted")
-    if scale != 1.0:
-        derivation.append(f"converted {outcome.unit} to {comp.unit} (x {scale:.6g})")
 
     def effect(yi: float, vi: float) -> StudyEffect:
         return StudyEffect(
@@ -318,6 +311,16 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
             tuple(imputed),
             _moderators(study, outcome),
         )
+
+    if comp.measure == "SMD" and sd1 is None and sd2 is None:
+        smd = _smd_from_exact_p(outcome, (n1, n2, m1, m2, p), derivation)
+        if smd is not None:
+            return effect(*smd)
+    if m1 is None or m2 is None:
+        missing = "intervention" if m1 is None else "comparator"
+        return NotPooled(study.id, label, f"{missing} mean not reported in the sources consulted")
+    if scale != 1.0:
+        derivation.append(f"converted {outcome.unit} to {comp.unit} (x {scale:.6g})")
 
     if comp.measure == "MD" and sd1 is None and sd2 is None and p is not None and m1 != m2:
         # Cochrane 6.5.2.3: SE of the difference from its exact p-value (paired: t on n - 1 df).
@@ -373,8 +376,8 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
     return effect(float(es.yi[0]), float(es.vi[0]))
 
 
-def _smd_from_exact_p(study, outcome, comp, numbers, derivation, imputed) -> StudyEffect | None:
-    """Hedges' g from an exact two-sided p of a two-group comparison when no SD is reported.
+def _smd_from_exact_p(outcome: Outcome, numbers, derivation: list[str]) -> tuple[float, float] | None:
+    """Hedges' g and its variance from an exact two-sided p of a two-group comparison with no SD reported.
 
     The sign comes from the means or, when they are not reported, from the outcome's ``direction``.
     Paired (split-scalp) p-values give a within-person d, not a between-group one, so they are not used.
@@ -398,20 +401,7 @@ def _smd_from_exact_p(study, outcome, comp, numbers, derivation, imputed) -> Stu
         "Hedges' correction)"
         + ("" if m1 is not None and m2 is not None else f"; direction from the text ({outcome.direction})")
     )
-    return StudyEffect(
-        study.id,
-        study.label,
-        comp.id,
-        comp.measure,
-        float(es.yi[0]),
-        float(es.vi[0]),
-        n1,
-        n2,
-        outcome.paired,
-        tuple(derivation),
-        tuple(imputed),
-        _moderators(study, outcome),
-    )
+    return float(es.yi[0]), float(es.vi[0])
 
 
 def _binary(study, outcome, comp) -> StudyEffect | NotPooled:
