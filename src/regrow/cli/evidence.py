@@ -234,8 +234,23 @@ def add(
     needle_length_mm: float | None = typer.Option(None, "--needle-length-mm"),
     interval_days: float | None = typer.Option(None, "--interval-days"),
     duration_weeks: float | None = typer.Option(None, "--duration-weeks"),
+    treatment1: str | None = typer.Option(
+        None, "--treatment1", help="Intervention arm's treatment (controlled list, e.g. mn_minoxidil)."
+    ),
+    treatment2: str | None = typer.Option(
+        None, "--treatment2", help="Comparator arm's treatment (controlled list, e.g. minoxidil)."
+    ),
+    n_randomised1: int | None = typer.Option(None, "--n-randomised1", help="People randomised to arm 1."),
+    n_randomised2: int | None = typer.Option(None, "--n-randomised2", help="People randomised to arm 2."),
+    ci_low1: float | None = typer.Option(None, "--ci-low1", help="Lower 95% CI limit of arm 1's mean."),
+    ci_high1: float | None = typer.Option(None, "--ci-high1", help="Upper 95% CI limit of arm 1's mean."),
+    ci_low2: float | None = typer.Option(None, "--ci-low2", help="Lower 95% CI limit of arm 2's mean."),
+    ci_high2: float | None = typer.Option(None, "--ci-high2", help="Upper 95% CI limit of arm 2's mean."),
     status: str = typer.Option(
         "full_text", "--status", help="Where the numbers were read (full_text, abstract, ...)."
+    ),
+    location: str | None = typer.Option(
+        None, "--location", help="Where in the first --url the numbers are (e.g. 'Table 2')."
     ),
     replace: bool = typer.Option(False, "--replace", help="Correct an existing study with this id."),
     data_file: Path | None = _DATA_OPTION,
@@ -243,7 +258,18 @@ def add(
     """Add (or, with --replace, correct) one study with one outcome; validated, then the review reruns."""
     from regrow.evidence._trials import parse_study
 
-    def arm(n, mean, sd, events, *, arm_no: int):
+    if (treatment1 is None) != (treatment2 is None):
+        given = "--treatment1" if treatment1 is not None else "--treatment2"
+        missing = "--treatment2" if treatment1 is not None else "--treatment1"
+        raise InputError.invalid(given, treatment1 or treatment2, f"given together with {missing}")
+    if treatment1 is None and (n_randomised1 is not None or n_randomised2 is not None):
+        raise InputError.invalid(
+            "--n-randomised1" if n_randomised1 is not None else "--n-randomised2",
+            n_randomised1 if n_randomised1 is not None else n_randomised2,
+            "given only with --treatment1 and --treatment2 (the arms it belongs to)",
+        )
+
+    def arm(n, mean, sd, events, ci, *, arm_no: int):
         # Never drop a number the user typed: events only go with proportions, means/SDs only without.
         if value_type == "proportion" and (mean is not None or sd is not None):
             flag = f"--mean{arm_no}" if mean is not None else f"--sd{arm_no}"
@@ -257,10 +283,14 @@ def add(
                 f"--events{arm_no}", events, "given only with --value-type proportion (and --unit events)"
             )
         out = {"n": _num(n, status)}
+        if treatment1 is not None:
+            out["arm"] = "A" if arm_no == 1 else "B"
         if value_type == "proportion":
             out["events"] = _num(events, status)
         else:
             out["mean"], out["sd"] = _num(mean, status), _num(sd, status)
+            if ci[0] is not None or ci[1] is not None:
+                out["ci_low"], out["ci_high"] = _num(ci[0], status), _num(ci[1], status)
         return out
 
     raw: dict[str, Any] = {
@@ -278,6 +308,7 @@ def add(
         "interval_days": _num(interval_days, status),
         "duration_weeks": _num(duration_weeks, status),
         "verification": f"added with `regrow evidence add` ({status})",
+        "provenance": {"source": url[0], "location": location},
         "outcomes": [
             {
                 "comparison": comparison,
@@ -285,12 +316,17 @@ def add(
                 "unit": unit,
                 "value_type": value_type,
                 "paired": design == "split_scalp",
-                "intervention": arm(n1, mean1, sd1, events1, arm_no=1),
-                "comparator": arm(n2, mean2, sd2, events2, arm_no=2),
+                "intervention": arm(n1, mean1, sd1, events1, (ci_low1, ci_high1), arm_no=1),
+                "comparator": arm(n2, mean2, sd2, events2, (ci_low2, ci_high2), arm_no=2),
                 "p_value": _num(p_value, status),
             }
         ],
     }
+    if treatment1 is not None:
+        raw["arms"] = [
+            {"id": "A", "treatment": treatment1, "n_randomised": _num(n_randomised1, status)},
+            {"id": "B", "treatment": treatment2, "n_randomised": _num(n_randomised2, status)},
+        ]
     data = _load(data_file)
     study = parse_study(raw, path="regrow evidence add", comparison_ids={c.id for c in data.comparisons})
     data = _merge(data, [study], replace=replace)
