@@ -30,20 +30,31 @@ WRITER = Path(__file__).with_name("crash_writer.py")
 
 def _replay(ack_log: Path) -> tuple[set[int], set[int], set[int] | None]:
     """The photo and dose ids every acknowledged operation says must exist now, and the photo ids that
-    must exist instead if the operation in flight (begun, not acknowledged) had committed before the kill."""
+    must exist instead if the operation in flight (begun, not acknowledged) had committed before the kill.
+
+    After each kill the campaign appends ``resolved yes|no``: whether the operation that was in flight had
+    committed, as the check found; replaying applies it then.
+    """
     photos: set[int] = set()
     doses: set[int] = set()
     exports: dict[str, set[int]] = {}
-    pending: set[int] | None = None
+    inflight: tuple[str, str] | None = None
     if not ack_log.exists():
-        return photos, doses, pending
+        return photos, doses, None
     for line in ack_log.read_text(encoding="utf-8").splitlines():
         kind, _, rest = line.partition(" ")
-        pending = None
         if kind == "begin":
             what, _, name = rest.partition(" ")
-            pending = set(exports[name]) if what == "import" else set() if what == "deleted" else None
-        elif kind == "photo":
+            inflight = (what, name) if what in ("import", "deleted") else None
+            continue
+        if kind == "resolved":
+            if rest == "yes" and inflight is not None:
+                photos = set(exports[inflight[1]]) if inflight[0] == "import" else set()
+                doses = set()
+            inflight = None
+            continue
+        inflight = None
+        if kind == "photo":
             photos.add(int(rest))
         elif kind == "dose":
             doses.add(int(rest))
@@ -56,7 +67,9 @@ def _replay(ack_log: Path) -> tuple[set[int], set[int], set[int] | None]:
             doses = set()  # the export's doses are not tracked; later acknowledged ones are
         elif kind == "deleted":
             photos, doses = set(), set()
-    return photos, doses, pending
+    if inflight is None:
+        return photos, doses, None
+    return photos, doses, set(exports[inflight[1]]) if inflight[0] == "import" else set()
 
 
 def _check_invariants(url: str, db: Path, photos_dir: Path, ack_log: Path) -> dict[str, int]:
@@ -73,9 +86,12 @@ def _check_invariants(url: str, db: Path, photos_dir: Path, ack_log: Path) -> di
             assert file.is_file(), f"row without its file: {file.name}"
     expected_photos, expected_doses, pending = _replay(ack_log)
     present = {r[0] for r in rows}
-    if pending is not None and not expected_photos <= present:
+    committed = pending is not None and not (expected_photos <= present and expected_doses <= dose_ids)
+    if committed:
         # a delete or import was in flight and committed before the kill: its outcome is what must be there
         expected_photos, expected_doses = pending, set()
+    with ack_log.open("a", encoding="utf-8") as log:
+        log.write(f"resolved {'yes' if committed else 'no'}\n")
     assert expected_photos <= present, f"acknowledged photos lost: {sorted(expected_photos - present)}"
     assert expected_doses <= dose_ids, f"acknowledged doses lost: {sorted(expected_doses - dose_ids)}"
     # opened as the app opens it: no file without its row, no temporary file

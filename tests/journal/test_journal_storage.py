@@ -122,6 +122,16 @@ def _fill(engine) -> int:
             replicate=1,
             diameter_um=61.5,
         )
+        s.add(
+            jr.HairCorrection(
+                person_id=pid,
+                photo_id=photo.id,
+                action="add",
+                x_px=12.5,
+                y_px=40.0,
+                created_at=dt.datetime(2025, 1, 7),
+            )
+        )
         jr.add_measurement(
             s,
             person_id=pid,

@@ -347,7 +347,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         The database failed; nothing from the block was written. Domain errors (``RegrowError``) raised
         inside the block propagate unchanged after the rollback.
     """
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    from ._history import JournalSession
+
+    factory = sessionmaker(bind=engine, class_=JournalSession, expire_on_commit=False)
     session = factory()
     try:
         yield session

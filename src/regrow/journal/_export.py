@@ -26,8 +26,10 @@ from ._models import (
     AdjunctDose,
     AdverseEvent,
     Base,
+    Change,
     Device,
     Disinfection,
+    HairCorrection,
     Measurement,
     Note,
     Person,
@@ -74,6 +76,8 @@ TABLES: tuple[type[Base], ...] = (
     Note,
     Photo,
     Measurement,
+    HairCorrection,
+    Change,
 )
 _BY_NAME = {model.__tablename__: model for model in TABLES}
 
@@ -351,6 +355,9 @@ def import_data(session: Session, document: dict[str, Any], *, replace: bool = F
         raise InputError.invalid(
             "import target", f"a journal holding {existing} rows", "an empty journal, or pass --replace"
         )
+    from ._history import NO_HISTORY
+
+    session.info[NO_HISTORY] = True  # the export carries its own history; an import is not undoable
     if replace:
         for model in reversed(TABLES):
             session.execute(delete(model))
