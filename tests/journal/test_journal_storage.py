@@ -299,7 +299,8 @@ def test_delete_person_data_removes_everything_and_only_theirs(engine):
         assert all(rows == [] for rows in jr.snapshot(s, person_id=pid).values())
         left = jr.snapshot(s)
     assert [r["text"] for r in left["note"]] == ["keep me"]
-    assert sum(len(v) for v in left.values()) == 2  # the other person and their note
+    assert sum(len(v) for v in left.values()) == 3  # the other person, their note and its history row
+    assert [c["table_name"] for c in left["change"]] == ["note"]
 
 
 def test_session_scope_rolls_back_on_error(engine):
