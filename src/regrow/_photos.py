@@ -166,7 +166,7 @@ def store_photo(
     except BaseException:
         # Files whose rows were not committed: remove them now if no writer is in flight (else the next
         # sweep at start-up does).
-        store.sweep(lambda: jr.referenced_photos(engine))
+        jr.sweep_photos(engine, store)
         raise
     photo_row.pop("file_name", None)
     return {"photo": photo_row, "measurement": measurement_row, "result": summary}

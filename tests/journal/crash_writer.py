@@ -11,6 +11,7 @@ test knows which outcome the operation in flight may have committed.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -45,7 +46,7 @@ def main(url: str, photos: str, ack_path: str, seed: int) -> None:
     rng = np.random.default_rng(seed)
     engine = jr.open_journal(url)
     store = jr.PhotoStore(photos)
-    store.sweep(lambda: jr.referenced_photos(engine))
+    jr.sweep_photos(engine, store)
     with jr.session_scope(engine) as session:
         me = jr.get_or_create_default_person(session).id
     exports = Path(ack_path).with_suffix(".exports")
@@ -91,7 +92,8 @@ def main(url: str, photos: str, ack_path: str, seed: int) -> None:
                 _ack(log, "deleted")
             else:
                 with jr.session_scope(engine) as session:
-                    dose = jr.add_dose(session, person_id=me, kind="minoxidil", taken_at="2025-01-02T08:00")
+                    at = dt.datetime(2015, 1, 1) + dt.timedelta(hours=2 * ((seed % 1000) * 500 + step))
+                    dose = jr.add_dose(session, person_id=me, kind="minoxidil", taken_at=at)
                     dose_id = dose.id
                 _ack(log, f"dose {dose_id}")
 

@@ -10,6 +10,7 @@ file. A second test has the CLI and the web app write at once and counts user-vi
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -97,7 +98,7 @@ def _check_invariants(url: str, db: Path, photos_dir: Path, ack_log: Path) -> di
     # opened as the app opens it: no file without its row, no temporary file
     engine = jr.open_journal(url)
     try:
-        jr.PhotoStore(photos_dir).sweep(lambda: jr.referenced_photos(engine))
+        jr.sweep_photos(engine, jr.PhotoStore(photos_dir))
     finally:
         engine.dispose()
     keep = {name for _, name, _ in rows} | {
@@ -156,13 +157,14 @@ def test_crash_campaign_long(tmp_path):
 # --- concurrency ------------------------------------------------------------------------------------------
 
 _CLI_LOOP = """
+import datetime as dt
 import sys
 from regrow.cli import main
-url, n, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+url, n, tag, k = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 failures = 0
 for i in range(n):
-    rc = main(["log", "dose", "--kind", "minoxidil", "--at", f"2025-02-01T08:{i % 60:02d}", "--notes", f"{tag}-{i}",
-               "--db", url])
+    at = (dt.datetime(2023, 1, 1) + dt.timedelta(hours=2 * (k * 300 + i))).isoformat()
+    rc = main(["log", "dose", "--kind", "minoxidil", "--at", at, "--notes", f"{tag}-{i}", "--db", url])
     failures += rc != 0
 sys.exit(1 if failures else 0)
 """
@@ -195,15 +197,12 @@ def _cli_and_web_at_once(tmp_path: Path, *, cli_processes: int, web_threads: int
     with web_client(url, tmp_path / "photos") as client:
         token = client.get("/api/csrf").json()["csrf_token"]
 
-        def web_writer(tag: str) -> None:
+        def web_writer(tag: str, k: int) -> None:
             for i in range(writes_each):
+                at = dt.datetime(2024, 6, 1) + dt.timedelta(hours=2 * (k * 300 + i))
                 r = client.post(
                     "/api/doses",
-                    json={
-                        "kind": "minoxidil",
-                        "taken_at": f"2025-03-01T09:{i % 60:02d}",
-                        "notes": f"{tag}-{i}",
-                    },
+                    json={"kind": "minoxidil", "taken_at": at.isoformat(), "notes": f"{tag}-{i}"},
                     headers={"x-csrf-token": token},
                 )
                 if r.status_code != 201:
@@ -211,7 +210,7 @@ def _cli_and_web_at_once(tmp_path: Path, *, cli_processes: int, web_threads: int
 
         procs = [
             subprocess.Popen(
-                [sys.executable, "-c", _CLI_LOOP, url, str(writes_each), f"cli{k}"],
+                [sys.executable, "-c", _CLI_LOOP, url, str(writes_each), f"cli{k}", str(k)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -219,7 +218,7 @@ def _cli_and_web_at_once(tmp_path: Path, *, cli_processes: int, web_threads: int
             )
             for k in range(cli_processes)
         ]
-        threads = [threading.Thread(target=web_writer, args=(f"web{k}",)) for k in range(web_threads)]
+        threads = [threading.Thread(target=web_writer, args=(f"web{k}", k)) for k in range(web_threads)]
         for t in threads:
             t.start()
         for t in threads:

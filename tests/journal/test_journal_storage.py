@@ -235,7 +235,14 @@ def test_first_dose_is_the_earliest_of_that_kind_for_that_person(engine):
         jr.add_dose(s, person_id=me, kind="finasteride", taken_at="2025-02-01T08:00")
         jr.add_dose(s, person_id=other, kind="minoxidil", taken_at="2025-01-01T08:00")
         jr.add_dose(s, person_id=me, kind="minoxidil", taken_at="2025-03-01T20:00", strength="2%")
-        jr.add_dose(s, person_id=me, kind="minoxidil", taken_at="2025-03-01T20:00", strength="same time")
+        jr.add_dose(
+            s,
+            person_id=me,
+            kind="minoxidil",
+            taken_at="2025-03-01T20:00",
+            strength="same time",
+            allow_duplicate=True,
+        )
         first = jr.first_dose(s, person_id=me, kind="minoxidil")
         # Written by hand: my earliest minoxidil is 2025-03-01 20:00, and of two at that time the first stored.
         assert (first.taken_at, first.strength) == (dt.datetime(2025, 3, 1, 20, 0), "2%")

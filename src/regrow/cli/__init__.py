@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     int
         0 on success, 2 for a domain error or bad usage, 1 for an interrupted run.
     """
+    from regrow._interface import set_default_interface
+
+    set_default_interface("cli")  # the journal's history says which interface made each change
     command = typer.main.get_command(app)
     try:
         # standalone mode: usage errors print click's message and exit 2; --help exits 0.

@@ -56,7 +56,7 @@ def _journal(db: str | None, photos_dir: Path | None) -> Iterator[tuple[Any, Any
     engine = jr.open_journal(db)
     try:
         store = jr.PhotoStore(jr.default_photos_dir(str(engine.url), photos_dir))
-        store.sweep(lambda: jr.referenced_photos(engine))
+        jr.sweep_photos(engine, store)
         yield engine, store
     finally:
         engine.dispose()

@@ -33,7 +33,7 @@ from regrow.errors import DataFileError, InputError
 from ._engine import session_scope
 from ._export import TABLES, check_header, delete_person_data, export_document, import_data, photo_rows
 from ._models import Person, Photo
-from ._photo_store import EXCLUSIVE_WAIT_S, PhotoStore
+from ._photo_store import EXCLUSIVE_WAIT_S, TRASH_DAYS, PhotoStore
 from ._private import private_dir, write_private
 
 __all__ = [
@@ -46,7 +46,9 @@ __all__ = [
     "export_archive",
     "import_journal",
     "is_empty",
+    "recoverable_photos",
     "referenced_photos",
+    "sweep_photos",
     "vacuum",
 ]
 
@@ -351,7 +353,7 @@ def import_journal(
         with session_scope(engine) as session:
             counts = import_data(session, document, replace=replace or _only_default_person(session))
     if replace:
-        store.sweep(lambda: _referenced(engine), wait_s=EXCLUSIVE_WAIT_S)
+        sweep_photos(engine, store, wait_s=EXCLUSIVE_WAIT_S)
     return {
         "restored": counts,
         "photo_files_restored": written,
@@ -401,6 +403,33 @@ def referenced_photos(engine: Engine) -> set[str]:
     return _referenced(engine)
 
 
+def recoverable_photos(engine: Engine, *, days: float = TRASH_DAYS) -> set[str]:
+    """The SHA-256 of deleted photos that undo can still restore (deleted less than ``days`` ago, the
+    deletion not undone): their files stay in the photo folder's trash."""
+    from ._history import _groups
+
+    cutoff = dt.datetime.now() - dt.timedelta(days=days)
+    keep: set[str] = set()
+    with session_scope(engine) as session:
+        people = session.scalars(select(Person.id)).all()
+        for person_id in people:
+            for group in _groups(session, person_id=person_id):
+                if group.undo_of is not None or group.undone_by is not None or group.at < cutoff:
+                    continue
+                for change in group.changes:
+                    if change["table_name"] == "photo" and change["new"] is None and change["old"]:
+                        keep.add(str(change["old"]["sha256"]))
+    return keep
+
+
+def sweep_photos(engine: Engine, store: PhotoStore, *, wait_s: float = 0.0) -> list[str]:
+    """Sweep the journal's photo folder: files no row references, temporary files, and trashed files no
+    undo can bring back any more (see :meth:`PhotoStore.sweep`). Run it on start and after removals."""
+    return store.sweep(
+        lambda: _referenced(engine), recoverable=lambda: recoverable_photos(engine), wait_s=wait_s
+    )
+
+
 # --- deleting --------------------------------------------------------------------------------------------
 
 
@@ -420,7 +449,7 @@ def delete_everything(engine: Engine, store: PhotoStore, *, person_id: int) -> d
         raise InputError.invalid("person_id", person_id, "an integer")
     with session_scope(engine) as session:
         result = delete_person_data(session, person_id=person_id)
-    removed = store.sweep(lambda: _referenced(engine), wait_s=EXCLUSIVE_WAIT_S)
+    removed = sweep_photos(engine, store, wait_s=EXCLUSIVE_WAIT_S)
     vacuum(engine)
     return {**result, "photo_files_removed": len(removed)}
 

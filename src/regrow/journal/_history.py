@@ -14,17 +14,15 @@ history stays append-only and a second undo reverts the group before. The interf
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Float, event, insert, inspect, select
 from sqlalchemy.orm import Session
 
+from regrow._interface import current_interface, interface
 from regrow.errors import InputError, NotFoundError
 
 from ._fields import now
@@ -40,26 +38,6 @@ __all__ = [
     "undo_last",
     "undoable_group",
 ]
-
-_INTERFACE: contextvars.ContextVar[str] = contextvars.ContextVar("regrow_interface", default="python")
-_INTERFACES = ("cli", "web", "api", "python", "import", "demo")
-
-
-def current_interface() -> str:
-    """The interface changes are attributed to now (``python`` unless a front end set one)."""
-    return _INTERFACE.get()
-
-
-@contextlib.contextmanager
-def interface(name: str) -> Iterator[None]:
-    """Attribute the changes made inside the block to ``name`` (``cli``, ``web``, ``api``, ...)."""
-    if name not in _INTERFACES:
-        raise InputError.invalid("interface", name, "one of " + ", ".join(_INTERFACES))
-    token = _INTERFACE.set(name)
-    try:
-        yield
-    finally:
-        _INTERFACE.reset(token)
 
 
 class JournalSession(Session):

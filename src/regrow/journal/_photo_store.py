@@ -51,6 +51,10 @@ _NAME = re.compile(r"^(?P<sha>[0-9a-f]{64})(?P<suffix>\.jpg|\.png|\.tif|\.webp)$
 _DERIVED = re.compile(r"^(?P<sha>[0-9a-f]{64})(?:\.overlay\.png|\.json)$")
 #: Names of temporary files and folders written by this or earlier versions (removed by a sweep).
 _TEMPORARY = (".pending-", ".incoming", ".upload-", ".strip-")
+#: Deleted photos' files wait here (hard links, same folder) so that undo can restore them.
+TRASH = ".trash"
+#: How long a deleted photo stays restorable by undo, in days (then the next sweep removes its files).
+TRASH_DAYS = 30
 #: How long "delete everything" waits for writers in flight before it gives up, in seconds.
 EXCLUSIVE_WAIT_S = 30.0
 
@@ -240,7 +244,36 @@ class PhotoStore:
 
     # --- removing ---------------------------------------------------------------------------------------
 
-    def sweep(self, referenced: Callable[[], Iterable[str]], *, wait_s: float = 0.0) -> list[str]:
+    # --- trash (undo of a photo deletion) ------------------------------------------------------------------
+
+    def to_trash(self, name: str) -> None:
+        """Keep a copy of a photo's files in the trash (hard links: no bytes copied) before its rows go."""
+        trash = private_dir(self.root / TRASH)
+        for file in self.files_of(name):
+            target = trash / file.name
+            if not target.exists():
+                os.link(file, target)
+
+    def from_trash(self, name: str) -> bool:
+        """Put a trashed photo's files back (before its rows are restored); False when they are gone."""
+        trash = self.root / TRASH
+        sha = check_photo_file_name(name)[:64]
+        found = False
+        for part in (name, f"{sha}.overlay.png", f"{sha}.json"):
+            source, target = trash / part, self.root / part
+            if source.is_file():
+                if not target.exists():
+                    os.link(source, target)
+                found = found or part == name
+        return found or self.path(name).is_file()
+
+    def sweep(
+        self,
+        referenced: Callable[[], Iterable[str]],
+        *,
+        recoverable: Callable[[], Iterable[str]] | None = None,
+        wait_s: float = 0.0,
+    ) -> list[str]:
         """Remove every file the store could have written that no row references, and temporary leftovers.
 
         Parameters
@@ -248,6 +281,9 @@ class PhotoStore:
         referenced : callable
             Returns the SHA-256 hashes the journal's photo rows reference; called while the exclusive lock
             is held (no writer in flight).
+        recoverable : callable, optional
+            Returns the hashes of deleted photos undo can still restore: their trashed files stay, every
+            other file in the trash goes. Without it the trash is left alone.
         wait_s : float
             How long to wait for writers in flight; when they do not finish, nothing is removed this time.
 
@@ -264,7 +300,7 @@ class PhotoStore:
             keep = {str(s).lower() for s in referenced()}
             removed = []
             for entry in sorted(self.root.iterdir(), key=lambda p: p.name):
-                if entry.name == ".lock":
+                if entry.name in (".lock", TRASH):
                     continue
                 if entry.name.startswith(_TEMPORARY):
                     _remove(entry)
@@ -274,7 +310,23 @@ class PhotoStore:
                 if match is not None and match["sha"] not in keep and entry.is_file():
                     entry.unlink(missing_ok=True)
                     removed.append(entry.name)
+            if recoverable is not None:
+                removed += self._sweep_trash(recoverable())
             return removed
+
+    def _sweep_trash(self, recoverable: Iterable[str]) -> list[str]:
+        """Remove trashed files no undo can bring back any more (``recoverable``: the hashes that can)."""
+        trash = self.root / TRASH
+        if not trash.is_dir():
+            return []
+        keep = {str(s).lower() for s in recoverable}
+        removed = []
+        for entry in sorted(trash.iterdir(), key=lambda p: p.name):
+            match = _NAME.fullmatch(entry.name) or _DERIVED.fullmatch(entry.name)
+            if match is None or match["sha"] not in keep:
+                _remove(entry)
+                removed.append(f"{TRASH}/{entry.name}")
+        return removed
 
     def clear(self) -> list[str]:
         """Remove every file and folder in the store (``delete everything``); waits for writers in flight.

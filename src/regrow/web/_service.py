@@ -77,7 +77,7 @@ class JournalService:
         self.engine = engine
         self.photos_dir = Path(photos_dir)
         self.store = jr.PhotoStore(self.photos_dir)
-        self.store.sweep(lambda: jr.referenced_photos(engine))
+        jr.sweep_photos(engine, self.store)
         self.rules = pr.load_rules(rules_file)
         self.evidence_file = evidence_file
         self.max_image_pixels = max_image_pixels
