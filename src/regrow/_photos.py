@@ -122,7 +122,9 @@ def store_photo(
     overlay = _png(measure.render_overlay(rgb, result))
     summary = result.to_dict(include_hairs=False)
     summary["original_name"] = original_name
-    sidecar = json.dumps(summary, indent=1, default=str).encode("utf-8")
+    # The sidecar keeps every detection: the web overlay draws them for hand correction, and corrected photos
+    # become training labels (regrow photo labels).
+    sidecar = json.dumps({**summary, "hairs": result.to_dict()["hairs"]}, default=str).encode("utf-8")
     diameters = (
         result.diameter_um if isinstance(result.diameter_um, Mapping) else {"mean": result.diameter_um}
     )

@@ -20,7 +20,15 @@ from regrow import journal as jr
 from regrow import protocol as pr
 from regrow.errors import InputError
 
-__all__ = ["draft_plan", "journal_records", "log_dose", "log_session", "record", "store_plan"]
+__all__ = [
+    "check_acknowledged_ids",
+    "draft_plan",
+    "journal_records",
+    "log_dose",
+    "log_session",
+    "record",
+    "store_plan",
+]
 
 R = TypeVar("R")
 
@@ -116,6 +124,20 @@ def draft_plan(
     return plan
 
 
+def check_acknowledged_ids(acknowledge: Mapping[str, str], rules: pr.RuleSet) -> None:
+    """Refuse an acknowledgement of a rule id that does not exist (a typo would otherwise pass silently).
+
+    Raises
+    ------
+    InputError
+        Naming the unknown id and the stop rules that can be acknowledged.
+    """
+    stops = sorted(r.id for r in rules.rules.values() if r.severity == "stop")
+    for rule_id in acknowledge:
+        if rule_id not in rules.rules:
+            raise InputError.invalid("acknowledge", rule_id, "the id of a stop rule: " + ", ".join(stops))
+
+
 def store_plan(
     session: Session,
     *,
@@ -138,6 +160,7 @@ def store_plan(
     RuleBlockedError
         A stop finding without an acknowledgement in ``acknowledge`` (``{rule_id: reason}``).
     """
+    check_acknowledged_ids(acknowledge, rules)
     findings = pr.check_plan(plan, journal_records(session, person_id=person_id), rules)
     stops = pr.require_acknowledged(findings, acknowledge)
     row = jr.add_plan(session, person_id=person_id, **plan.storable())
@@ -195,6 +218,7 @@ def log_session(
     RuleBlockedError
         A stop finding without an acknowledgement in ``acknowledge``.
     """
+    check_acknowledged_ids(acknowledge, rules)
     device = jr.get_device(session, person_id=person_id, device_id=device_id)
     records = journal_records(session, person_id=person_id)
     pr.check_session_date(records.plan, performed_at)
@@ -237,6 +261,7 @@ def log_dose(
     strength: str | None = None,
     amount: str | None = None,
     notes: str | None = None,
+    allow_duplicate: bool = False,
 ) -> tuple[jr.AdjunctDose, list[pr.Finding]]:
     """Store an adjunct dose and return it with its findings (minoxidil inside a post-session hold warns).
 
@@ -257,6 +282,7 @@ def log_dose(
         strength=strength,
         amount=amount,
         notes=notes,
+        allow_duplicate=allow_duplicate,
     )
     findings = pr.check_dose(record(pr.DoseRecord, row), journal_records(session, person_id=person_id), rules)
     return row, findings

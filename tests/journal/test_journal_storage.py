@@ -174,6 +174,7 @@ def test_measurement_api(engine):
             person_id=me.id,
             taken_at="2025-03-01T10:00",
             site="vertex",
+            allow_duplicate=True,
             hair_count=44,
             area_cm2=0.25,
             replicate=0,

@@ -53,12 +53,8 @@ def test_import_then_progress_json(db, tmp_path, capsys):
 
 def test_add_and_text_output_and_plot(db, tmp_path, capsys):
     for d, c in [("2025-01-06", 150), ("2025-01-06", 152), ("2025-02-03", 151)]:
-        assert (
-            main(
-                ["measurement", "add", "--date", d, "--site", "vertex", "--count", str(c), "--area-cm2", "1"]
-            )
-            == 0
-        )
+        args = ["measurement", "add", "--date", d, "--site", "vertex", "--count", str(c), "--area-cm2", "1"]
+        assert main([*args, "--allow-duplicate"]) == 0  # the second count of 2025-01-06 is a replicate
     capsys.readouterr()
     assert main(["progress", "--plot", str(tmp_path / "p.png")]) == 0
     text = capsys.readouterr().out

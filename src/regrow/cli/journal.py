@@ -28,6 +28,9 @@ NotesOption = typer.Option(None, help="Notes.")
 AcknowledgeOption = typer.Option(None, help="Rule id of a stop finding you acknowledge.")
 ReasonOption = typer.Option(None, help="Your reason for the acknowledgement.")
 NeedleLengthOption = typer.Option(None, help="Needle length in mm; default: the device's.")
+AllowDuplicateOption = typer.Option(
+    False, "--allow-duplicate", help="Store it although one like it is already logged (same kind and day)."
+)
 PhotosDirOption = typer.Option(
     None,
     "--photos-dir",
@@ -488,6 +491,7 @@ def log_session(
     acknowledge: list[str] | None = AcknowledgeOption,
     reason: list[str] | None = ReasonOption,
     rules_file: Path | None = RulesOption,
+    allow_duplicate: bool = AllowDuplicateOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -512,6 +516,7 @@ def log_session(
             applied_during=applied_during,
             applied_after=applied_after,
             notes=notes,
+            allow_duplicate=allow_duplicate,
         )
         body = {"session": _row(row), "findings": [f.to_dict() for f in findings]}
     if as_json:
@@ -528,6 +533,7 @@ def log_dose(
     strength: str | None = typer.Option(None, help="Strength, e.g. 5%."),
     amount: str | None = typer.Option(None, help="Amount, e.g. 1 mL."),
     notes: str | None = NotesOption,
+    allow_duplicate: bool = AllowDuplicateOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -542,6 +548,7 @@ def log_dose(
             strength=strength,
             amount=amount,
             notes=notes,
+            allow_duplicate=allow_duplicate,
         )
         body = {"dose": _row(row), "findings": [f.to_dict() for f in findings]}
     if as_json:
@@ -562,6 +569,7 @@ def log_event(
     resolved: str | None = typer.Option(None, help="Resolution (ISO 8601), if resolved."),
     session_id: int | None = typer.Option(None, "--session", help="The session it followed."),
     notes: str | None = NotesOption,
+    allow_duplicate: bool = AllowDuplicateOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -576,6 +584,7 @@ def log_event(
             resolved_at=resolved,
             session_id=session_id,
             notes=notes,
+            allow_duplicate=allow_duplicate,
         )
         body = _row(row)
     emit_json(body) if as_json else typer.echo(f"Adverse event {body['id']} logged.")

@@ -5,6 +5,7 @@ Thin: parse, read or write the journal (:mod:`regrow.journal`), call :mod:`regro
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import importlib
@@ -21,6 +22,18 @@ from regrow.errors import DataFileError, InputError
 from regrow.progress._journal import context_from_journal, expected_from_evidence, observations_from_journal
 
 __all__ = ["register"]
+
+
+@contextlib.contextmanager
+def _journal_session(db: str | None):
+    """One transaction on the journal at ``db``; the engine is disposed afterwards, even on an error."""
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
 
 DB_HELP = "Journal database URL (SQLite or postgresql+psycopg://); default: SQLite in your user data folder."
 DbOption = typer.Option(None, "--db", envvar=jr.DATABASE_URL_ENV, help=DB_HELP)
@@ -81,8 +94,7 @@ def progress_command(
     """Is it working for me? Change from baseline per site and overall, with 95% intervals and a verdict."""
     start_date = jr.parse_date("--start", start) if start else None
     aliases = _aliases(alias)
-    engine = jr.open_journal(db)
-    with jr.session_scope(engine) as session:
+    with _journal_session(db) as session:
         me = jr.get_or_create_default_person(session)
         obs = observations_from_journal(session, person_id=me.id)
         as_of = max((o.measured_on for o in obs), default=None)
@@ -167,6 +179,9 @@ def measurement_add(
     diameter_um: float | None = typer.Option(None, "--diameter-um", help="Mean shaft diameter in um."),
     um_per_px: float | None = typer.Option(None, "--um-per-px", help="Image calibration (with --image)."),
     camera: str | None = typer.Option(None, "--camera", help="Camera or device used (flags changes)."),
+    allow_duplicate: bool = typer.Option(
+        False, "--allow-duplicate", help="Another hand count of the same site that day (a replicate)."
+    ),
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
@@ -189,11 +204,18 @@ def measurement_add(
             fields["diameter_um"] = diameter_um
     if camera is not None:
         fields["camera"] = camera
-    engine = jr.open_journal(db)
-    with jr.session_scope(engine) as session:
+    with _journal_session(db) as session:
         me = jr.get_or_create_default_person(session)
         rep = _replicate(session, me.id, site, day)
-        m = jr.add_measurement(session, person_id=me.id, taken_at=day, site=site, replicate=rep, **fields)
+        m = jr.add_measurement(
+            session,
+            person_id=me.id,
+            taken_at=day,
+            site=site,
+            replicate=rep,
+            allow_duplicate=allow_duplicate,
+            **fields,
+        )
         row = {
             k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in m.as_dict().items()
         }
@@ -311,6 +333,11 @@ def measurement_import(
     file: Path = typer.Argument(
         ..., help="CSV with columns date, site, count, area_cm2[, diameter_um, image]."
     ),
+    allow_duplicate: bool = typer.Option(
+        False,
+        "--allow-duplicate",
+        help="Import rows although the journal holds a count of that site and day.",
+    ),
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
@@ -333,17 +360,23 @@ def measurement_import(
             if r["diameter_um"] is not None:
                 fields["diameter_um"] = r["diameter_um"]
         prepared.append((r, fields))
-    engine = jr.open_journal(db)
-    with jr.session_scope(engine) as session:
+    with _journal_session(db) as session:
         me = jr.get_or_create_default_person(session)
         seen: dict[tuple[str, dt.date], int] = {}
         for r, fields in prepared:
             key = (r["site"], r["day"])
+            replicate_in_file = key in seen  # rows of one site and day in the file are replicates
             if key not in seen:
                 seen[key] = _replicate(session, me.id, r["site"], r["day"])
             try:
                 jr.add_measurement(
-                    session, person_id=me.id, taken_at=r["day"], site=r["site"], replicate=seen[key], **fields
+                    session,
+                    person_id=me.id,
+                    taken_at=r["day"],
+                    site=r["site"],
+                    replicate=seen[key],
+                    allow_duplicate=allow_duplicate or replicate_in_file,
+                    **fields,
                 )
             except InputError as exc:
                 raise DataFileError(

@@ -306,21 +306,9 @@ def undo_last(session: Session, *, person_id: int) -> ChangeGroup:
     created = sorted((c for c in net if c["old"] is None), key=lambda c: -order.index(c["table_name"]))
     deleted = sorted((c for c in net if c["new"] is None), key=lambda c: order.index(c["table_name"]))
     edited = [c for c in net if c["old"] is not None and c["new"] is not None]
-    for change in created:
-        row = _current(session, models[change["table_name"]], change)
-        if row is not None:
-            session.delete(row)
-            session.flush()
-    for change in edited:
-        model = models[change["table_name"]]
-        row = _current(session, model, change)
-        if row is None:
-            raise InputError(
-                f"Cannot undo: {_describe(change)} no longer exists.", field="undo", value=group.group_id
-            )
-        for key, value in _from_plain(model, change["old"]).items():
-            setattr(row, key, value)
-        session.flush()
+    # Order matters for foreign keys: rows the change deleted come back first (parents before children),
+    # then edited rows get their old values (links to those rows included), then rows it created go
+    # (children before parents).
     for change in deleted:
         model = models[change["table_name"]]
         if _current(session, model, change) is not None:
@@ -331,6 +319,21 @@ def undo_last(session: Session, *, person_id: int) -> ChangeGroup:
             )
         session.add(model(**_from_plain(model, change["old"])))
         session.flush()
+    for change in edited:
+        model = models[change["table_name"]]
+        row = _current(session, model, change)
+        if row is None:
+            raise InputError(
+                f"Cannot undo: {_describe(change)} no longer exists.", field="undo", value=group.group_id
+            )
+        for key, value in _from_plain(model, change["old"]).items():
+            setattr(row, key, value)
+        session.flush()
+    for change in created:
+        row = _current(session, models[change["table_name"]], change)
+        if row is not None:
+            session.delete(row)
+            session.flush()
     return group
 
 
