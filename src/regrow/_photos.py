@@ -70,6 +70,7 @@ def store_photo(
     device: str | None = None,
     camera: str | None = None,
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    allow_duplicate: bool = False,
 ) -> dict[str, Any]:
     """Strip, measure and store one photo with its measurement (all or nothing).
 
@@ -94,6 +95,8 @@ def store_photo(
     camera : str, optional
     max_pixels : int
         Largest image accepted (checked before decoding).
+    allow_duplicate : bool
+        Store it although the same image is already stored for this site.
 
     Returns
     -------
@@ -107,6 +110,8 @@ def store_photo(
         The file is not a safe, readable image (names ``original_name``).
     InputError
         A bad site, date or calibration.
+    DuplicateError
+        The same image is stored for this site already (unless ``allow_duplicate``).
     """
     measure = measure_module()
     site_name = str(site or "").strip()
@@ -143,6 +148,7 @@ def store_photo(
                     sha256=name[:64],
                     width=int(result.width_px),
                     height=int(result.height_px),
+                    allow_duplicate=allow_duplicate,
                 )
                 measurement = jr.add_measurement(
                     session,
