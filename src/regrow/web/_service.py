@@ -21,6 +21,8 @@ from regrow import journal as jr
 from regrow import protocol as pr
 from regrow.errors import InputError, NotFoundError
 
+from ._edit_service import EditMixin
+
 __all__ = ["JournalService", "plain"]
 
 
@@ -45,7 +47,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(second=0, microsecond=0)
 
 
-class JournalService:
+class JournalService(EditMixin):
     """One journal (engine), its photo folder and the rules in force.
 
     Parameters
@@ -62,7 +64,8 @@ class JournalService:
         Largest image accepted.
 
     On start the photo folder is swept: files no photo row references (left by a crash between writing a
-    file and committing its row) and temporary files are removed.
+    file and committing its row) and temporary files are removed. Editing, deleting, undo, history and hand
+    corrections come from :class:`regrow.web._edit_service.EditMixin`.
     """
 
     def __init__(
@@ -173,6 +176,7 @@ class JournalService:
         return {
             **_row(device),
             "last_disinfected_at": plain(cleaned[-1].disinfected_at) if cleaned else None,
+            "disinfections": [_row(c) for c in cleaned[::-1]],
             "findings": self._findings(findings),
         }
 
@@ -310,6 +314,7 @@ class JournalService:
                 applied_during=values.get("applied_during"),
                 applied_after=values.get("applied_after"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return {"session": _row(row), "findings": self._findings(findings)}
 
@@ -326,6 +331,7 @@ class JournalService:
                 strength=values.get("strength"),
                 amount=values.get("amount"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return {"dose": _row(row), "findings": self._findings(findings)}
 
@@ -342,8 +348,18 @@ class JournalService:
                 resolved_at=values.get("resolved_at"),
                 session_id=values.get("session_id"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return {"event": _row(row)}
+
+    def add_note(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a free-text note (now when ``written_at`` is not given)."""
+        values = dict(fields)
+        with self._tx() as (session, me):
+            row = jr.add_note(
+                session, person_id=me, text=values.get("text"), written_at=values.get("written_at") or _now()
+            )
+            return {"note": _row(row)}
 
     def resolve_event(self, event_id: int, *, at: Any) -> dict[str, Any]:
         """Mark an adverse event resolved."""
@@ -367,6 +383,7 @@ class JournalService:
         um_per_px: float | None,
         device: str | None,
         camera: str | None,
+        allow_duplicate: bool = False,
     ) -> dict[str, Any]:
         """Strip an uploaded image's metadata in memory, measure it, store the photo and its measurement.
 
@@ -385,6 +402,7 @@ class JournalService:
             device=device,
             camera=camera,
             max_pixels=self.max_image_pixels,
+            allow_duplicate=allow_duplicate,
         )
         return plain(stored)
 
@@ -450,6 +468,7 @@ class JournalService:
                 camera=values.get("camera"),
                 replicate=_photos.next_replicate(session, person_id=me, site=site, day=day),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return _row(m)
 
