@@ -19,7 +19,7 @@ from regrow import journal as jr
 from regrow._interface import interface
 from regrow.errors import DuplicateError, RegrowError
 
-from ._edit_service import duplicate_message
+from ._edit_service import duplicate_label, duplicate_message
 from ._records import number_attrs, text_maxlength
 from ._security import GuardMiddleware, csrf_token
 from ._service import JournalService
@@ -56,7 +56,9 @@ def error_body(request: Request, exc: RegrowError) -> dict[str, Any]:
     """``exc.to_dict()``; a duplicate says how to confirm it here (JSON key, or the form's tick box)."""
     body = exc.to_dict()
     if isinstance(exc, DuplicateError):
-        body["error"]["message"] = duplicate_message(exc, api=_is_api(request.url.path))
+        api = _is_api(request.url.path)
+        body["error"]["message"] = duplicate_message(exc, api=api)
+        body["error"]["allowed"] = '"allow_duplicate": true' if api else duplicate_label(exc)
     return body
 
 

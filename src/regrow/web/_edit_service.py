@@ -190,7 +190,8 @@ class EditMixin:
             A device sessions were done with (``device_in_use="refuse"``; field ``device_in_use``), or a
             photo's measurement (delete the photo, or correct its count).
         """
-        _kind(kind)
+        if kind != "plan":  # a plan version is deleted by id too (its edits are new versions)
+            _kind(kind)
         me = self._me()
         try:
             result = _edits.delete(
@@ -274,6 +275,14 @@ class EditMixin:
         if group_id:
             with self._tx() as (session, me):
                 newest = jr.undoable_group(session, person_id=me)
+                named = next((g for g in jr.list_history(session, person_id=me) if g.group_id == group_id), None)
+            if named is not None and named.undone_by is not None:
+                raise InputError(
+                    f"That change was undone already: '{named.summary}'.",
+                    field="group_id",
+                    value=group_id,
+                    allowed="a change that is not undone yet (see History)",
+                )
             if newest is None:
                 raise NotFoundError("Nothing to undo: every change in the history is undone already.")
             if newest.group_id != group_id:

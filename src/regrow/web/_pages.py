@@ -204,7 +204,8 @@ def _plan_values(data: dict[str, Any]) -> dict[str, Any]:
         return defaults
     values = dict(plan)
     values["minoxidil_times"] = ", ".join(plan.get("minoxidil_times") or [])
-    values["effective_from"] = dt.date.today().isoformat()
+    # a change applies from today, or from the active version's own date when that is still ahead
+    values["effective_from"] = max(dt.date.today().isoformat(), plan.get("effective_from") or plan["start_date"])
     return values
 
 
