@@ -425,3 +425,20 @@ def test_flagged_measurements_wait_for_review_then_are_accepted(api):
     body = _ok(api.post(f"/api/measurements/{dropped['id']}/review", json={"accept": True}))
     assert body["measurement"]["review_status"] == "accepted" and body["undo"]
     _error(api.post(f"/api/measurements/{dropped['id']}/review", json={}), 422, "invalid", "accept")
+
+
+def test_one_image_stored_for_two_sites_exports_once_and_restores_both(api, synthetic):
+    _, jpeg = synthetic
+    _upload(api, jpeg, site="vertex")
+    _upload(api, jpeg, site="crown")  # the same file backs two photo rows
+    export = api.get("/api/export")
+    assert export.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        names = archive.namelist()
+    assert len(names) == len(set(names))
+    _ok(api.post("/api/delete", json={"confirm": "delete everything"}))
+    restored = _ok(api.post("/api/import", files={"file": ("e.zip", export.content, "application/zip")}))
+    assert restored["restored"]["photo"] == 2
+    photos = _ok(api.get("/api/photos"))["photos"]
+    assert {p["site"] for p in photos} == {"vertex", "crown"}
+    assert all(api.get(f"/api/photos/{p['id']}/image").status_code == 200 for p in photos)

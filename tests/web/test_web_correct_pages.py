@@ -253,7 +253,7 @@ def test_date_and_number_inputs_carry_the_plausibility_limits(client, device):
     tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
     log = client.get("/log").text
     assert (
-        f'type="datetime-local" value=""' in log
+        'type="datetime-local" value=""' in log
         and f'max="{tomorrow}T23:59"' in log
         and 'min="1900-01-01T00:00"' in log
     )
@@ -262,7 +262,7 @@ def test_date_and_number_inputs_carry_the_plausibility_limits(client, device):
     assert re.search(
         r'name="needle_length_mm" type="number" value=""\s+required\s+min="0" max="3" step="any"', devices
     )
-    assert f'name="first_use" type="date" value=""' in devices and f'max="{tomorrow}"' in devices
+    assert 'name="first_use" type="date" value=""' in devices and f'max="{tomorrow}"' in devices
     plan = client.get("/plan").text
     plan_max = (TODAY + dt.timedelta(days=366)).isoformat()
     assert re.search(

@@ -171,8 +171,8 @@ def post_plan(request: Request, body: PlanIn):
 
 @router.post("/plan/check", tags=["plan"], summary="Findings for a draft plan (nothing is stored)")
 def post_plan_check(request: Request, body: PlanIn):
-    values, _ = _split(body)
-    return _svc(request).check_plan(values)
+    values, acks = _split(body)
+    return _svc(request).check_plan(values, acks)
 
 
 @router.get("/plan/schedule.ics", tags=["plan"], summary="The active plan as an iCalendar file")

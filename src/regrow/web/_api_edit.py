@@ -36,7 +36,7 @@ PlanEditIn = pydantic.create_model(
 class UndoIn(pydantic.BaseModel):
     """Which change to undo: the ``group_id`` a change answered with (refused if another came after it)."""
 
-    model_config = pydantic.ConfigDict(extra="forbid")
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
     group_id: str | None = None
 
 
@@ -44,7 +44,7 @@ class CorrectionIn(pydantic.BaseModel):
     """A hand correction: ``add`` a missed hair at (``x_px``, ``y_px``), or ``remove`` a false detection
     (``hair_index``, or the detection nearest to the point)."""
 
-    model_config = pydantic.ConfigDict(extra="forbid")
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
     action: str
     x_px: float | None = None
     y_px: float | None = None
@@ -54,14 +54,14 @@ class CorrectionIn(pydantic.BaseModel):
 class CountIn(pydantic.BaseModel):
     """Your count of a photo (``null``: back to the automatic count)."""
 
-    model_config = pydantic.ConfigDict(extra="forbid")
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
     hair_count: int | None
 
 
 class ReviewIn(pydantic.BaseModel):
     """``accept: true`` uses a flagged measurement from now on; ``false`` checks it again."""
 
-    model_config = pydantic.ConfigDict(extra="forbid")
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
     accept: bool
 
 

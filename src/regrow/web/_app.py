@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates.env.globals["version"] = __version__
     templates.env.globals["number_attrs"] = number_attrs
     templates.env.globals["text_maxlength"] = text_maxlength
+    templates.env.tests["string_startswith"] = lambda value, prefix: str(value).startswith(prefix)
     app.state.templates = templates
 
     @app.exception_handler(RegrowError)

@@ -169,6 +169,7 @@ class EditMixin:
             No such record.
         """
         _kind(kind)
+        self._check_links(kind, fields)
         row = _edits.edit(
             self.engine,
             person_id=self._me(),
@@ -180,6 +181,16 @@ class EditMixin:
         body = _plain(row)
         body.pop("file_name", None)
         return {"record": body, "undo": self.undo_offer()}
+
+    def _check_links(self, kind: str, fields: Mapping[str, Any]) -> None:
+        """A session's device and a side effect's session must be this person's: checked before the edit
+        (the journal sets the link first, and the database would refuse an unknown id with a bare
+        foreign-key error instead of naming the field)."""
+        with self._tx() as (session, me):
+            if kind == "session" and "device_id" in fields:
+                jr.get_device(session, person_id=me, device_id=fields["device_id"])
+            if kind == "event" and fields.get("session_id") is not None:
+                _owned(session, jr.TreatmentSession, fields["session_id"], me, "session")
 
     def delete(self, kind: str, row_id: int, *, device_in_use: str = "refuse") -> dict[str, Any]:
         """Delete one record (a photo's files go to the trash; a used device can be retired instead).
@@ -355,6 +366,8 @@ class EditMixin:
                 if c.action == "remove" and c.hair_index is not None
             }
         hairs = self._hairs(sha)
+        if action == "add" and hair_index is not None:
+            raise InputError.invalid("hair_index", hair_index, "left out when adding a hair (it names a detection)")
         if action == "remove" and hairs:
             hair_index, x_px, y_px = _pick_hair(
                 hairs, removed, hair_index, x_px, y_px, _tap_radius(width, height)

@@ -219,12 +219,13 @@ _MODELS: dict[str, type[pydantic.BaseModel]] = {}
 
 
 def api_model(form: str) -> type[pydantic.BaseModel]:
-    """The pydantic body model of ``form`` for the JSON API (unknown keys are refused)."""
+    """The pydantic body model of ``form`` for the JSON API (unknown keys are refused; strict JSON types:
+    no number as text, no boolean as a number)."""
     if form not in _MODELS:
         fields: dict[str, Any] = {name: (_PY_TYPES[kind] | None, None) for name, kind in FORMS[form].items()}
         if form in ACKNOWLEDGEABLE:
             fields["acknowledge"] = (dict[str, str], pydantic.Field(default_factory=dict))
         _MODELS[form] = pydantic.create_model(
-            f"{form.title()}In", __config__=pydantic.ConfigDict(extra="forbid"), **fields
+            f"{form.title()}In", __config__=pydantic.ConfigDict(extra="forbid", strict=True), **fields
         )
     return _MODELS[form]

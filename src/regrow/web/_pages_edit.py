@@ -356,15 +356,17 @@ async def photo_count_post(request: Request, photo_id: int) -> Response:
 @router.post("/measurements/{measurement_id}/review")
 async def review_post(request: Request, measurement_id: int) -> Response:
     form = await request.form()
-    accept = form.get("decision") == "accept"
+    decision = form.get("decision")
     back = _local(form.get("next"), "/photos#review")
     try:
-        result = await run_in_threadpool(_svc(request).review, measurement_id, accept=accept)
+        if decision not in ("accept", "reflag"):
+            raise InputError.invalid("decision", decision, "accept (use the value) or reflag (check it again)")
+        result = await run_in_threadpool(_svc(request).review, measurement_id, accept=decision == "accept")
     except NotFoundError:
         raise
     except RegrowError as exc:
         return await run_in_threadpool(
             _photos_page, request, form="review", errors={"_form": str(exc)}, status_code=exc.http_status
         )
-    word = "accepted: it is used from now on" if accept else "checked again"
+    word = "accepted: it is used from now on" if decision == "accept" else "checked again"
     return done(request, back, f"Measurement {measurement_id} {word}.", undo=result["undo"])

@@ -219,7 +219,7 @@ def edit_model(kind: str) -> type[pydantic.BaseModel]:
         fields: dict[str, Any] = {f.name: (_PY[f.type] | None, None) for f in RECORDS[kind].fields}
         fields["allow_duplicate"] = (bool, False)
         _MODELS[kind] = pydantic.create_model(
-            f"{kind.title()}Edit", __config__=pydantic.ConfigDict(extra="forbid"), **fields
+            f"{kind.title()}Edit", __config__=pydantic.ConfigDict(extra="forbid", strict=True), **fields
         )
     return _MODELS[kind]
 

@@ -247,11 +247,21 @@ class JournalService(EditMixin):
             "defaults": plain(pr.PLAN_DEFAULTS),
         }
 
-    def check_plan(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Findings for a draft plan, without storing anything (the live checks while editing)."""
+    def check_plan(self, fields: Mapping[str, Any], acknowledge: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Findings for a draft plan, without storing anything (the live checks while editing).
+
+        Raises
+        ------
+        InputError
+            A field storing the plan would refuse (named, with its range and source).
+        """
+        wire.check_acknowledged_ids(acknowledge or {}, self.rules)
         with jr.session_scope(self.engine) as session:
             me = jr.get_or_create_default_person(session).id
             plan = self._draft_plan(session, me, fields)
+            # the same field checks as storing it, so a draft with a bad value is refused here already
+            cleaned = {key: jr.PLAN_FIELDS[key](value) for key, value in plan.storable().items()}
+            jr.check_plan_fields(session, person_id=me, fields=cleaned)
             findings = pr.check_plan(plan, wire.journal_records(session, person_id=me), self.rules)
             session.rollback()
         return {"findings": self._findings(findings), "planned_sessions": len(pr.planned_session_dates(plan))}
