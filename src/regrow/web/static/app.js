@@ -17,10 +17,15 @@
     let timer = null;
     const draft = () => {
       const body = {};
+      // JSON types are strict: numbers (and the device id) go as numbers, times as a list
+      const numeric = new Set(Array.from(planForm.querySelectorAll('input[type="number"]')).map((i) => i.name));
+      numeric.add("device_id");
       new FormData(planForm).forEach((value, key) => {
-        if (key === "csrf_token" || key === "acknowledge" || key === "ack_reason") return;
+        if (["csrf_token", "acknowledge", "ack_reason", "effective_from"].includes(key)) return;
         if (typeof value !== "string" || value.trim() === "") return;
-        body[key] = key === "minoxidil_times" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value.trim();
+        if (key === "minoxidil_times") body[key] = value.split(",").map((s) => s.trim()).filter(Boolean);
+        else if (numeric.has(key) && !Number.isNaN(Number(value))) body[key] = Number(value);
+        else body[key] = value.trim();
       });
       body.minoxidil = planForm.querySelector('input[name="minoxidil"]').checked;
       return body;
