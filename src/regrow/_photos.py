@@ -9,7 +9,6 @@ the photo and measurement rows are committed, all under the folder's write lock 
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import io
 import json
@@ -21,7 +20,7 @@ from sqlalchemy import Engine
 from regrow import journal as jr
 from regrow.errors import ImageError, InputError
 
-__all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "measure_module", "next_replicate", "store_photo"]
+__all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "measure_module", "store_photo"]
 
 #: Largest photo the journal accepts, in pixels, checked from the header before decoding. 16 MP holds a
 #: phone's default 12 MP frame (4,032 x 3,024) and any trichoscope (1-5 MP). Measured on a loaded 2-core
@@ -40,12 +39,6 @@ def measure_module():
             "enter a hand count instead.",
             field="files",
         ) from exc
-
-
-def next_replicate(session: Any, *, person_id: int, site: str, day: dt.date) -> int:
-    """The replicate number of a new measurement of ``site`` on ``day`` (0 for the day's first)."""
-    rows = jr.list_measurements(session, person_id=person_id, site=site)
-    return sum(1 for r in rows if r.taken_at.date() == day)
 
 
 def _png(rgb: Any) -> bytes:
@@ -70,6 +63,8 @@ def store_photo(
     device: str | None = None,
     camera: str | None = None,
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    allow_duplicate: bool = False,
+    new_site: bool = False,
 ) -> dict[str, Any]:
     """Strip, measure and store one photo with its measurement (all or nothing).
 
@@ -94,6 +89,10 @@ def store_photo(
     camera : str, optional
     max_pixels : int
         Largest image accepted (checked before decoding).
+    allow_duplicate : bool
+        Store the same image again for this site.
+    new_site : bool
+        Confirm a new site name that is close to one in use.
 
     Returns
     -------
@@ -109,9 +108,9 @@ def store_photo(
         A bad site, date or calibration.
     """
     measure = measure_module()
-    site_name = str(site or "").strip()
-    if not site_name:
+    if not str(site or "").strip():
         raise InputError.invalid("site", site, "a scalp site name such as vertex")
+    site_name = jr.canonical_site(site)
     when = jr.parse_datetime("taken_at", taken_at)
     try:
         clean, _ = measure.clean_image_bytes(data, suffix, max_pixels=max_pixels, name=original_name)
@@ -143,6 +142,8 @@ def store_photo(
                     sha256=name[:64],
                     width=int(result.width_px),
                     height=int(result.height_px),
+                    allow_duplicate=allow_duplicate,
+                    new_site=new_site,
                 )
                 measurement = jr.add_measurement(
                     session,
@@ -160,7 +161,6 @@ def store_photo(
                     quality_flags=list(result.quality_flags),
                     um_per_px=float(result.um_per_px),
                     camera=camera or (result.calibration or {}).get("device"),
-                    replicate=next_replicate(session, person_id=person_id, site=site_name, day=when.date()),
                     notes=f"image: {original_name}",
                 )
                 photo_row = photo.as_dict()

@@ -155,6 +155,7 @@ from ._plans import (
     plan_in_force,
 )
 from ._plausibility import PlausibleRange, check_range, plausibility, plausible_range
+from ._sites import canonical_site, check_new_site, known_sites
 
 __all__ = [
     "ARCHIVE_SUFFIX",
@@ -210,7 +211,9 @@ __all__ = [
     "add_session",
     "archive_bytes",
     "archive_name",
+    "canonical_site",
     "check_needle_length",
+    "check_new_site",
     "check_photo_file_name",
     "check_plan_fields",
     "check_range",
@@ -243,6 +246,7 @@ __all__ = [
     "import_journal",
     "interface",
     "is_empty",
+    "known_sites",
     "list_acknowledgements",
     "list_corrections",
     "list_devices",

@@ -448,7 +448,6 @@ class JournalService:
                 diameter_um=values.get("diameter_um"),
                 source="manual",
                 camera=values.get("camera"),
-                replicate=_photos.next_replicate(session, person_id=me, site=site, day=day),
                 notes=values.get("notes"),
             )
             return _row(m)
