@@ -237,9 +237,9 @@ def revise_plan(active: PlanRecord, changes: Mapping[str, Any], *, effective_fro
             f"on or after {active.effective_start.isoformat()}, the day the current version took effect",
         )
     values = {**dataclasses.asdict(active), **{k: v for k, v in changes.items() if k not in fixed}}
-    if not values["minoxidil"]:
+    if active.minoxidil and not values["minoxidil"]:
         values.update(minoxidil=False, minoxidil_strength_pct=None, minoxidil_times=[])
-    elif not active.minoxidil:
+    elif values["minoxidil"] and not active.minoxidil:
         values["minoxidil_times"] = list(values["minoxidil_times"] or PLAN_DEFAULTS["minoxidil_times"])
         if values["minoxidil_strength_pct"] is None:
             values["minoxidil_strength_pct"] = PLAN_DEFAULTS["minoxidil_strength_pct"]
