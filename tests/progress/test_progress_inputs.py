@@ -180,9 +180,8 @@ def test_weighted_fit_matches_the_dense_reference(rng):
         X, group, y, prior_df=4.0, prior_scale2=81.0, ratio_prior_scale=0.5, weight=np.ones(y.size)
     )
     plain = fit_trend(X, group, y, prior_df=4.0, prior_scale2=81.0, ratio_prior_scale=0.5)
-    np.testing.assert_allclose(ones.coef, plain.coef) and np.testing.assert_allclose(
-        ones.weight, plain.weight
-    )
+    np.testing.assert_allclose(ones.coef, plain.coef)
+    np.testing.assert_allclose(ones.weight, plain.weight)
     with pytest.raises(InputError, match="weight"):
         fit_trend(X, group, y, prior_df=4.0, prior_scale2=81.0, ratio_prior_scale=0.5, weight=weight * 0)
 
