@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -186,9 +187,11 @@ def test_adherence_is_scored_per_version_and_the_edit_does_not_re_score_the_past
         "planned_to_date": 2,
         "done_to_date": 2,
     }
-    # the bug this replaces: judging everything by the newest version alone re-scores the 14-day intervals
-    wrong = pr.adherence(dataclasses.replace(v2, effective_from=None), done_v2, as_of=D(2025, 3, 10))
+    # the bug this replaces: the newest version alone (what callers passed before plans had versions) governs
+    # the whole plan, as it did then, and re-scores the 14-day intervals as late
+    wrong = pr.adherence(v2, done_v2, as_of=D(2025, 3, 10))
     assert wrong.on_time_fraction < 1.0 and wrong.planned_to_date > 8
+    assert wrong == pr.adherence(dataclasses.replace(v2, effective_from=None), done_v2, as_of=D(2025, 3, 10))
 
 
 def test_journal_gap_rule_uses_the_interval_of_the_version_in_force():
@@ -216,8 +219,9 @@ def test_session_date_check_uses_the_first_versions_start():
 def test_versions_must_be_plan_records_in_effective_order():
     v1 = plan()
     v2 = pr.revise_plan(v1, {"loading_sessions": 2}, effective_from="2025-03-01")
-    with pytest.raises(InputError, match="oldest first"):
-        pr.planned_session_dates([v2, v1])
+    v3 = pr.revise_plan(v2, {"loading_sessions": 3}, effective_from="2025-04-01")
+    with pytest.raises(InputError, match=r"2025-03-01 after 2025-04-01.*oldest first"):
+        pr.planned_session_dates([v1, v3, v2])
     with pytest.raises(InputError, match="at least one plan version"):
         pr.adherence([], [], as_of=D(2025, 1, 1))
     with pytest.raises(InputError, match="PlanRecord items"):
@@ -314,4 +318,4 @@ def test_planned_dates_lie_inside_the_plan_and_strictly_increase(v1, effective_d
         return
     dates = pr.planned_session_dates([v1, v2])
     assert dates[0] == v1.start_date and dates[-1] < v2.end_date
-    assert all(a < b for a, b in zip(dates, dates[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(dates))

@@ -114,7 +114,7 @@ def context_from_journal(
     minox = first_minoxidil.taken_at.date() if first_minoxidil is not None else None
     if minox is None:
         # no dose logged: minoxidil began when the first plan version with it took effect
-        minox = next((v.effective_start for v in versions if v.minoxidil), None)
+        minox = next((pr.governs_from(versions, i) for i, v in enumerate(versions) if v.minoxidil), None)
     adherence = None
     if versions:
         adherence = pr.adherence(versions, sessions, as_of=as_of or dt.date.today()).ratio

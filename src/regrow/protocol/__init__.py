@@ -54,7 +54,7 @@ from ._schedule import (
     planned_session_dates,
     revise_plan,
 )
-from ._versions import PlanVersions, plan_in_force, version_chain
+from ._versions import PlanVersions, governs_from, plan_in_force, version_chain
 
 __all__ = [
     "DEFAULT_RULES_PATH",
@@ -86,6 +86,7 @@ __all__ = [
     "check_session",
     "check_session_date",
     "due_today",
+    "governs_from",
     "load_rules",
     "make_plan",
     "min_interval_days",

@@ -16,6 +16,7 @@ from ._rules import RuleSet, hold_applies
 from ._versions import (
     PlanVersions,
     as_versions,
+    governs_from,
     next_planned_date,
     plan_in_force,
     planned_dates,
@@ -281,7 +282,7 @@ def next_session_due(plan: PlanVersions, sessions: Iterable[SessionRecord]) -> d
     versions = as_versions(plan)
     done = sessions_in_plan(versions, sessions)
     if not done:
-        due = versions[0].effective_start
+        due = versions[0].start_date
     else:
         due = next_planned_date(versions, done[-1].performed_at.date(), len(done))
     return due if due < versions[-1].end_date else None
@@ -291,9 +292,9 @@ def _windows(versions: Sequence[PlanRecord]) -> list[tuple[dt.date, dt.date | No
     """Days each version governs for its checkpoints, PRP and doses: ``[effective date, next one)``; the last
     version has no upper bound (its own items decide, as for a plan never edited)."""
     out: list[tuple[dt.date, dt.date | None]] = []
-    for i, version in enumerate(versions):
+    for i in range(len(versions)):
         stop = versions[i + 1].effective_start if i + 1 < len(versions) else None
-        out.append((version.effective_start, stop))
+        out.append((governs_from(versions, i), stop))
     return out
 
 
@@ -423,7 +424,7 @@ def due_today(
     """
     versions = as_versions(plan)
     out: list[dict[str, Any]] = []
-    if not (versions[0].effective_start <= today < versions[-1].end_date):
+    if not (versions[0].start_date <= today < versions[-1].end_date):
         return out
     version = plan_in_force(versions, today)
     due = next_session_due(versions, sessions)
@@ -481,7 +482,7 @@ def adherence(
         per_version.append(
             VersionAdherence(
                 plan_id=version.id,
-                effective_from=version.effective_start,
+                effective_from=governs_from(versions, i),
                 until=stop,
                 planned_to_date=sum(1 for d in planned if version_index(versions, d) == i),
                 done_to_date=sum(1 for s in done if version_index(versions, s.performed_at.date()) == i),
@@ -510,7 +511,7 @@ def check_session_date(plan: PlanVersions | None, performed_at: dt.datetime) -> 
     """
     if plan is None or (not isinstance(plan, PlanRecord) and len(plan) == 0):
         return
-    start = as_versions(plan)[0].effective_start
+    start = as_versions(plan)[0].start_date
     if performed_at.date() < start:
         raise InputError.invalid(
             "performed_at",

@@ -26,6 +26,7 @@ from ._records import PlanRecord, SessionRecord, add_days
 __all__ = [
     "PlanVersions",
     "as_versions",
+    "governs_from",
     "next_planned_date",
     "plan_in_force",
     "planned_dates",
@@ -40,6 +41,9 @@ PlanVersions: TypeAlias = PlanRecord | Sequence[PlanRecord]
 
 def as_versions(plan: PlanVersions) -> tuple[PlanRecord, ...]:
     """The versions of ``plan`` oldest first, checked.
+
+    The first version given governs from the plan's start (a single version passed alone is treated as the
+    whole plan, as before plans had versions); each later one from its ``effective_from``.
 
     Parameters
     ----------
@@ -66,14 +70,21 @@ def as_versions(plan: PlanVersions) -> tuple[PlanRecord, ...]:
         for name in ("loading_interval_days", "maintenance_interval_days"):
             if getattr(version, name) < 1:
                 raise InputError.invalid(name, getattr(version, name), "at least 1 day")
-    for a, b in itertools.pairwise(versions):
-        if b.effective_start < a.effective_start:
+    starts = [governs_from(versions, i) for i in range(len(versions))]
+    for a, b in itertools.pairwise(starts):
+        if b < a:
             raise InputError.invalid(
                 "plan_versions",
-                f"{b.effective_start.isoformat()} after {a.effective_start.isoformat()}",
+                f"{b.isoformat()} after {a.isoformat()}",
                 "versions oldest first (effective dates never going backwards)",
             )
     return versions
+
+
+def governs_from(versions: Sequence[PlanRecord], index: int) -> dt.date:
+    """The first day version ``index`` governs: the plan's start for the first version given (nothing earlier
+    is known), else the version's effective date."""
+    return versions[0].start_date if index == 0 else versions[index].effective_start
 
 
 def version_chain(plans: Iterable[PlanRecord], *, active_id: int | None) -> tuple[PlanRecord, ...]:
@@ -111,8 +122,8 @@ def version_index(versions: Sequence[PlanRecord], day: dt.date) -> int:
     """Index of the version in force on ``day`` (the newest whose effective date is not after it); -1 before
     the first."""
     index = -1
-    for i, version in enumerate(versions):
-        if version.effective_start <= day:
+    for i in range(len(versions)):
+        if governs_from(versions, i) <= day:
             index = i
     return index
 
@@ -185,7 +196,7 @@ def planned_dates(plan: PlanVersions) -> list[dt.date]:
     """
     versions = as_versions(plan)
     end = versions[-1].end_date
-    day, count, out = versions[0].effective_start, 0, []
+    day, count, out = versions[0].start_date, 0, []
     while day < end:
         out.append(day)
         count += 1
@@ -195,5 +206,5 @@ def planned_dates(plan: PlanVersions) -> list[dt.date]:
 
 def sessions_in_plan(plan: PlanVersions, sessions: Iterable[SessionRecord]) -> list[SessionRecord]:
     """The sessions on or after the plan took effect, oldest first."""
-    start = as_versions(plan)[0].effective_start
+    start = as_versions(plan)[0].start_date
     return sorted((s for s in sessions if s.performed_at.date() >= start), key=lambda s: s.performed_at)
