@@ -226,3 +226,13 @@ def test_json_marks_which_sites_count():
     d = analyse_progress(obs, context=TreatmentContext(start=START)).to_dict()
     assert [(s["site"], s["enough_data"]) for s in d["sites"]] == [("vertex", True), ("temples", False)]
     assert d["enough_data"] is True and d["verdict"] == "responding"
+
+
+def test_a_counted_bald_site_gives_no_percentage_to_pool():
+    bald = [Observation(day(w), "patch", 0.0 if w <= 0 else 2.0 * w) for w in WEEKS]
+    rep = analyse_progress([*site_series("vertex", 20), *bald], context=TreatmentContext(start=START))
+    assert [s.enough_data for s in rep.sites] == [True, True]
+    assert (
+        "The change shown is site 'vertex''s, the only counted site with hairs at baseline."
+        in rep.overall.reason
+    )

@@ -258,7 +258,12 @@ def _overall(
         return replace(pooled, site="overall", verdict=verdict, reason=reason, enough_data=True)
     if numeric:
         only = next(s for s in sites if s.site == display[numeric[0]])
-        reason += f" The change shown is site {only.site!r}'s, the only site with enough data."
+        why = (
+            "the only site with enough data"
+            if len(counted) == 1
+            else "the only counted site with hairs at baseline"
+        )
+        reason += f" The change shown is site {only.site!r}'s, {why}."
         return replace(only, site="overall", verdict=verdict, reason=reason, visits=(), trajectory=None)
     all_obs = [o for obs in by_site.values() for o in obs]
     last = max(o.measured_on for o in all_obs)
