@@ -8,13 +8,13 @@ site flips the overall verdict with a reason that is not true").
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regrow.progress import (
     VERDICT_RULE,
-    Interval,
     Observation,
     SiteProgress,
     TreatmentContext,
@@ -22,6 +22,7 @@ from regrow.progress import (
     analyse_progress,
     combine_site_verdicts,
 )
+from regrow.progress._analysis import _verdict_only
 
 START = dt.date(2025, 1, 6)
 WEEKS = [-4, 0, 4, 8, 12, 16, 20, 24]
@@ -55,27 +56,7 @@ def site_series(name, gain_pct, *, level=150.0, scale=1.0, sign=1, weeks=WEEKS):
 
 
 def fake_site(name: str, verdict: Verdict, enough: bool) -> SiteProgress:
-    e = Interval.empty()
-    return SiteProgress(
-        site=name,
-        verdict=verdict,
-        reason="",
-        weeks_since_start=24.0,
-        n_visits=8,
-        n_images=8,
-        baseline_per_cm2=e,
-        change_per_cm2=e,
-        change_pct=e,
-        prob_improved=None,
-        prob_any_improvement=None,
-        prob_visible_improvement=None,
-        mdc95_per_cm2=None,
-        diameter_change_um=e,
-        natural_history=None,
-        expected=None,
-        caveats=(),
-        enough_data=enough,
-    )
+    return replace(_verdict_only(name, verdict, "", 24.0, 8, 8, ()), enough_data=enough)
 
 
 # A site with enough data has a model verdict; one without is too early or inconclusive (no baseline, no fit).
