@@ -66,7 +66,8 @@ def _fmt_iv(iv: pg.Interval, unit: str) -> str:
 
 def _print_site(s: pg.SiteProgress) -> None:
     weeks = "n/a" if s.weeks_since_start is None else f"{s.weeks_since_start:.1f}"
-    typer.echo(f"{s.site}: {s.verdict.value}  ({s.n_visits} visits, {s.n_images} images, week {weeks})")
+    thin = "" if s.enough_data else "; too little data to count towards the overall verdict"
+    typer.echo(f"{s.site}: {s.verdict.value}  ({s.n_visits} visits, {s.n_images} images, week {weeks}{thin})")
     typer.echo(f"  {s.reason}")
     if s.change_per_cm2.estimate is not None:
         typer.echo(f"  change: {_fmt_iv(s.change_per_cm2, ' hairs/cm2')}; {_fmt_iv(s.change_pct, '%')}")
@@ -91,7 +92,11 @@ def progress_command(
     plot: Path | None = typer.Option(None, "--plot", help="Write a plot per site (.png, .svg or .pdf)."),
     db: str | None = DbOption,
 ) -> None:
-    """Is it working for me? Change from baseline per site and overall, with 95% intervals and a verdict."""
+    """Is it working for me? Change from baseline per site and overall, with 95% intervals and a verdict.
+
+    Measurements flagged for review are listed and left out; the overall verdict follows the site verdicts
+    by the rule printed at the end.
+    """
     start_date = jr.parse_date("--start", start) if start else None
     aliases = _aliases(alias)
     with _journal_session(db) as session:
@@ -125,11 +130,20 @@ def progress_command(
         typer.echo("")
         for s in report.sites:
             _print_site(s)
+    if report.excluded:
+        typer.echo("\nNot used:")
+        for e in report.excluded:
+            typer.echo(f"- excluded: {e.message}")
+    if report.counted_less:
+        typer.echo("\nCounted less:")
+        for c in report.counted_less:
+            typer.echo(f"- {c.message}")
     caveats = list(report.caveats) + [c for s in report.sites for c in s.caveats if c not in report.caveats]
     if caveats:
         typer.echo("\nCaveats:")
         for c in dict.fromkeys(caveats):
             typer.echo(f"- {c.message}")
+    typer.echo(f"\nHow the overall verdict is decided: {report.verdict_rule}")
     if plot is not None and report.sites:
         typer.echo(f"\nPlot written to {plot}")
 
