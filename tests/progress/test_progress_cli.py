@@ -74,7 +74,7 @@ def test_alias_and_site_options(db, tmp_path, capsys):
     capsys.readouterr()
     assert main(["progress", "--start", START.isoformat(), "--site", "front", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [s["site"] for s in out["sites"]] == ["front"]
+    assert [s["site"] for s in out["sites"]] == ["frontal"]  # stored under its canonical name
     assert main(["progress", "--alias", "front=vertex", "--json", "--start", START.isoformat()]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["sites"]) == 1 and out["sites"][0]["n_images"] == 32

@@ -100,6 +100,10 @@ def _print_findings(findings: list[pr.Finding]) -> None:
         typer.echo(f"[{f.severity}] {f.rule_id}: {f.message}\n    source: {f.source}")
 
 
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
@@ -429,15 +433,18 @@ def plan_create(
 def plan_show(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """Show the active plan, its planned sessions and adherence so far."""
     with _my_journal(db) as (session, me):
-        row, plan = _active_plan(session, me)
-        sessions = [
-            pr.SessionRecord.from_mapping(s.as_dict()) for s in jr.list_sessions(session, person_id=me)
-        ]
+        row, _ = _active_plan(session, me)
+        records = wire.journal_records(session, person_id=me)
+    # every version of the plan, each in force from its date: the past is scored by the plan of its day
+    versions, sessions = records.versions(), records.sessions
     body = {
         "plan": _row(row),
-        "planned_sessions": [d.isoformat() for d in pr.planned_session_dates(plan)],
-        "next_session_due": (lambda d: d and d.isoformat())(pr.next_session_due(plan, sessions)),
-        "adherence": pr.adherence(plan, sessions, as_of=dt.date.today()).to_dict(),
+        "versions": [
+            {"id": v.id, "effective_from": _iso(v.effective_from or v.start_date)} for v in versions
+        ],
+        "planned_sessions": [d.isoformat() for d in pr.planned_session_dates(versions)],
+        "next_session_due": (lambda d: d and d.isoformat())(pr.next_session_due(versions, sessions)),
+        "adherence": pr.adherence(versions, sessions, as_of=dt.date.today()).to_dict(),
     }
     if as_json:
         emit_json(body)
@@ -605,7 +612,8 @@ def today(
     with _my_journal(db) as (session, me):
         records = wire.journal_records(session, person_id=me)
     plan = records.plan
-    due = [] if plan is None else pr.due_today(plan, records.sessions, records.doses, today=now.date())
+    versions = records.versions()
+    due = [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
     hold_hours = None if plan is None else plan.minoxidil_hold_hours
     holds = pr.active_holds(records.sessions, rules, now=now, hold_hours=hold_hours)
     findings = pr.check_journal(records, rules, now=now)
@@ -617,7 +625,7 @@ def today(
         "findings": [f.to_dict() for f in findings],
     }
     if plan is not None:
-        body["adherence"] = pr.adherence(plan, records.sessions, as_of=now.date()).to_dict()
+        body["adherence"] = pr.adherence(versions, records.sessions, as_of=now.date()).to_dict()
     if as_json:
         emit_json(body)
         return
@@ -627,6 +635,9 @@ def today(
         typer.echo(f"due: {_describe_due(item)}")
     if plan is not None and not due:
         typer.echo("Nothing is due today.")
+    if plan is not None:
+        a = body["adherence"]
+        typer.echo(f"adherence: {a['done_to_date']} of {a['planned_to_date']} planned sessions done so far")
     for hold in holds:
         typer.echo(f"hold: no minoxidil until {hold.end.isoformat(timespec='minutes')}")
     _print_findings(findings)
@@ -653,7 +664,8 @@ def schedule(
     rules = pr.load_rules(rules_file)
     with _my_journal(db) as (session, me):
         _, plan = _active_plan(session, me)
-    items = pr.plan_schedule(plan, rules=rules)
+        versions = wire.journal_records(session, person_id=me).versions()
+    items = pr.plan_schedule(versions, rules=rules)
     if ics is not None:
         try:
             ics.parent.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,8 @@ def _aliases(values: list[str]) -> dict[str, str]:
         old, sep, new = v.partition("=")
         if not sep or not old.strip() or not new.strip():
             raise InputError.invalid("--alias", v, "OLD=NEW (an old site name, '=', the new site name)")
-        out[old.strip()] = new.strip()
+        # the journal stores canonical site names ("Front" is "frontal"): aliases name sites the same way
+        out[jr.canonical_site(old, field="--alias")] = jr.canonical_site(new, field="--alias")
     return out
 
 
@@ -99,6 +100,7 @@ def progress_command(
     """
     start_date = jr.parse_date("--start", start) if start else None
     aliases = _aliases(alias)
+    site = None if site is None else jr.canonical_site(site, field="--site")
     with _journal_session(db) as session:
         me = jr.get_or_create_default_person(session)
         obs = observations_from_journal(session, person_id=me.id)
@@ -178,11 +180,6 @@ def _measure_image(path: Path, um_per_px: float | None) -> dict[str, Any]:
     }
 
 
-def _replicate(session, person_id: int, site: str, day: dt.date) -> int:
-    rows = jr.list_measurements(session, person_id=person_id, site=site)
-    return sum(1 for r in rows if r.taken_at.date() == day)
-
-
 @measurement_app.command("add")
 def measurement_add(
     date: str = typer.Option(..., "--date", help="Day of the measurement (YYYY-MM-DD)."),
@@ -220,13 +217,11 @@ def measurement_add(
         fields["camera"] = camera
     with _journal_session(db) as session:
         me = jr.get_or_create_default_person(session)
-        rep = _replicate(session, me.id, site, day)
-        m = jr.add_measurement(
+        m = jr.add_measurement(  # the journal numbers the day's replicates of the (canonical) site
             session,
             person_id=me.id,
             taken_at=day,
             site=site,
-            replicate=rep,
             allow_duplicate=allow_duplicate,
             **fields,
         )
@@ -238,7 +233,7 @@ def measurement_add(
     else:
         typer.echo(
             f"Recorded {row['site']} on {day.isoformat()}: {row['density_per_cm2']:.1f} hairs/cm2 "
-            f"(image {rep + 1} of the day)."
+            f"(measurement {row['replicate'] + 1} of the day)."
         )
 
 
@@ -376,19 +371,17 @@ def measurement_import(
         prepared.append((r, fields))
     with _journal_session(db) as session:
         me = jr.get_or_create_default_person(session)
-        seen: dict[tuple[str, dt.date], int] = {}
+        seen: set[tuple[str, dt.date]] = set()
         for r, fields in prepared:
-            key = (r["site"], r["day"])
+            key = (jr.canonical_site(r["site"]), r["day"])
             replicate_in_file = key in seen  # rows of one site and day in the file are replicates
-            if key not in seen:
-                seen[key] = _replicate(session, me.id, r["site"], r["day"])
+            seen.add(key)
             try:
                 jr.add_measurement(
                     session,
                     person_id=me.id,
                     taken_at=r["day"],
                     site=r["site"],
-                    replicate=seen[key],
                     allow_duplicate=allow_duplicate or replicate_in_file,
                     **fields,
                 )
@@ -396,7 +389,6 @@ def measurement_import(
                 raise DataFileError(
                     f"{file.name} row {r['line']}: {exc}", path=str(file), row=r["line"], column=exc.field
                 ) from exc
-            seen[key] += 1
     summary = {"imported": len(prepared), "sites": sorted({r["site"] for r, _ in prepared})}
     if json_out:
         emit_json(summary)

@@ -153,6 +153,7 @@ from ._plans import (
     get_plan,
     list_plans,
     plan_in_force,
+    plan_versions,
 )
 from ._plausibility import PlausibleRange, check_range, plausibility, plausible_range
 from ._sites import canonical_site, check_new_site, known_sites
@@ -266,6 +267,7 @@ __all__ = [
     "parse_datetime",
     "photo_file_name",
     "plan_in_force",
+    "plan_versions",
     "plausibility",
     "plausible_range",
     "read_export",
