@@ -18,7 +18,7 @@ from regrow.errors import RegrowError
 __all__ = ["app", "main"]
 
 #: Command modules, mounted in this order (a missing module is simply not mounted).
-COMMAND_MODULES = ("meta", "evidence", "journal", "measure", "progress", "records", "web")
+COMMAND_MODULES = ("meta", "evidence", "journal", "measure", "progress", "records", "web", "demo")
 
 app = typer.Typer(
     name="regrow",
