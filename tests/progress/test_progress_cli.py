@@ -34,7 +34,7 @@ def write_csv(path, gain_pct=20.0, site="vertex"):
 
 def test_import_then_progress_json(db, tmp_path, capsys):
     assert main(["measurement", "import", str(write_csv(tmp_path / "m.csv")), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"imported": 16, "sites": ["vertex"]}
+    assert json.loads(capsys.readouterr().out) == {"imported": 16, "photos": 0, "sites": ["vertex"]}
     assert main(["progress", "--start", START.isoformat(), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["verdict"] == "responding"

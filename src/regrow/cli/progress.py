@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import importlib
 import math
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ measurement_app = typer.Typer(
     help="Record hair measurements (counts or images) in the journal.", no_args_is_help=True
 )
 
-CSV_COLUMNS = ("date", "site", "count", "area_cm2", "diameter_um", "image")
+CSV_COLUMNS = ("date", "site", "count", "area_cm2", "diameter_um", "image", "um_per_px", "device")
 
 
 def _aliases(values: list[str]) -> dict[str, str]:
@@ -153,31 +152,11 @@ def progress_command(
 # --- measurements ------------------------------------------------------------------------------------------
 
 
-def _measure_image(path: Path, um_per_px: float | None) -> dict[str, Any]:
-    if not path.is_file():
-        raise InputError.invalid("--image", str(path), "an existing image file")
-    try:
-        measure = importlib.import_module("regrow.measure")
-    except ImportError as exc:
-        raise InputError(
-            "Measuring images needs regrow.measure, which is not available in this installation; "
-            "enter the hand count with --count and --area-cm2 instead.",
-            field="image",
-        ) from exc
-    res = measure.measure_image(path, um_per_px=um_per_px)
-    median_um = res.diameter_um.get("median")
-    return {
-        "hair_count": int(res.hair_count),
-        "area_cm2": float(res.area_cm2),
-        "density_per_cm2": float(res.density_per_cm2),
-        "diameter_um": None if median_um is None else float(median_um),
-        "terminal_count": int(res.terminal_count),
-        "vellus_count": int(res.vellus_count),
-        "quality_flags": list(res.quality_flags),
-        "um_per_px": float(res.um_per_px),
-        "source": "image",
-        "notes": f"image: {path.name}",
-    }
+def calibration_options(*args: Any, **kwargs: Any) -> tuple[float | None, str | None]:
+    """See :func:`regrow.cli.records.calibration_options`."""
+    from regrow.cli.records import calibration_options as resolve
+
+    return resolve(*args, **kwargs)
 
 
 @measurement_app.command("add")
@@ -186,55 +165,124 @@ def measurement_add(
     site: str = typer.Option(..., "--site", help="Scalp site, e.g. vertex, left, right, frontal."),
     count: int | None = typer.Option(None, "--count", help="Hairs counted in the area."),
     area_cm2: float | None = typer.Option(None, "--area-cm2", help="Counted area in cm2 (with --count)."),
-    image: Path | None = typer.Option(None, "--image", help="A scalp image to measure instead of a count."),
+    image: Path | None = typer.Option(
+        None, "--image", help="A scalp image to store and measure instead of a count (as regrow photo add)."
+    ),
     diameter_um: float | None = typer.Option(None, "--diameter-um", help="Mean shaft diameter in um."),
-    um_per_px: float | None = typer.Option(None, "--um-per-px", help="Image calibration (with --image)."),
+    um_per_px: float | None = typer.Option(
+        None, "--um-per-px", help="Image scale in um per pixel (with --image)."
+    ),
+    device: str | None = typer.Option(
+        None, "--device", help="A device profile, e.g. fdu-70x (with --image)."
+    ),
+    ruler: Path | None = typer.Option(
+        None, "--ruler", help="Photo of a ruler/grid taken with the same device."
+    ),
+    ruler_pitch_um: float = typer.Option(
+        1000.0, "--ruler-pitch-um", help="Line pitch of the ruler/grid in um."
+    ),
     camera: str | None = typer.Option(None, "--camera", help="Camera or device used (flags changes)."),
     allow_duplicate: bool = typer.Option(
         False, "--allow-duplicate", help="Another hand count of the same site that day (a replicate)."
     ),
+    new_site: bool = typer.Option(False, "--new-site", help="Confirm a new site name close to one in use."),
+    photos_dir: Path | None = typer.Option(
+        None, "--photos-dir", envvar="REGROW_PHOTOS_DIR", help="The journal's photo folder (with --image)."
+    ),
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
-    """Record one measurement: a hand count in a known area, or an image measured by regrow.measure."""
+    """Record one measurement: a hand count in a known area, or a scalp image stored and measured."""
     day = jr.parse_date("--date", date)
     if image is not None and (count is not None or area_cm2 is not None):
         raise InputError.invalid("--image", str(image), "used alone, without --count/--area-cm2")
-    if image is None:
+    if image is not None:
+        row = _store_images(
+            [
+                (
+                    image,
+                    site,
+                    day,
+                    calibration_options(um_per_px, device, ruler, ruler_pitch_um, required=True),
+                )
+            ],
+            db=db,
+            photos_dir=photos_dir,
+            camera=camera,
+            new_site=new_site,
+        )[0]["measurement"]
+    else:
+        if um_per_px is not None or device is not None or ruler is not None:
+            raise InputError.invalid("calibration", "given without --image", "used with --image only")
         if count is None or area_cm2 is None:
             raise InputError.invalid("--count/--area-cm2", (count, area_cm2), "both given (or --image FILE)")
-        fields: dict[str, Any] = {
-            "hair_count": count,
-            "area_cm2": area_cm2,
-            "source": "manual",
-            "diameter_um": diameter_um,
-        }
-    else:
-        fields = _measure_image(image, um_per_px)
-        if diameter_um is not None:
-            fields["diameter_um"] = diameter_um
-    if camera is not None:
-        fields["camera"] = camera
-    with _journal_session(db) as session:
-        me = jr.get_or_create_default_person(session)
-        m = jr.add_measurement(  # the journal numbers the day's replicates of the (canonical) site
-            session,
-            person_id=me.id,
-            taken_at=day,
-            site=site,
-            allow_duplicate=allow_duplicate,
-            **fields,
-        )
-        row = {
-            k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in m.as_dict().items()
-        }
+        with _journal_session(db) as session:
+            me = jr.get_or_create_default_person(session)
+            m = jr.add_measurement(  # the journal numbers the day's replicates of the (canonical) site
+                session,
+                person_id=me.id,
+                taken_at=day,
+                site=site,
+                hair_count=count,
+                area_cm2=area_cm2,
+                source="manual",
+                diameter_um=diameter_um,
+                camera=camera,
+                allow_duplicate=allow_duplicate,
+                new_site=new_site,
+            )
+            row = m.as_dict()
+    row = {k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in row.items()}
     if json_out:
         emit_json(row)
-    else:
-        typer.echo(
-            f"Recorded {row['site']} on {day.isoformat()}: {row['density_per_cm2']:.1f} hairs/cm2 "
-            f"(measurement {row['replicate'] + 1} of the day)."
-        )
+        return
+    flagged = f" FLAGGED for review: {row['review_reason']}" if row["review_status"] == "flagged" else ""
+    typer.echo(
+        f"Recorded {row['site']} on {day.isoformat()}: {row['density_per_cm2']:.1f} hairs/cm2 "
+        f"(measurement {row['replicate'] + 1} of the day).{flagged}"
+    )
+
+
+def _store_images(
+    items: list[tuple[Path, str, dt.date, tuple[float | None, str | None]]],
+    *,
+    db: str | None,
+    photos_dir: Path | None,
+    camera: str | None = None,
+    new_site: bool = False,
+    also: Any = None,
+    where: Any = None,
+) -> list[dict[str, Any]]:
+    """Strip, measure and store images as photos (as ``regrow photo add``): all prepared first, then stored
+    with ``also``'s rows in one transaction. ``where(index)`` names an item in error messages."""
+    from regrow import _photos
+    from regrow.cli.journal import _journal
+    from regrow.cli.records import image_suffix
+
+    prepared = []
+    for index, (path, site, day, (um, dev)) in enumerate(items):
+        try:
+            prepared.append(
+                _photos.prepare_photo(
+                    path.read_bytes() if path.is_file() else b"",
+                    suffix=image_suffix(path),
+                    original_name=path.name,
+                    site=site,
+                    taken_at=day,
+                    um_per_px=um,
+                    device=dev,
+                    camera=camera,
+                    new_site=new_site,
+                )
+            )
+        except InputError as exc:
+            if where is None:
+                raise
+            raise where(index, exc) from exc
+    with _journal(db, photos_dir) as (engine, store):
+        with jr.session_scope(engine) as session:
+            me = jr.get_or_create_default_person(session).id
+        return _photos.save_photos(engine, store, prepared, person_id=me, also=also)
 
 
 def _cell(row: dict[str, str], col: str) -> str | None:
@@ -309,6 +357,15 @@ def _parse_csv(path: Path) -> list[dict[str, Any]]:
         area = _number(path, line, "area_cm2", _cell(raw, "area_cm2"))
         diameter = _number(path, line, "diameter_um", _cell(raw, "diameter_um"))
         image = _cell(raw, "image")
+        row_um = _number(path, line, "um_per_px", _cell(raw, "um_per_px"))
+        row_device = _cell(raw, "device")
+        if (row_um is not None or row_device is not None) and image is None:
+            raise DataFileError(
+                f"{path.name} row {line}: um_per_px/device calibrate an image; this row has none.",
+                path=str(path),
+                row=line,
+                column="um_per_px" if row_um is not None else "device",
+            )
         if count is not None and (area is None or area <= 0):
             raise DataFileError(
                 f"{path.name} row {line} column 'area_cm2': a count needs an area > 0 cm2 (got {area!r}).",
@@ -332,6 +389,8 @@ def _parse_csv(path: Path) -> list[dict[str, Any]]:
                 "area_cm2": area,
                 "diameter_um": diameter,
                 "image": image,
+                "um_per_px": row_um,
+                "device": row_device,
             }
         )
     return rows
@@ -340,39 +399,60 @@ def _parse_csv(path: Path) -> list[dict[str, Any]]:
 @measurement_app.command("import")
 def measurement_import(
     file: Path = typer.Argument(
-        ..., help="CSV with columns date, site, count, area_cm2[, diameter_um, image]."
+        ...,
+        help="CSV with columns date, site, and count + area_cm2 or image[, diameter_um, um_per_px, device].",
+    ),
+    um_per_px: float | None = typer.Option(
+        None, "--um-per-px", help="Scale of image rows without a um_per_px or device column."
+    ),
+    device: str | None = typer.Option(None, "--device", help="Device profile of image rows without one."),
+    ruler: Path | None = typer.Option(None, "--ruler", help="Ruler/grid photo calibrating image rows."),
+    ruler_pitch_um: float = typer.Option(
+        1000.0, "--ruler-pitch-um", help="Line pitch of the ruler/grid in um."
     ),
     allow_duplicate: bool = typer.Option(
         False,
         "--allow-duplicate",
         help="Import rows although the journal holds a count of that site and day.",
     ),
+    new_site: bool = typer.Option(False, "--new-site", help="Confirm new site names close to ones in use."),
+    photos_dir: Path | None = typer.Option(
+        None, "--photos-dir", envvar="REGROW_PHOTOS_DIR", help="The journal's photo folder (image rows)."
+    ),
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
-    """Import measurements from a CSV file; all rows or none are stored."""
+    """Import measurements from a CSV file; all rows or none are stored.
+
+    Image rows are stored as photos (metadata stripped, measured, overlay kept), calibrated by their own
+    um_per_px or device column, else by --um-per-px, --device or --ruler.
+    """
     rows = _parse_csv(file)
-    prepared = []
+    default = calibration_options(um_per_px, device, ruler, ruler_pitch_um, required=False)
+    manual, images = [], []
     for r in rows:
-        if r["count"] is not None:
-            fields = {
-                "hair_count": r["count"],
-                "area_cm2": r["area_cm2"],
-                "source": "manual",
-                "diameter_um": r["diameter_um"],
-            }
-        else:
-            img = Path(r["image"])
-            if not img.is_absolute():
-                img = file.parent / img
-            fields = _measure_image(img, None)
-            if r["diameter_um"] is not None:
-                fields["diameter_um"] = r["diameter_um"]
-        prepared.append((r, fields))
-    with _journal_session(db) as session:
+        if r["image"] is None:
+            manual.append(r)
+            continue
+        img = Path(r["image"])
+        if not img.is_absolute():
+            img = file.parent / img
+        own = (r["um_per_px"], r["device"])
+        calibration = own if own != (None, None) else default
+        if calibration == (None, None):
+            raise DataFileError(
+                f"{file.name} row {r['line']}: an image needs a calibration: a um_per_px or device column, or "
+                "--um-per-px, --device or --ruler.",
+                path=str(file),
+                row=r["line"],
+                column="um_per_px",
+            )
+        images.append((r, (img, r["site"], r["day"], calibration)))
+
+    def add_counts(session: Any) -> None:
         me = jr.get_or_create_default_person(session)
         seen: set[tuple[str, dt.date]] = set()
-        for r, fields in prepared:
+        for r in manual:
             key = (jr.canonical_site(r["site"]), r["day"])
             replicate_in_file = key in seen  # rows of one site and day in the file are replicates
             seen.add(key)
@@ -382,20 +462,42 @@ def measurement_import(
                     person_id=me.id,
                     taken_at=r["day"],
                     site=r["site"],
+                    hair_count=r["count"],
+                    area_cm2=r["area_cm2"],
+                    source="manual",
+                    diameter_um=r["diameter_um"],
                     allow_duplicate=allow_duplicate or replicate_in_file,
-                    **fields,
+                    new_site=new_site,
                 )
             except InputError as exc:
-                raise DataFileError(
-                    f"{file.name} row {r['line']}: {exc}", path=str(file), row=r["line"], column=exc.field
-                ) from exc
-    summary = {"imported": len(prepared), "sites": sorted({r["site"] for r, _ in prepared})}
+                raise _row_error(file, r, exc) from exc
+
+    _store_images(
+        [item for _, item in images],
+        db=db,
+        photos_dir=photos_dir,
+        new_site=new_site,
+        also=add_counts,
+        where=lambda index, exc: _row_error(file, images[index][0], exc),
+    )
+    summary = {
+        "imported": len(rows),
+        "photos": len(images),
+        "sites": sorted({jr.canonical_site(r["site"]) for r in rows}),
+    }
     if json_out:
         emit_json(summary)
     else:
         typer.echo(
-            f"Imported {summary['imported']} measurement(s) for {', '.join(summary['sites']) or 'no site'}."
+            f"Imported {summary['imported']} measurement(s) ({summary['photos']} from images) for "
+            f"{', '.join(summary['sites']) or 'no site'}."
         )
+
+
+def _row_error(file: Path, row: dict[str, Any], exc: InputError) -> DataFileError:
+    return DataFileError(
+        f"{file.name} row {row['line']}: {exc}", path=str(file), row=row["line"], column=exc.field
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -322,6 +322,33 @@ photo_app = typer.Typer(
 )
 
 
+def calibration_options(
+    um_per_px: float | None, device: str | None, ruler: Path | None, pitch_um: float, *, required: bool
+) -> tuple[float | None, str | None]:
+    """``(um_per_px, device)`` from the options ``--um-per-px``, ``--device`` or ``--ruler`` (at most one;
+    exactly one when ``required``); a ruler photo is turned into micrometres per pixel."""
+    given = sum(x is not None for x in (um_per_px, device, ruler))
+    if given > 1 or (required and given == 0):
+        raise InputError.invalid(
+            "calibration", f"{given} of them given", "exactly one of --um-per-px, --device or --ruler"
+        )
+    if ruler is not None:
+        from regrow.measure import calibrate_from_ruler, load_image_safely
+
+        return calibrate_from_ruler(load_image_safely(ruler), pitch_um=pitch_um).um_per_px, None
+    return um_per_px, device
+
+
+def image_suffix(path: Path) -> str:
+    """The stored format of an image file, by its extension."""
+    suffix = _SUFFIXES.get(path.suffix.lower())
+    if suffix is None:
+        raise InputError.invalid("image", path.name, "a .jpg, .jpeg, .png, .tif, .tiff, .webp or .bmp file")
+    if not path.is_file():
+        raise InputError.invalid("image", str(path), "an existing image file")
+    return suffix
+
+
 _SUFFIXES = {
     ".jpg": ".jpg",
     ".jpeg": ".jpg",
@@ -368,15 +395,7 @@ def photo_add(
     """
     from regrow import _photos
 
-    calibrations = sum(x is not None for x in (um_per_px, device, ruler))
-    if calibrations != 1:
-        raise InputError.invalid(
-            "calibration", f"{calibrations} given", "exactly one of --um-per-px, --device or --ruler"
-        )
-    if ruler is not None:
-        from regrow.measure import calibrate_from_ruler, load_image_safely
-
-        um_per_px = calibrate_from_ruler(load_image_safely(ruler), pitch_um=ruler_pitch_um).um_per_px
+    um_per_px, device = calibration_options(um_per_px, device, ruler, ruler_pitch_um, required=True)
     when = date or dt.datetime.now().replace(microsecond=0).isoformat()
     results, failed = [], 0
     with _journal(db, photos_dir) as (engine, store):
@@ -384,13 +403,7 @@ def photo_add(
         progress = _progress(len(images), quiet or as_json)
         for path in images:
             try:
-                suffix = _SUFFIXES.get(path.suffix.lower())
-                if suffix is None:
-                    raise InputError.invalid(
-                        "image", path.name, "a .jpg, .jpeg, .png, .tif, .tiff, .webp or .bmp file"
-                    )
-                if not path.is_file():
-                    raise InputError.invalid("image", str(path), "an existing file")
+                suffix = image_suffix(path)
                 stored = _photos.store_photo(
                     engine,
                     store,
