@@ -51,10 +51,36 @@ def _imported_after(statement: str) -> set[str]:
     return set(out.split())
 
 
-def test_importing_the_engine_loads_no_plotting_review_journal_or_web_code():
-    loaded = _imported_after("import regrow.meta")
-    for heavy in ("matplotlib", "regrow.evidence", "regrow.journal", "regrow.web", "regrow.progress"):
-        assert not {m for m in loaded if m == heavy or m.startswith(heavy + ".")}, heavy
+def _loaded(modules: set[str], *roots: str) -> set[str]:
+    return {m for m in modules if any(m == r or m.startswith(r + ".") for r in roots)}
+
+
+HEAVY = ("matplotlib", "pandas", "sqlalchemy", "fastapi", "scipy.stats", "scipy.optimize", "statsmodels")
+APP = ("regrow.evidence", "regrow.journal", "regrow.web", "regrow.progress", "regrow.measure")
+
+
+def test_importing_the_engine_loads_no_heavy_library_or_app_code():
+    assert _loaded(_imported_after("import regrow.meta"), *HEAVY, *APP, "numpy", "scipy") == set()
+
+
+def test_fitting_a_model_needs_only_numpy():
+    fit = (
+        "from regrow.meta import escalc, rma; "
+        "es = escalc('SMD', m1i=[1, 2, 3], m2i=[0, 1, 1], sd1i=[1, 1, 2], sd2i=[1, 1, 2], n1i=[9, 10, 11], "
+        "n2i=[12, 12, 12]); "
+        "r = rma(es.yi, es.vi, mods={'x': [1.0, 2.0, 4.0]}, method='DL', test='knha'); "
+        "r0 = rma(es.yi, es.vi); r0.confint(); r0.predict(); r0.to_dict()"
+    )
+    loaded = _imported_after(fit)
+    assert _loaded(loaded, *HEAVY, *APP, "scipy") == set()
+    assert "numpy" in loaded
+
+
+def test_the_command_line_starts_without_numpy_or_any_capability():
+    loaded = _imported_after("import regrow.cli")
+    assert (
+        _loaded(loaded, *HEAVY, *APP, "numpy", "scipy", "regrow.meta", "yaml", "PIL", "cv2", "rich") == set()
+    )
 
 
 def test_plots_are_imported_on_first_use():
@@ -123,3 +149,12 @@ def test_old_engine_names_still_work_from_evidence_with_a_deprecation_warning():
 def test_unknown_evidence_names_are_still_attribute_errors():
     with pytest.raises(AttributeError, match="no_such_name"):
         regrow.evidence.no_such_name  # noqa: B018
+
+
+def test_constants_written_out_in_the_command_line_match_their_sources():
+    from regrow.cli._common import DATABASE_URL_ENV
+    from regrow.cli.meta_escalc import TO_CHOICES
+    from regrow.journal import DATABASE_URL_ENV as journal_env
+
+    assert journal_env == DATABASE_URL_ENV
+    assert TO_CHOICES == regrow.meta.ESCALC_TO

@@ -18,68 +18,140 @@ Examples
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from regrow.meta._anova import LikelihoodRatioTest, WaldTest, lrt, wald_test
-from regrow.meta._cumul import Cumulative, cumul
-from regrow.meta._design import design_matrix
-from regrow.meta._escalc import ESCALC_MEASURES, ESCALC_TO, EffectSizes, escalc, escalc_frame
-from regrow.meta._escalc_input import ARGUMENT_NAMES as ESCALC_ARGUMENTS
-from regrow.meta._influence import (
-    BLUP,
-    Influence,
-    LeaveOneOut,
-    Residuals,
-    blup,
-    hatvalues,
-    influence,
-    leave1out,
-    rstandard,
-    rstudent,
-)
-from regrow.meta._mh import MH_MEASURES, MHResult, RevmanResult, revman_mh_dl, rma_mh, rma_peto
-from regrow.meta._permutest import PermutationTest, permutest
-from regrow.meta._profile import confint_profile
-from regrow.meta._pubbias import (
-    REGTEST_MODELS,
-    REGTEST_PREDICTORS,
-    FsnResult,
-    RanktestResult,
-    RegtestResult,
-    fsn,
-    ranktest,
-    regtest,
-)
-from regrow.meta._rma import TESTS, Interval, Prediction, RMAResult, TauConfint, rma
-from regrow.meta._robust import RobustResult, robust
-from regrow.meta._selection import HCResult, hc
-from regrow.meta._selmodel import SELMODEL_ALTERNATIVES, SELMODEL_TYPES, SelectionModel, selmodel
-from regrow.meta._subgroup import (
-    CommonTau2,
-    LevelFit,
-    SubgroupAnalysis,
-    SubgroupDifferences,
-    SubgroupTest,
-    subgroup,
-    subgroup_difference_test,
-)
-from regrow.meta._summary import format_summary
-from regrow.meta._tau2 import METHODS, Control
-from regrow.meta._trimfill import TrimfillResult, trimfill
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is imported on first use
+    from regrow.meta._anova import LikelihoodRatioTest, WaldTest, lrt, wald_test
+    from regrow.meta._cumul import Cumulative, cumul
+    from regrow.meta._design import design_matrix
+    from regrow.meta._escalc import ESCALC_MEASURES, ESCALC_TO, EffectSizes, escalc, escalc_frame
+    from regrow.meta._escalc_input import ARGUMENT_NAMES as ESCALC_ARGUMENTS
+    from regrow.meta._influence import (
+        BLUP,
+        Influence,
+        LeaveOneOut,
+        Residuals,
+        blup,
+        hatvalues,
+        influence,
+        leave1out,
+        rstandard,
+        rstudent,
+    )
+    from regrow.meta._mh import MH_MEASURES, MHResult, RevmanResult, revman_mh_dl, rma_mh, rma_peto
+    from regrow.meta._permutest import PermutationTest, permutest
+    from regrow.meta._plots import new_figure, plot_bubble, png_bytes
+    from regrow.meta._plots import save as save_figure
+    from regrow.meta._plots_forest import plot_forest
+    from regrow.meta._plots_funnel import plot_funnel
+    from regrow.meta._profile import confint_profile
+    from regrow.meta._pubbias import (
+        REGTEST_MODELS,
+        REGTEST_PREDICTORS,
+        FsnResult,
+        RanktestResult,
+        RegtestResult,
+        fsn,
+        ranktest,
+        regtest,
+    )
+    from regrow.meta._rma import TESTS, Interval, Prediction, RMAResult, TauConfint, rma
+    from regrow.meta._robust import RobustResult, robust
+    from regrow.meta._selection import HCResult, hc
+    from regrow.meta._selmodel import SELMODEL_ALTERNATIVES, SELMODEL_TYPES, SelectionModel, selmodel
+    from regrow.meta._subgroup import (
+        CommonTau2,
+        LevelFit,
+        SubgroupAnalysis,
+        SubgroupDifferences,
+        SubgroupTest,
+        subgroup,
+        subgroup_difference_test,
+    )
+    from regrow.meta._summary import format_summary
+    from regrow.meta._tau2 import METHODS, Control
+    from regrow.meta._trimfill import TrimfillResult, trimfill
 
-#: Names that need matplotlib, mapped to ``(module, attribute)``; imported on first access.
+#: Every public name, mapped to ``(module, attribute)``: imported on first access, so that
+#: ``import regrow.meta`` is instant and ``from regrow.meta import rma`` loads only what ``rma`` needs.
 _LAZY = {
-    "plot_bubble": ("regrow.meta._plots", "plot_bubble"),
-    "save_figure": ("regrow.meta._plots", "save"),
-    "png_bytes": ("regrow.meta._plots", "png_bytes"),
+    "LikelihoodRatioTest": ("regrow.meta._anova", "LikelihoodRatioTest"),
+    "WaldTest": ("regrow.meta._anova", "WaldTest"),
+    "lrt": ("regrow.meta._anova", "lrt"),
+    "wald_test": ("regrow.meta._anova", "wald_test"),
+    "Cumulative": ("regrow.meta._cumul", "Cumulative"),
+    "cumul": ("regrow.meta._cumul", "cumul"),
+    "design_matrix": ("regrow.meta._design", "design_matrix"),
+    "ESCALC_MEASURES": ("regrow.meta._escalc", "ESCALC_MEASURES"),
+    "ESCALC_TO": ("regrow.meta._escalc", "ESCALC_TO"),
+    "EffectSizes": ("regrow.meta._escalc", "EffectSizes"),
+    "escalc": ("regrow.meta._escalc", "escalc"),
+    "escalc_frame": ("regrow.meta._escalc", "escalc_frame"),
+    "ESCALC_ARGUMENTS": ("regrow.meta._escalc_input", "ARGUMENT_NAMES"),
+    "BLUP": ("regrow.meta._influence", "BLUP"),
+    "Influence": ("regrow.meta._influence", "Influence"),
+    "LeaveOneOut": ("regrow.meta._influence", "LeaveOneOut"),
+    "Residuals": ("regrow.meta._influence", "Residuals"),
+    "blup": ("regrow.meta._influence", "blup"),
+    "hatvalues": ("regrow.meta._influence", "hatvalues"),
+    "influence": ("regrow.meta._influence", "influence"),
+    "leave1out": ("regrow.meta._influence", "leave1out"),
+    "rstandard": ("regrow.meta._influence", "rstandard"),
+    "rstudent": ("regrow.meta._influence", "rstudent"),
+    "MHResult": ("regrow.meta._mh", "MHResult"),
+    "MH_MEASURES": ("regrow.meta._mh", "MH_MEASURES"),
+    "RevmanResult": ("regrow.meta._mh", "RevmanResult"),
+    "revman_mh_dl": ("regrow.meta._mh", "revman_mh_dl"),
+    "rma_mh": ("regrow.meta._mh", "rma_mh"),
+    "rma_peto": ("regrow.meta._mh", "rma_peto"),
+    "PermutationTest": ("regrow.meta._permutest", "PermutationTest"),
+    "permutest": ("regrow.meta._permutest", "permutest"),
     "new_figure": ("regrow.meta._plots", "new_figure"),
+    "plot_bubble": ("regrow.meta._plots", "plot_bubble"),
+    "png_bytes": ("regrow.meta._plots", "png_bytes"),
+    "save_figure": ("regrow.meta._plots", "save"),
     "plot_forest": ("regrow.meta._plots_forest", "plot_forest"),
     "plot_funnel": ("regrow.meta._plots_funnel", "plot_funnel"),
+    "confint_profile": ("regrow.meta._profile", "confint_profile"),
+    "FsnResult": ("regrow.meta._pubbias", "FsnResult"),
+    "REGTEST_MODELS": ("regrow.meta._pubbias", "REGTEST_MODELS"),
+    "REGTEST_PREDICTORS": ("regrow.meta._pubbias", "REGTEST_PREDICTORS"),
+    "RanktestResult": ("regrow.meta._pubbias", "RanktestResult"),
+    "RegtestResult": ("regrow.meta._pubbias", "RegtestResult"),
+    "fsn": ("regrow.meta._pubbias", "fsn"),
+    "ranktest": ("regrow.meta._pubbias", "ranktest"),
+    "regtest": ("regrow.meta._pubbias", "regtest"),
+    "Interval": ("regrow.meta._rma", "Interval"),
+    "Prediction": ("regrow.meta._rma", "Prediction"),
+    "RMAResult": ("regrow.meta._rma", "RMAResult"),
+    "TESTS": ("regrow.meta._rma", "TESTS"),
+    "TauConfint": ("regrow.meta._rma", "TauConfint"),
+    "rma": ("regrow.meta._rma", "rma"),
+    "RobustResult": ("regrow.meta._robust", "RobustResult"),
+    "robust": ("regrow.meta._robust", "robust"),
+    "HCResult": ("regrow.meta._selection", "HCResult"),
+    "hc": ("regrow.meta._selection", "hc"),
+    "SELMODEL_ALTERNATIVES": ("regrow.meta._selmodel", "SELMODEL_ALTERNATIVES"),
+    "SELMODEL_TYPES": ("regrow.meta._selmodel", "SELMODEL_TYPES"),
+    "SelectionModel": ("regrow.meta._selmodel", "SelectionModel"),
+    "selmodel": ("regrow.meta._selmodel", "selmodel"),
+    "CommonTau2": ("regrow.meta._subgroup", "CommonTau2"),
+    "LevelFit": ("regrow.meta._subgroup", "LevelFit"),
+    "SubgroupAnalysis": ("regrow.meta._subgroup", "SubgroupAnalysis"),
+    "SubgroupDifferences": ("regrow.meta._subgroup", "SubgroupDifferences"),
+    "SubgroupTest": ("regrow.meta._subgroup", "SubgroupTest"),
+    "subgroup": ("regrow.meta._subgroup", "subgroup"),
+    "subgroup_difference_test": ("regrow.meta._subgroup", "subgroup_difference_test"),
+    "format_summary": ("regrow.meta._summary", "format_summary"),
+    "Control": ("regrow.meta._tau2", "Control"),
+    "METHODS": ("regrow.meta._tau2", "METHODS"),
+    "TrimfillResult": ("regrow.meta._trimfill", "TrimfillResult"),
+    "trimfill": ("regrow.meta._trimfill", "trimfill"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    """Import the plotting names (and matplotlib) only when first asked for."""
+    """Import a public name (and only the modules it needs) when first asked for."""
     try:
         module, attribute = _LAZY[name]
     except KeyError:

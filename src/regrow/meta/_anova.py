@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from regrow.errors import InputError
+from regrow.meta._dist import chi2_sf, f_sf
 from regrow.meta._rma import RMAResult
 
 __all__ = ["LikelihoodRatioTest", "WaldTest", "lrt", "wald_test"]
@@ -67,8 +67,8 @@ def wald_test(res: RMAResult, btt: Sequence[int]) -> WaldTest:
     QM = float(b @ np.linalg.solve(res.vb[np.ix_(idx, idx)], b))
     m = len(idx)
     if res.ddf is None:
-        return WaldTest(idx, QM, (m, None), float(stats.chi2.sf(QM, m)))
-    return WaldTest(idx, QM / m, (m, res.ddf), float(stats.f.sf(QM / m, m, res.ddf)))
+        return WaldTest(idx, QM, (m, None), float(chi2_sf(QM, m)))
+    return WaldTest(idx, QM / m, (m, res.ddf), float(f_sf(QM / m, m, res.ddf)))
 
 
 def _parms(res: RMAResult) -> int:
@@ -112,7 +112,7 @@ def lrt(full: RMAResult, reduced: RMAResult) -> LikelihoodRatioTest:
     return LikelihoodRatioTest(
         LRT=stat,
         df=pf - pr,
-        pval=float(stats.chi2.sf(stat, pf - pr)),
+        pval=float(chi2_sf(stat, pf - pr)),
         parms_full=pf,
         parms_reduced=pr,
         QE_full=full.QE,

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from regrow.errors import InputError
 from regrow.meta._influence import _RefitRows, _require_intercept_only, refit_columns
@@ -33,6 +32,8 @@ class Cumulative(_RefitRows):
 
 def _sort_order(order: Sequence[Any] | np.ndarray, k: int, decreasing: bool) -> np.ndarray:
     """R's ``order(x, decreasing=)``: a stable sort, ties kept in their original order either way."""
+    import pandas as pd
+
     values = pd.Series(list(order) if not isinstance(order, np.ndarray | pd.Series) else order)
     if len(values) != k:
         raise InputError(

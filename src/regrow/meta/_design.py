@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from regrow.errors import InputError
 
@@ -15,17 +17,71 @@ __all__ = ["INTERCEPT_NAME", "design_matrix", "drop_redundant"]
 INTERCEPT_NAME = "intrcpt"
 
 
-def _is_categorical(column: pd.Series) -> bool:
-    return bool(
-        isinstance(column.dtype, pd.CategoricalDtype)
-        or pd.api.types.is_bool_dtype(column)
+def _is_dataframe(obj: Any) -> bool:
+    """A pandas DataFrame, recognised without importing pandas (it is loaded only if the caller has it)."""
+    return type(obj).__module__.startswith("pandas") and hasattr(obj, "columns")
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def _pandas_column(column: Any) -> tuple[str, np.ndarray, list[str] | None]:
+    """``("factor", labels, levels)`` or ``("numeric", values, None)`` for a pandas Series."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        levels = [str(v) for v in column.cat.categories]
+        return "factor", np.array([None if _missing(v) else str(v) for v in column], dtype=object), levels
+    if (
+        pd.api.types.is_bool_dtype(column)
         or pd.api.types.is_object_dtype(column)
         or pd.api.types.is_string_dtype(column)
-    )
+    ):
+        return "factor", np.array([None if pd.isna(v) else str(v) for v in column], dtype=object), None
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    return "numeric", values, None
+
+
+def _plain_column(values: Any) -> tuple[str, np.ndarray, list[str] | None]:
+    """The same for a list or array: numbers (None for missing) are numeric, text or booleans a factor."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        arr = np.asarray(list(values), dtype=object)
+    if arr.dtype.kind in "iuf":
+        return "numeric", arr.astype(float), None
+    items = arr.tolist()
+    if arr.dtype.kind != "b" and all(_is_number(v) or _missing(v) for v in items):
+        return "numeric", np.array([np.nan if _missing(v) else float(v) for v in items]), None
+    return "factor", np.array([None if _missing(v) else str(v) for v in items], dtype=object), None
+
+
+def _named_columns(mods: Any, mod_names: Sequence[str] | None) -> list[tuple[str, Any]]:
+    if _is_dataframe(mods):
+        return [(str(name), mods[name]) for name in mods.columns]
+    if isinstance(mods, Mapping):
+        return [(str(name), values) for name, values in mods.items()]
+    arr = np.asarray(mods, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise InputError.invalid(
+            "mods", f"array of shape {arr.shape}", "a 2-D array (k x m), a mapping of columns or a DataFrame"
+        )
+    labels = list(mod_names) if mod_names is not None else [f"x{j + 1}" for j in range(arr.shape[1])]
+    if len(labels) != arr.shape[1]:
+        raise InputError(
+            f"mod_names has {len(labels)} names for {arr.shape[1]} moderator columns.", field="mod_names"
+        )
+    return [(str(label), arr[:, j]) for j, label in enumerate(labels)]
 
 
 def design_matrix(
-    mods: pd.DataFrame | np.ndarray | Sequence[Sequence[float]] | None,
+    mods: Any,
     k: int,
     *,
     intercept: bool = True,
@@ -34,14 +90,16 @@ def design_matrix(
     """Build the k x p model matrix and its column names.
 
     Numeric columns enter as they are. Text, boolean and categorical columns are dummy-coded with treatment
-    contrasts against the first level in sorted order (R's default factor levels), named column + level,
-    e.g. ``alloc`` with levels alternate/random/systematic gives ``allocrandom`` and ``allocsystematic``.
-    Without an intercept the first categorical moderator keeps all its levels (R's ``~ x - 1``).
+    contrasts against the first level in sorted order (R's default factor levels; a pandas categorical keeps
+    its own order), named column + level, e.g. ``alloc`` with levels alternate/random/systematic gives
+    ``allocrandom`` and ``allocsystematic``. Without an intercept the first categorical moderator keeps all
+    its levels (R's ``~ x - 1``).
 
     Parameters
     ----------
-    mods : DataFrame, array of shape (k, m), or None
-        The moderators; None for an intercept-only model.
+    mods : array of shape (k, m), mapping of column name to values, DataFrame, or None
+        The moderators; None for an intercept-only model. pandas is not needed (nor imported) unless a
+        DataFrame is given.
     k : int
         Number of studies (rows).
     intercept : bool, default True
@@ -57,7 +115,7 @@ def design_matrix(
     Raises
     ------
     InputError
-        When the moderators have the wrong number of rows or non-finite numeric values.
+        When the moderators have the wrong number of rows or missing or non-finite values.
     """
     columns: list[np.ndarray] = []
     names: list[str] = []
@@ -68,50 +126,36 @@ def design_matrix(
         if not intercept:
             raise InputError("A model without an intercept needs at least one moderator.", field="mods")
         return np.column_stack(columns), names
-    if not isinstance(mods, pd.DataFrame):
-        arr = np.asarray(mods, dtype=float)
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2:
-            raise InputError.invalid(
-                "mods", f"array of shape {arr.shape}", "a 2-D array (k x m) or a DataFrame"
-            )
-        labels = list(mod_names) if mod_names is not None else [f"x{j + 1}" for j in range(arr.shape[1])]
-        mods = pd.DataFrame(arr, columns=labels)
-    if len(mods) != k:
-        raise InputError(
-            f"mods has {len(mods)} rows but there are {k} studies.", field="mods", value=len(mods)
-        )
     full_rank_factor_used = intercept
-    for name in mods.columns:
-        column = mods[name]
-        if _is_categorical(column):
-            if column.isna().any():
-                row = int(np.flatnonzero(column.isna().to_numpy())[0]) + 1
-                raise InputError(f"Moderator {name!r} is missing in row {row}.", field=str(name))
-            if isinstance(column.dtype, pd.CategoricalDtype):
-                levels = [str(v) for v in column.cat.categories]
-            else:
-                levels = sorted({str(v) for v in column})
-            values = column.astype(str).to_numpy()
+    for name, raw in _named_columns(mods, mod_names):
+        kind, values, levels = _pandas_column(raw) if _is_dataframe(mods) else _plain_column(raw)
+        if len(values) != k:
+            raise InputError(
+                f"mods has {len(values)} rows but there are {k} studies.", field="mods", value=len(values)
+            )
+        if kind == "factor":
+            missing = [i for i, v in enumerate(values) if v is None]
+            if missing:
+                raise InputError(f"Moderator {name!r} is missing in row {missing[0] + 1}.", field=name)
+            if levels is None:
+                levels = sorted(set(values.tolist()))
             kept = levels if not full_rank_factor_used else levels[1:]
             full_rank_factor_used = True
             for level in kept:
                 columns.append((values == level).astype(float))
                 names.append(f"{name}{level}")
         else:
-            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
             bad = ~np.isfinite(values)
             if bad.any():
-                row = int(np.flatnonzero(bad)[0]) + 1
+                row = int(np.flatnonzero(bad)[0])
+                shown = raw.iloc[row] if _is_dataframe(mods) else values[row]
                 raise InputError(
-                    f"Moderator {name!r} has a missing or non-numeric value in row {row}: "
-                    f"{column.iloc[row - 1]!r}.",
-                    field=str(name),
-                    value=column.iloc[row - 1],
+                    f"Moderator {name!r} has a missing or non-numeric value in row {row + 1}: {shown!r}.",
+                    field=name,
+                    value=shown,
                 )
             columns.append(values)
-            names.append(str(name))
+            names.append(name)
     return np.column_stack(columns), names
 
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from regrow.errors import DataFileError, InputError
 
 from ._escalc_input import ARGUMENT_NAMES, to_float_array
 from ._escalc_measures import MEASURES, MeasureSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ESCALC_MEASURES", "ESCALC_TO", "EffectSizes", "escalc", "escalc_frame"]
 
@@ -83,6 +85,8 @@ class EffectSizes:
         pandas.DataFrame
             A new frame (the arrays are copied).
         """
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "yi": self.yi.copy(),
@@ -379,6 +383,8 @@ def escalc_frame(
 
 
 def _numeric_column(series: pd.Series, col: str, arg: str, where: str, path: str | None) -> np.ndarray:
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(series.dtype):
         raise DataFileError(
             f"{where}column {col!r} ({arg}) holds true/false values; it must be numeric.",

@@ -8,6 +8,7 @@ them into a :class:`~regrow.errors.DataFileError` naming the column and the 1-ba
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,13 +85,9 @@ def row_error(name: str, row: int, value: Any, allowed: str) -> InputError:
 def _is_missing(value: Any) -> bool:
     if value is None:
         return True
-    try:
-        import pandas as pd
-
-        if value is pd.NA or value is pd.NaT:
-            return True
-    except ImportError:  # pragma: no cover - pandas is a runtime dependency
-        pass
+    pd = sys.modules.get("pandas")  # pd.NA / pd.NaT can only come from a caller that imported pandas
+    if pd is not None and (value is pd.NA or value is pd.NaT):
+        return True
     return isinstance(value, float | np.floating) and bool(np.isnan(value))
 
 

@@ -26,11 +26,11 @@ Fisher RA (1921). On the "probable error" of a coefficient of correlation deduce
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import gammaln
 
 from ._escalc_input import (
     check_at_least,
@@ -44,6 +44,18 @@ from ._escalc_input import (
 __all__ = ["MEASURES", "MeasureSpec", "Raw", "hedges_correction"]
 
 Arrays = dict[str, np.ndarray]
+
+
+def _lgamma(x: np.ndarray) -> np.ndarray:
+    """log Gamma elementwise (math.lgamma; scipy.special is not imported for escalc)."""
+    return np.asarray(np.frompyfunc(_lgamma_scalar, 1, 1)(x), dtype=float)
+
+
+def _lgamma_scalar(v: float) -> float:
+    try:
+        return math.lgamma(v)
+    except ValueError:  # a pole (0, -1, -2, ...): +inf, as scipy.special.gammaln gives
+        return math.inf
 
 
 @dataclass
@@ -96,7 +108,7 @@ def hedges_correction(m: np.ndarray) -> np.ndarray:
     """
     m = np.asarray(m, dtype=np.float64)
     with np.errstate(all="ignore"):
-        c = np.exp(gammaln(m / 2) - np.log(np.sqrt(m / 2)) - gammaln((m - 1) / 2))
+        c = np.exp(_lgamma(m / 2) - np.log(np.sqrt(m / 2)) - _lgamma((m - 1) / 2))
     return np.where(m > 1, c, np.nan)
 
 

@@ -11,15 +11,17 @@ for meta-analysis. Res Synth Methods 1(2):112-125. doi:10.1002/jrsm.11.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from regrow.errors import ConvergenceError, InputError, TooFewStudiesError
+from regrow.meta._dist import chi2_cdf, norm_ppf, t_ppf
 from regrow.meta._linalg import wls
 from regrow.meta._rma import RMAResult, _alpha, single_study_fit
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BLUP",
@@ -40,6 +42,8 @@ _REFIT_ERRORS = (ConvergenceError, InputError, TooFewStudiesError)
 
 
 def _frame(data: dict[str, Any], slab: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(data, index=pd.Index(slab, name="slab"))
 
 
@@ -425,7 +429,7 @@ def influence(res: RMAResult) -> Influence:
         flags = np.column_stack(
             [
                 np.abs(dffits) > 3 * np.sqrt(p / (k - p)) if k > p else np.zeros(k, bool),
-                stats.chi2.cdf(cook_d, p) > 0.5,
+                chi2_cdf(cook_d, p) > 0.5,
                 hat > 3 * p / k,
                 np.any(np.abs(dfbs) > 1, axis=1),
             ]
@@ -522,7 +526,7 @@ def blup(res: RMAResult, *, level: float | None = None) -> BLUP:
     """
     level = res.level if level is None else level
     alpha = _alpha(level)
-    crit = stats.t.ppf(1 - alpha / 2, res.ddf) if res.ddf is not None else stats.norm.ppf(1 - alpha / 2)
+    crit = t_ppf(1 - alpha / 2, res.ddf) if res.ddf is not None else norm_ppf(1 - alpha / 2)
     li = res.tau2 / (res.tau2 + res.vi)
     fitted = res.X @ res.beta
     pred = li * res.yi + (1 - li) * fitted

@@ -12,13 +12,15 @@ DerSimonian-Laird tau^2 from the Mantel-Haenszel-based Q, then inverse-variance 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from regrow.errors import EstimationError, InputError, TooFewStudiesError
+from regrow.meta._dist import chi2_sf, norm_isf, norm_sf
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MH_MEASURES", "MHResult", "RevmanResult", "revman_mh_dl", "rma_mh", "rma_peto"]
 
@@ -30,7 +32,7 @@ def _z_crit(level: float) -> float:
     if not np.isfinite(level) or not (0 < level < 100):
         raise InputError.invalid("level", level, "a confidence level in (0, 100), e.g. 95")
     alpha = (100.0 - level) / 100.0 if level >= 1 else 1.0 - level
-    return float(stats.norm.isf(alpha / 2))
+    return float(norm_isf(alpha / 2))
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,7 @@ def _i2(Q: float, df: int) -> float:
 
 def _q_test(QE: float, df: int) -> tuple[float, float, float]:
     """``(QEp, I2, H2)`` of a heterogeneity statistic on ``df`` degrees of freedom."""
-    return float(stats.chi2.sf(QE, df)), _i2(QE, df), QE / df
+    return float(chi2_sf(QE, df)), _i2(QE, df), QE / df
 
 
 def _heterogeneity(yi: np.ndarray, vi: np.ndarray, beta: float) -> tuple[float, float, float, float, int]:
@@ -217,7 +219,7 @@ def _wald(beta: float, se: float, crit: float) -> dict[str, float]:
     zval = beta / se if se > 0 else float("nan")
     return {
         "zval": zval,
-        "pval": float(2 * stats.norm.sf(abs(zval))),
+        "pval": float(2 * norm_sf(abs(zval))),
         "ci_lb": beta - crit * se,
         "ci_ub": beta + crit * se,
     }
@@ -367,7 +369,7 @@ def rma_mh(
             dev = (abs(float(np.sum(a - (n1 / N) * xt))) - (0.5 if correct else 0.0)) ** 2
             CO = dev / float(np.sum((n1 / N) * (n2 / N) * (xt * (yt / N))))
             MH = dev / float(np.sum((n1 / N) * (n2 / N) * (xt * (yt / (N - 1)))))
-            out.update(CO=CO, COp=float(stats.chi2.sf(CO, 1)), MH=MH, MHp=float(stats.chi2.sf(MH, 1)))
+            out.update(CO=CO, COp=float(chi2_sf(CO, 1)), MH=MH, MHp=float(chi2_sf(MH, 1)))
         if np.isnan(beta):
             out.update(BD=nan, BDp=nan, TA=nan, TAp=nan)
             k_pos = 0
@@ -391,9 +393,9 @@ def rma_mh(
             if k_pos > 1:
                 out.update(
                     BD=BD,
-                    BDp=float(stats.chi2.sf(BD, k_pos - 1)),
+                    BDp=float(chi2_sf(BD, k_pos - 1)),
                     TA=TA,
-                    TAp=float(stats.chi2.sf(TA, k_pos - 1)),
+                    TAp=float(chi2_sf(TA, k_pos - 1)),
                 )
             else:
                 out.update(BD=BD, BDp=nan, TA=TA, TAp=nan)
@@ -549,6 +551,8 @@ class RevmanResult:
         return out
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame({"weight_pct": self.weights_pct})
 
 

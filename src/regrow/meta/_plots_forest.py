@@ -14,9 +14,9 @@ from matplotlib.patches import Polygon
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import NullLocator
 from matplotlib.transforms import blended_transform_factory
-from scipy import stats
 
 from regrow.errors import InputError
+from regrow.meta._dist import norm_ppf
 from regrow.meta._plots import FONT_PT, marker_areas, new_figure, resolve_transf, set_ratio_axis
 from regrow.meta._subgroup import subgroup_difference_test
 
@@ -165,7 +165,7 @@ def plot_forest(
             f"slab has {len(labels)} labels for {res.k} studies.", field="slab", value=len(labels)
         )
     f, log_axis = resolve_transf(transf)
-    z = float(stats.norm.ppf(1 - res.alpha / 2))
+    z = float(norm_ppf(1 - res.alpha / 2))
     yi, vi = res.yi, res.vi
     ci_lb, ci_ub = yi - z * np.sqrt(vi), yi + z * np.sqrt(vi)
     weights_pct = res.weights_pct

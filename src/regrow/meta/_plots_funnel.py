@@ -8,9 +8,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
-from scipy import stats
 
 from regrow.errors import InputError
+from regrow.meta._dist import norm_ppf
 from regrow.meta._plots import FONT_PT, check_level, new_figure
 
 __all__ = ["plot_funnel"]
@@ -134,7 +134,7 @@ def plot_funnel(
 
     se_max = float(np.max(np.concatenate([sei, fsei])))
     y_bottom = se_max * 1.02
-    zs = [float(stats.norm.ppf(0.5 + v / 200.0)) for v in levels]
+    zs = [float(norm_ppf(0.5 + v / 200.0)) for v in levels]
     all_x = np.concatenate([yi, fyi, [centre - zs[-1] * y_bottom, centre + zs[-1] * y_bottom]])
     span = float(all_x.max() - all_x.min()) or 1.0
     xlim = (float(all_x.min() - 0.06 * span), float(all_x.max() + 0.06 * span))

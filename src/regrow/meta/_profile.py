@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, stats
 
 from regrow.errors import InputError
+from regrow.meta._dist import chi2_ppf
 from regrow.meta._linalg import wls
 from regrow.meta._rma import RMAResult, TauConfint, tau_intervals
+from regrow.meta._roots import brentq
 from regrow.meta._tau2 import _root_decreasing
 
 __all__ = ["confint_profile", "loglik_tau2"]
@@ -50,7 +51,7 @@ def confint_profile(res: RMAResult) -> TauConfint:
         raise InputError.invalid("method", res.method, "ML or REML for a profile-likelihood interval")
     reml = res.method == "REML"
     ll_hat = loglik_tau2(res, res.tau2, reml=reml)
-    target = ll_hat - stats.chi2.ppf(1 - res.alpha, 1) / 2.0
+    target = ll_hat - chi2_ppf(1 - res.alpha, 1) / 2.0
     control = res.control
 
     def drop(t: float) -> float:  # decreasing in t on the upper side
@@ -64,7 +65,7 @@ def confint_profile(res: RMAResult) -> TauConfint:
     else:
         # ll rises from below the target at 0 to its maximum at the estimate: one crossing in between.
         lb = float(
-            optimize.brentq(
+            brentq(
                 lambda t: loglik_tau2(res, t, reml=reml) - target,
                 0.0,
                 res.tau2,

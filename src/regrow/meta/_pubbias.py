@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from regrow.errors import InputError, TooFewStudiesError
+from regrow.meta._dist import norm_isf, norm_sf, t_ppf, t_sf
 from regrow.meta._linalg import wls
 from regrow.meta._rma import RMAResult, fit_arrays
 
@@ -262,10 +262,10 @@ def regtest(res: RMAResult, *, model: str = "rma", predictor: str = "sei", ni=No
     sigma2 = ols.rss / df
     se = np.sqrt(np.diag(ols.A_inv) * sigma2)
     tval = ols.beta / se
-    pvals = 2 * stats.t.sf(np.abs(tval), df)
+    pvals = 2 * t_sf(np.abs(tval), df)
     est = ci_lb = ci_ub = None
     if has_limit:
-        crit = float(stats.t.ppf(1 - res.alpha / 2, df))
+        crit = float(t_ppf(1 - res.alpha / 2, df))
         est = float(ols.beta[0])
         ci_lb, ci_ub = est - crit * float(se[0]), est + crit * float(se[0])
     return RegtestResult(
@@ -353,6 +353,8 @@ def ranktest(data, vi=None) -> RanktestResult:
     ties = np.unique(ystar).size < k or np.unique(vi).size < k
     exact = k < 50 and not ties
     warnings = ["Cannot compute exact p-value with ties"] if (k < 50 and ties) else []
+    from scipy import stats  # Kendall's tau only here: scipy.stats is slow to import
+
     result = stats.kendalltau(ystar, vi, method="exact" if exact else "asymptotic")
     return RanktestResult(
         tau=float(result.statistic), pval=float(result.pvalue), exact=exact, k=k, warnings=warnings
@@ -450,8 +452,8 @@ def fsn(
     pval = meanes = None
     if type == "Rosenthal":
         z_avg = abs(float(np.sum(yi / np.sqrt(vi))) / np.sqrt(k))
-        pval = float(stats.norm.sf(z_avg))
-        fsnum = max(0.0, k * (z_avg / stats.norm.isf(alpha)) ** 2 - k)
+        pval = float(norm_sf(z_avg))
+        fsnum = max(0.0, k * (z_avg / norm_isf(alpha)) ** 2 - k)
         target = None
     elif type == "Orwin":
         meanes = float(np.sum(yi / vi) / np.sum(1 / vi)) if weighted else float(np.mean(yi))
@@ -468,8 +470,8 @@ def fsn(
         wi = 1.0 / vi
         meanes = float(np.sum(wi * yi) / np.sum(wi))
         zval = meanes / np.sqrt(1.0 / np.sum(wi))
-        wp = (np.sum(wi * yi) / stats.norm.isf(alpha / 2)) ** 2 - np.sum(wi)
-        pval = float(2 * stats.norm.sf(abs(zval)))
+        wp = (np.sum(wi * yi) / norm_isf(alpha / 2)) ** 2 - np.sum(wi)
+        pval = float(2 * norm_sf(abs(zval)))
         fsnum = max(0.0, k * float(wp) / float(np.sum(wi)))
         target = None
     if np.isfinite(fsnum):

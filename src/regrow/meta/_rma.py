@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from regrow.errors import EstimationError, InputError, TooFewStudiesError
 from regrow.meta._design import INTERCEPT_NAME, design_matrix, drop_redundant
+from regrow.meta._dist import chi2_ppf, chi2_sf, f_sf, norm_ppf, norm_sf, t_ppf, t_sf
 from regrow.meta._linalg import wls
 from regrow.meta._tau2 import METHODS, Control, estimate_tau2, generalized_q_root
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "INTERCEPT_NAME",
@@ -147,8 +149,8 @@ class RMAResult:
     def crit(self) -> float:
         """Critical value of the coefficient tests (z, or t with k - p df for knha/adhoc)."""
         if self.ddf is None:
-            return float(stats.norm.ppf(1 - self.alpha / 2))
-        return float(stats.t.ppf(1 - self.alpha / 2, self.ddf))
+            return float(norm_ppf(1 - self.alpha / 2))
+        return float(t_ppf(1 - self.alpha / 2, self.ddf))
 
     def refit(self, yi, vi, X=None, **changes: Any) -> RMAResult:
         """Fit the same kind of model (method, test, level, control) to other data."""
@@ -214,7 +216,7 @@ class RMAResult:
             if pi_method == "higgins2009":
                 if self.k < 3:
                     raise TooFewStudiesError("A Higgins (2009) prediction interval needs at least 3 studies.")
-                pi_crit = float(stats.t.ppf(1 - self.alpha / 2, self.k - 2))
+                pi_crit = float(t_ppf(1 - self.alpha / 2, self.k - 2))
             out["pi_lb"], out["pi_ub"] = pred - pi_crit * spread, pred + pi_crit * spread
         if transf is not None:
             out = {key: transf(value) for key, value in out.items() if key != "se"}
@@ -250,8 +252,8 @@ class RMAResult:
                 f"A confidence interval for tau^2 needs more studies than coefficients (k = {self.k}, "
                 f"p = {self.p}); metafor stops too."
             )
-        q_lo = float(stats.chi2.ppf(1 - self.alpha / 2, df))  # Q at the lower bound of tau^2
-        q_hi = float(stats.chi2.ppf(self.alpha / 2, df))
+        q_lo = float(chi2_ppf(1 - self.alpha / 2, df))  # Q at the lower bound of tau^2
+        q_hi = float(chi2_ppf(self.alpha / 2, df))
         lb = generalized_q_root(self.yi, self.vi, self.X, q_lo, control=self.control)
         ub = generalized_q_root(self.yi, self.vi, self.X, q_hi, control=self.control)
         lb_sign = ub_sign = ""
@@ -485,7 +487,7 @@ def fit_arrays(
     # Heterogeneity measured under the fixed-effect weights, as metafor does.
     fe_fit = wls(yi, X, 1.0 / vi)
     QE = fe_fit.rss
-    QEp = float(stats.chi2.sf(QE, df))
+    QEp = float(chi2_sf(QE, df))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         trP = fe_fit.trace_pd()
         vt = df / trP if trP != 0 else float("inf")
@@ -535,11 +537,11 @@ def fit_arrays(
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = beta / se
     if ddf is None:
-        pval = 2 * stats.norm.sf(np.abs(zval))
-        crit = stats.norm.ppf(1 - alpha / 2)
+        pval = 2 * norm_sf(np.abs(zval))
+        crit = norm_ppf(1 - alpha / 2)
     else:
-        pval = 2 * stats.t.sf(np.abs(zval), ddf)
-        crit = stats.t.ppf(1 - alpha / 2, ddf)
+        pval = 2 * t_sf(np.abs(zval), ddf)
+        crit = t_ppf(1 - alpha / 2, ddf)
 
     if btt is None:
         btt = tuple(range(1, p)) if (intercept and p > 1) else tuple(range(p))
@@ -553,10 +555,10 @@ def fit_arrays(
         QM = float("nan")  # only with a zero Knapp-Hartung scale (warned above); metafor reports NA too
     m = len(btt)
     if ddf is None:
-        QMp = float(stats.chi2.sf(QM, m))
+        QMp = float(chi2_sf(QM, m))
     else:
         QM /= m
-        QMp = float(stats.f.sf(QM, m, ddf))
+        QMp = float(f_sf(QM, m, ddf))
 
     R2 = None
     if with_r2 and intercept and p > 1:
@@ -644,8 +646,8 @@ def single_study_fit(
     se = float(np.sqrt(vi))
     z = float(yi) / se
     alpha = _alpha(level)
-    crit = float(stats.norm.ppf(1 - alpha / 2))
-    pval = float(2 * stats.norm.sf(abs(z)))
+    crit = float(norm_ppf(1 - alpha / 2))
+    pval = float(2 * norm_sf(abs(z)))
     warnings = ["k = 1: tau2 is 0 and the test is z (metafor: Setting argument test='z' since k=1)."]
     return RMAResult(
         k=1,

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from regrow.errors import InputError, TooFewStudiesError
+from regrow.meta._dist import f_sf, t_ppf, t_sf
 from regrow.meta._rma import RMAResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["RobustResult", "robust"]
 
@@ -65,6 +67,8 @@ class RobustResult:
     level: float
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "estimate": self.beta,
@@ -132,6 +136,8 @@ def robust(res: RMAResult, cluster: Sequence[Any] | np.ndarray, *, adjust: bool 
     effect size estimates. Res Synth Methods 1:39-65. doi:10.1002/jrsm.5. White H (1980). Econometrica
     48:817-838. doi:10.2307/1912934.
     """
+    import pandas as pd
+
     if not isinstance(adjust, bool | np.bool_):
         raise InputError.invalid("adjust", adjust, "True or False")
     labels = pd.Series(list(cluster) if not isinstance(cluster, np.ndarray) else cluster)
@@ -166,8 +172,8 @@ def robust(res: RMAResult, cluster: Sequence[Any] | np.ndarray, *, adjust: bool 
     vb = (vb + vb.T) / 2
     se = np.sqrt(np.diag(vb))
     tval = res.beta / se
-    pval = 2 * stats.t.sf(np.abs(tval), dfs)
-    crit = float(stats.t.ppf(1 - res.alpha / 2, dfs))
+    pval = 2 * t_sf(np.abs(tval), dfs)
+    crit = float(t_ppf(1 - res.alpha / 2, dfs))
     btt = list(res.btt)
     b = res.beta[btt]
     m = len(btt)
@@ -183,7 +189,7 @@ def robust(res: RMAResult, cluster: Sequence[Any] | np.ndarray, *, adjust: bool 
         vb=vb,
         dfs=dfs,
         QM=QM,
-        QMp=float(stats.f.sf(QM, m, dfs)),
+        QMp=float(f_sf(QM, m, dfs)),
         QMdf=(m, dfs),
         n_clusters=n,
         vbest=vbest,

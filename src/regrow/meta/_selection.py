@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import integrate, stats
 
 from regrow.errors import ConvergenceError, InputError, TooFewStudiesError
+from regrow.meta._dist import gamma_cdf, norm_pdf
 from regrow.meta._rma import RMAResult
 
 __all__ = ["HCResult", "hc"]
@@ -194,9 +194,11 @@ def hc(res: RMAResult) -> HCResult:
         sr = SDR * r
         eq, vq = EQ(sr), VQ(sr)
         ratio = r / x if x > 0 else np.inf  # R: r / 0 = Inf (quadrature nodes have r > 0)
-        return stats.gamma.cdf(finv(ratio), a=eq**2 / vq, scale=vq / eq) * stats.norm.pdf(r)
+        return gamma_cdf(finv(ratio) / (vq / eq), eq**2 / vq) * norm_pdf(r)
 
     def eqn(x):
+        from scipy import integrate  # only for hc(): scipy.integrate is slow to import
+
         value, _ = integrate.quad(
             integrand, x, np.inf, args=(x,), epsabs=1.220703e-4, epsrel=1.220703e-4, limit=100
         )

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from regrow.errors import ConvergenceError, EstimationError, InputError, TooFewStudiesError
+from regrow.meta._dist import chi2_sf, norm_isf, norm_sf
 from regrow.meta._rma import RMAResult
 
 __all__ = ["SELMODEL_ALTERNATIVES", "SELMODEL_TYPES", "SelectionModel", "selmodel"]
@@ -602,20 +603,20 @@ def selmodel(
     if mX is not None:
         vb = mX @ vb @ mX.T
     se = np.sqrt(np.diag(vb))
-    crit = float(stats.norm.isf(res.alpha / 2))
+    crit = float(norm_isf(res.alpha / 2))
     zval = beta / se
-    pval = 2 * stats.norm.sf(np.abs(zval))
+    pval = 2 * norm_sf(np.abs(zval))
     btt = list(res.btt)
     try:
         sub = vb[np.ix_(btt, btt)]
         QM = float(beta[btt] @ np.linalg.solve(sub, beta[btt])) if np.all(np.isfinite(sub)) else np.nan
     except np.linalg.LinAlgError:
         QM = float("nan")
-    QMp = float(stats.chi2.sf(QM, len(btt))) if np.isfinite(QM) else float("nan")
+    QMp = float(chi2_sf(QM, len(btt))) if np.isfinite(QM) else float("nan")
 
     se_delta = np.sqrt(np.diag(vd))
     zval_delta = (delta - 1.0) / se_delta
-    pval_delta = 2 * stats.norm.sf(np.abs(zval_delta))
+    pval_delta = 2 * norm_sf(np.abs(zval_delta))
     ci_lb_delta = np.maximum(delta - crit * se_delta, 0.0)
     ci_ub_delta = delta + crit * se_delta
 
@@ -649,7 +650,7 @@ def selmodel(
         ll0=ll0,
         LRT=LRT,
         LRTdf=n_free,
-        LRTp=float(stats.chi2.sf(LRT, n_free)) if n_free > 0 else float("nan"),
+        LRTp=float(chi2_sf(LRT, n_free)) if n_free > 0 else float("nan"),
         pvals=pvals,
         ptable_labels=labels,
         ptable_k=ptable_k,

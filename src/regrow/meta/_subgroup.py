@@ -15,18 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from regrow.errors import InputError
 from regrow.meta._design import design_matrix
+from regrow.meta._dist import chi2_sf
 from regrow.meta._influence import single_study_fit
 from regrow.meta._linalg import wls
 from regrow.meta._rma import Prediction, RMAResult, effect_arrays, fit_arrays
 from regrow.meta._tau2 import Control
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CommonTau2",
@@ -178,6 +180,8 @@ class SubgroupAnalysis:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per level: the separate-tau^2 fit and the common-tau^2 level estimate side by side."""
+        import pandas as pd
+
         rows = []
         for j, name in enumerate(self.levels):
             fit = self.separate[name]
@@ -203,6 +207,8 @@ class SubgroupAnalysis:
 
 def _levels(groups, k: int) -> tuple[pd.Categorical, list[str]]:
     """Level labels in R's factor order: categorical order if given, numbers numerically, text sorted."""
+    import pandas as pd
+
     series = groups if isinstance(groups, pd.Series) else pd.Series(list(groups))
     if len(series) != k:
         raise InputError(
@@ -288,6 +294,8 @@ def subgroup(
     ----------
     Borenstein & Higgins (2013) doi:10.1007/s11121-013-0377-7; Viechtbauer (2010) doi:10.18637/jss.v036.i03.
     """
+    import pandas as pd
+
     yi, vi = effect_arrays(yi, vi)
     k = yi.shape[0]
     factor, levels = _levels(groups, k)
@@ -339,7 +347,7 @@ def subgroup(
     differences = SubgroupDifferences(
         Q_between=float(Qb),
         df=dfb,
-        pval=float(stats.chi2.sf(Qb, dfb)),
+        pval=float(chi2_sf(Qb, dfb)),
         I2_between=float(max(0.0, (Qb - dfb) / Qb) * 100.0) if Qb > 0 else 0.0,
     )
 
@@ -442,4 +450,4 @@ def subgroup_difference_test(estimates: Sequence[float], ses: Sequence[float]) -
     pooled = np.sum(w * b) / np.sum(w)
     Q = float(np.sum(w * (b - pooled) ** 2))
     df = int(b.size - 1)
-    return SubgroupTest(Q=Q, df=df, pval=float(stats.chi2.sf(Q, df)))
+    return SubgroupTest(Q=Q, df=df, pval=float(chi2_sf(Q, df)))

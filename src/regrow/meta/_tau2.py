@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from regrow.errors import ConvergenceError
 from regrow.meta._linalg import wls
+from regrow.meta._roots import brentq
 
 __all__ = ["METHODS", "Control", "estimate_tau2", "generalized_q_root"]
 
@@ -53,7 +53,7 @@ def _root_decreasing(f, target: float, *, tol: float, maxiter: int, what: str) -
     else:
         raise ConvergenceError(f"Could not bracket the {what} root: Q stays above {target:.6g}.")
     try:
-        root = optimize.brentq(
+        root = brentq(
             lambda t: f(t) - target, 0.0, hi, xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=maxiter
         )
     except (RuntimeError, ValueError) as exc:

@@ -4,16 +4,17 @@ filled studies for a funnel plot and the model refitted to the augmented data.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy.special import comb
 
 from regrow.errors import ConvergenceError, InputError, TooFewStudiesError
 from regrow.meta._design import INTERCEPT_NAME
 from regrow.meta._rma import RMAResult, fit_arrays
 from regrow.meta._tau2 import Control, _profile_ll, estimate_tau2, scoring_step, se_scoring
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TrimfillResult", "trimfill"]
 
@@ -66,6 +67,8 @@ class TrimfillResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per study (observed, then filled): ``slab``, ``yi``, ``vi``, ``sei``, ``fill``."""
+        import pandas as pd
+
         return pd.DataFrame(
             {"slab": self.slab, "yi": self.yi, "vi": self.vi, "sei": self.sei, "fill": self.fill}
         )
@@ -263,6 +266,8 @@ def trimfill(
     p_k0 = None
     if estimator == "R0":
         m = np.arange(-1, k0)
+        from scipy.special import comb
+
         p_k0 = float(1 - np.sum(comb(m + 1, m + 1) * 0.5 ** (m + 2)))
     slab = list(res.slab)
     if k0 > 0:
