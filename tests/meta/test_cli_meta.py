@@ -54,7 +54,9 @@ def test_fit_json_matches_metafor(capsys, bcg_csv, method):
     assert out["pred"]["estimate"] == pytest.approx(pred_ref["pred"][0], rel=rtol)
     assert out["pred"]["ci_lb"] == pytest.approx(pred_ref["ci.lb"][0], rel=rtol)
     if method == "FE":
-        assert out["se_tau2"] is None and out["pred"]["pi_lb"] is None and "tau2_ci" not in out
+        # tau^2 = 0: the prediction interval is the confidence interval (metafor's pi.lb = ci.lb)
+        assert out["se_tau2"] is None and "tau2_ci" not in out
+        assert out["pred"]["pi_lb"] == out["pred"]["ci_lb"] and out["pred"]["pi_ub"] == out["pred"]["ci_ub"]
     else:
         assert out["se_tau2"] == pytest.approx(ref["se.tau2"], rel=rtol)
         assert out["pred"]["pi_lb"] == pytest.approx(pred_ref["pi.lb"][0], rel=rtol)

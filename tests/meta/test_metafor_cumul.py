@@ -91,7 +91,7 @@ def test_fixed_effect_cumulation_is_the_running_weighted_mean():
 def test_first_row_is_metafor_single_study_model():
     yi, vi = reference_yi_vi("bcg_RR")
     out = cumul(rma(yi, vi, method="REML", test="knha"))
-    assert out.estimate[0] == yi[0]
+    assert out.estimate[0] == pytest.approx(yi[0], rel=1e-14)
     assert out.se[0] == pytest.approx(np.sqrt(vi[0]))
     assert out.pval[0] == pytest.approx(2 * stats.norm.sf(abs(yi[0]) / np.sqrt(vi[0])))  # z, as k = 1
     assert (out.tau2[0], out.Q[0], out.Qp[0], out.I2[0], out.H2[0]) == (0.0, 0.0, 1.0, 0.0, 1.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regrow.errors import InputError, TooFewStudiesError
+from regrow.errors import EstimationError, InputError, TooFewStudiesError
 from regrow.meta import Control, rma
 
 
@@ -58,15 +58,35 @@ def test_more_coefficients_than_studies():
 @pytest.mark.parametrize(
     ("yi", "vi", "match"),
     [
-        ([0.1, np.nan, 0.3], [0.01, 0.01, 0.01], "yi is missing or not finite in row 2"),
-        ([0.1, 0.2, 0.3], [0.01, 0.0, 0.01], "vi must be positive; row 2 has 0.0"),
-        ([0.1, 0.2, 0.3], [0.01, -1.0, 0.01], "row 2 has -1.0"),
+        ([0.1, np.inf, 0.3], [0.01, 0.01, 0.01], "yi is missing or not finite in row 2"),
         ([0.1, 0.2, 0.3], [0.01, 0.01], "vi has 2 values but yi has 3"),
     ],
 )
 def test_bad_vectors_name_the_row(yi, vi, match):
     with pytest.raises(InputError, match=match):
         rma(yi, vi)
+
+
+def test_missing_values_are_omitted_with_a_warning_or_refused():
+    res = rma([0.1, np.nan, 0.3, 0.5], [0.01, 0.01, None, 0.02], method="DL")
+    assert res.k == 2 and res.k_all == 4 and list(res.not_na) == [True, False, False, True]
+    assert "Studies with NAs omitted from model fitting." in res.warnings
+    with pytest.raises(InputError, match="study 2"):
+        rma([0.1, np.nan, 0.3], [0.01, 0.01, 0.02], na_action="fail")
+
+
+def test_zero_sampling_variance_as_metafor_handles_it():
+    # metafor 3.8-1: rma(c(.1,.5,.3,.9), c(.01,0,.02,.01)) gives tau2 0.1053251, QE and I2 NA;
+    # rma(c(.1,.2,.3), c(.01,0,.02)) stops: "Division by zero when computing the inverse variance weights."
+    res = rma([0.1, 0.5, 0.3, 0.9], [0.01, 0.0, 0.02, 0.01])
+    assert res.tau2 == pytest.approx(0.1053251, rel=1e-6)
+    assert np.isnan(res.QE) and np.isnan(res.I2) and not res.allvipos
+    with pytest.raises(EstimationError, match="Division by zero"):
+        rma([0.1, 0.2, 0.3], [0.01, 0.0, 0.02])
+    with pytest.raises(InputError, match="DL estimator needs positive sampling variances"):
+        rma([0.1, 0.5, 0.3], [0.01, 0.0, 0.02], method="DL")
+    neg = rma([0.1, 0.5, 0.3, 0.9], [0.01, -1.0, 0.02, 0.01])
+    assert neg.vi[1] == 0.0 and "Negative sampling variances constrained to zero." in neg.warnings
 
 
 @pytest.mark.parametrize(
@@ -95,7 +115,9 @@ def test_fixed_tau2_is_inverse_variance_pooling(rng):
     w = 1 / (vi + 0.05)
     assert res.beta[0] == pytest.approx(np.sum(w * yi) / w.sum(), rel=1e-12)
     assert res.se[0] == pytest.approx(np.sqrt(1 / w.sum()), rel=1e-12)
-    assert np.isnan(res.se_tau2)
+    # metafor reports the estimator's SE formula at the fixed value (REML: sqrt(2 / tr(PP)))
+    P = np.diag(w) - np.outer(w, w) / w.sum()
+    assert res.se_tau2 == pytest.approx(np.sqrt(2 / np.sum(P * P)), rel=1e-10)
     with pytest.raises(InputError, match="tau2"):
         rma(yi, vi, tau2=-1.0)
 

@@ -86,6 +86,7 @@ def design_matrix(
     *,
     intercept: bool = True,
     mod_names: Sequence[str] | None = None,
+    missing: str = "raise",
 ) -> tuple[np.ndarray, list[str]]:
     """Build the k x p model matrix and its column names.
 
@@ -106,6 +107,9 @@ def design_matrix(
         Whether to add the ``intrcpt`` column.
     mod_names : sequence of str, optional
         Names for the columns of an array ``mods`` (default ``x1..xm``).
+    missing : {"raise", "nan"}, default "raise"
+        What a missing moderator value does: raise, or give the study's row NaN in every column the
+        moderator makes (so that the caller can omit it, as metafor's ``na.action`` does).
 
     Returns
     -------
@@ -134,18 +138,19 @@ def design_matrix(
                 f"mods has {len(values)} rows but there are {k} studies.", field="mods", value=len(values)
             )
         if kind == "factor":
-            missing = [i for i, v in enumerate(values) if v is None]
-            if missing:
-                raise InputError(f"Moderator {name!r} is missing in row {missing[0] + 1}.", field=name)
+            absent = np.array([v is None for v in values], dtype=bool)
+            if absent.any() and missing != "nan":
+                row = int(np.flatnonzero(absent)[0])
+                raise InputError(f"Moderator {name!r} is missing in row {row + 1}.", field=name)
             if levels is None:
-                levels = sorted(set(values.tolist()))
+                levels = sorted({v for v in values.tolist() if v is not None})
             kept = levels if not full_rank_factor_used else levels[1:]
             full_rank_factor_used = True
             for level in kept:
-                columns.append((values == level).astype(float))
+                columns.append(np.where(absent, np.nan, (values == level).astype(float)))
                 names.append(f"{name}{level}")
         else:
-            bad = ~np.isfinite(values)
+            bad = np.isinf(values) if missing == "nan" else ~np.isfinite(values)
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
                 shown = raw.iloc[row] if _is_dataframe(mods) else values[row]

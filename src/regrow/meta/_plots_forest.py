@@ -230,7 +230,7 @@ def plot_forest(
             )
         )
         pred = res.predict()
-        if show_pred and pred.pi_lb is not None:
+        if show_pred and res.is_random:  # without tau^2 the prediction interval is the CI
             rows.append(_Row("pred", "Prediction interval", -1, pred.pred[0], pred.pi_lb[0], pred.pi_ub[0]))
         if show_heterogeneity:
             rows.append(_Row("text", _heterogeneity_text(res)))

@@ -1,335 +1,71 @@
-"""Fixed- and random-effects models and meta-regression, agreeing with metafor 3.8's ``rma.uni``."""
+"""Fixed- and random-effects models and meta-regression, agreeing with metafor 3.8's ``rma.uni``.
+
+:func:`rma` is the front end (missing values, subsets, user weights, escalc objects); :func:`fit_arrays`
+fits a model to clean arrays and is what the diagnostics call when they refit. The result type lives in
+:mod:`regrow.meta._rma_result`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from regrow.errors import EstimationError, InputError, TooFewStudiesError
 from regrow.meta._design import INTERCEPT_NAME, design_matrix, drop_redundant
-from regrow.meta._dist import chi2_ppf, chi2_sf, f_sf, norm_ppf, norm_sf, t_ppf, t_sf
+from regrow.meta._dist import chi2_sf, f_sf, norm_ppf, norm_sf, t_ppf, t_sf
 from regrow.meta._linalg import wls
-from regrow.meta._tau2 import METHODS, Control, estimate_tau2, generalized_q_root
-
-if TYPE_CHECKING:
-    import pandas as pd
+from regrow.meta._rma_result import Interval, Prediction, RMAResult, TauConfint, alpha_of, tau_intervals
+from regrow.meta._tau2 import (
+    EQUAL_EFFECTS,
+    NEEDS_POSITIVE_VI,
+    Control,
+    canonical_method,
+    estimate_tau2,
+    se_tau2,
+)
 
 __all__ = [
     "INTERCEPT_NAME",
+    "NA_ACTIONS",
     "TESTS",
     "Control",
     "Interval",
     "Prediction",
     "RMAResult",
     "TauConfint",
+    "effect_arrays",
     "fit_arrays",
     "rma",
+    "single_study_fit",
+    "tau_intervals",
 ]
 
 #: Tests for the model coefficients, metafor's names.
 TESTS = ("z", "knha", "adhoc")
 
+#: What to do with studies that have a missing value: drop them ("omit"), drop them but keep their rows,
+#: filled with NaN, in per-study output ("exclude"), or stop ("fail"); metafor's ``na.action``.
+NA_ACTIONS = ("omit", "exclude", "fail")
 
-def _alpha(level: float) -> float:
-    """metafor's rule: level >= 1 is a percentage, below 1 a proportion."""
-    if not np.isfinite(level) or level <= 0 or level >= 100:
-        raise InputError.invalid("level", level, "a confidence level in (0, 100), e.g. 95")
-    return (100.0 - level) / 100.0 if level >= 1 else (1.0 - level if level > 0.5 else level)
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """Predicted (pooled) effects with confidence and prediction intervals (arrays of equal length)."""
-
-    pred: np.ndarray
-    se: np.ndarray | None
-    ci_lb: np.ndarray
-    ci_ub: np.ndarray
-    pi_lb: np.ndarray | None = None
-    pi_ub: np.ndarray | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {"pred": self.pred, "se": self.se, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub}
-        if self.pi_lb is not None:
-            out.update(pi_lb=self.pi_lb, pi_ub=self.pi_ub)
-        return out
+_alpha = alpha_of  # the name the diagnostics modules use
 
 
-@dataclass(frozen=True)
-class Interval:
-    """An estimate with its confidence interval."""
-
-    estimate: float
-    ci_lb: float
-    ci_ub: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"estimate": self.estimate, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub}
-
-
-@dataclass(frozen=True)
-class TauConfint:
-    """Q-profile intervals for tau^2, tau, I^2 (%) and H^2 (Viechtbauer 2007, doi:10.1002/sim.2514)."""
-
-    tau2: Interval
-    tau: Interval
-    I2: Interval
-    H2: Interval
-    level: float
-    lb_sign: str = ""
-    ub_sign: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {name: getattr(self, name).to_dict() for name in ("tau2", "tau", "I2", "H2")}
-        out.update(lb_sign=self.lb_sign, ub_sign=self.ub_sign)
-        return out
-
-
-@dataclass(frozen=True)
-class RMAResult:
-    """A fitted ``rma`` model; plain fields named as metafor names them (dots become underscores)."""
-
-    k: int
-    p: int
-    method: str
-    test: str
-    level: float
-    coef_names: list[str]
-    beta: np.ndarray
-    se: np.ndarray
-    zval: np.ndarray
-    pval: np.ndarray
-    ci_lb: np.ndarray
-    ci_ub: np.ndarray
-    vb: np.ndarray
-    tau2: float
-    se_tau2: float
-    I2: float
-    H2: float
-    R2: float | None
-    QE: float
-    QEp: float
-    QM: float
-    QMp: float
-    QMdf: tuple[int, int | None]
-    btt: tuple[int, ...]
-    s2w: float
-    vt: float
-    ddf: int | None
-    yi: np.ndarray
-    vi: np.ndarray
-    X: np.ndarray
-    weights: np.ndarray
-    fit_stats: dict[str, dict[str, float]]
-    iterations: int
-    intercept: bool
-    control: Control
-    slab: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def tau(self) -> float:
-        return float(np.sqrt(self.tau2))
-
-    @property
-    def weights_pct(self) -> np.ndarray:
-        return 100.0 * self.weights / self.weights.sum()
-
-    @property
-    def alpha(self) -> float:
-        return _alpha(self.level)
-
-    @property
-    def is_random(self) -> bool:
-        return self.method != "FE"
-
-    def crit(self) -> float:
-        """Critical value of the coefficient tests (z, or t with k - p df for knha/adhoc)."""
-        if self.ddf is None:
-            return float(norm_ppf(1 - self.alpha / 2))
-        return float(t_ppf(1 - self.alpha / 2, self.ddf))
-
-    def refit(self, yi, vi, X=None, **changes: Any) -> RMAResult:
-        """Fit the same kind of model (method, test, level, control) to other data."""
-        X = self.X if X is None else X
-        options = {"method": self.method, "test": self.test, "level": self.level, "control": self.control}
-        options.update(changes)
-        return fit_arrays(
-            np.asarray(yi, float),
-            np.asarray(vi, float),
-            np.asarray(X, float),
-            list(self.coef_names),
-            intercept=self.intercept,
-            **options,
-        )
-
-    def predict(
-        self,
-        newmods: np.ndarray | Sequence[float] | float | None = None,
-        *,
-        transf: Callable[[np.ndarray], np.ndarray] | None = None,
-        pi_method: str = "metafor",
-    ) -> Prediction:
-        """Predicted effects, with CI and (random-effects) prediction interval, like ``predict.rma``.
-
-        Parameters
-        ----------
-        newmods : array-like, optional
-            Moderator values (without the intercept) for each prediction; shape (n, p - 1) or (p - 1,).
-            Omitted for an intercept-only model (the pooled effect).
-        transf : callable, optional
-            Back-transformation applied to the estimate and bounds (e.g. ``np.exp`` for log ratios);
-            the SE is then not reported.
-        pi_method : {"metafor", "higgins2009"}, default "metafor"
-            ``"metafor"``: ``pred +/- crit * sqrt(tau2 + se^2)`` with the model's critical value (z, or t with
-            k - p df under knha/adhoc). ``"higgins2009"``: t with k - 2 df (Higgins, Thompson & Spiegelhalter
-            2009, doi:10.1111/j.1467-985X.2008.00552.x), as RevMan and R's meta report it.
-        """
-        if pi_method not in ("metafor", "higgins2009"):
-            raise InputError.invalid("pi_method", pi_method, "'metafor' or 'higgins2009'")
-        if newmods is None:
-            if self.p != int(self.intercept):
-                raise InputError("This model has moderators: give newmods to predict at.", field="newmods")
-            Xnew = np.ones((1, 1))
-        else:
-            Xnew = np.atleast_2d(np.asarray(newmods, dtype=float))
-            if Xnew.shape[0] == 1 and Xnew.shape[1] != self.p - int(self.intercept):
-                Xnew = Xnew.T
-            if self.intercept:
-                Xnew = np.column_stack([np.ones(Xnew.shape[0]), Xnew])
-            if Xnew.shape[1] != self.p:
-                raise InputError(
-                    f"newmods has {Xnew.shape[1] - int(self.intercept)} columns; the model has "
-                    f"{self.p - int(self.intercept)} moderators.",
-                    field="newmods",
-                )
-        pred = Xnew @ self.beta
-        se = np.sqrt(np.einsum("ij,jk,ik->i", Xnew, self.vb, Xnew))
-        crit = self.crit()
-        out = {"pred": pred, "se": se, "ci_lb": pred - crit * se, "ci_ub": pred + crit * se}
-        if self.is_random:
-            spread = np.sqrt(se**2 + self.tau2)
-            pi_crit = crit
-            if pi_method == "higgins2009":
-                if self.k < 3:
-                    raise TooFewStudiesError("A Higgins (2009) prediction interval needs at least 3 studies.")
-                pi_crit = float(t_ppf(1 - self.alpha / 2, self.k - 2))
-            out["pi_lb"], out["pi_ub"] = pred - pi_crit * spread, pred + pi_crit * spread
-        if transf is not None:
-            out = {key: transf(value) for key, value in out.items() if key != "se"}
-            out["se"] = None
-        return Prediction(**out)
-
-    def confint(self, *, tau2_max: float | None = None) -> TauConfint:
-        """Q-profile confidence intervals for tau^2, tau, I^2 and H^2 (``confint(res, type = "QP")``).
-
-        Parameters
-        ----------
-        tau2_max : float, optional
-            Upper end of the search. By default there is none and the bounds are exact. metafor searches
-            only up to ``max(100, 10 * tau2)`` and reports that cap, marked ``">"``; pass the same cap to
-            reproduce it (the bound is then flagged in ``ub_sign``).
-
-        Raises
-        ------
-        InputError
-            For a fixed-effects model, which has no tau^2.
-        TooFewStudiesError
-            With no residual degrees of freedom (k = 1).
-        """
-        if not self.is_random:
-            raise InputError(
-                "A fixed-effects model has no tau^2 to bound; fit a random-effects model.",
-                field="method",
-                value="FE",
-            )
-        df = self.k - self.p
-        if df < 1:
-            raise TooFewStudiesError(
-                f"A confidence interval for tau^2 needs more studies than coefficients (k = {self.k}, "
-                f"p = {self.p}); metafor stops too."
-            )
-        q_lo = float(chi2_ppf(1 - self.alpha / 2, df))  # Q at the lower bound of tau^2
-        q_hi = float(chi2_ppf(self.alpha / 2, df))
-        lb = generalized_q_root(self.yi, self.vi, self.X, q_lo, control=self.control)
-        ub = generalized_q_root(self.yi, self.vi, self.X, q_hi, control=self.control)
-        lb_sign = ub_sign = ""
-        if tau2_max is not None:
-            if lb > tau2_max:
-                lb, lb_sign = tau2_max, ">"
-            if ub > tau2_max:
-                ub, ub_sign = tau2_max, ">"
-        return tau_intervals(self, lb, ub, lb_sign=lb_sign, ub_sign=ub_sign)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything a report needs, JSON-ready once numpy values are converted."""
-        coefficients = [
-            {
-                "name": name,
-                "estimate": float(self.beta[j]),
-                "se": float(self.se[j]),
-                "stat": float(self.zval[j]),
-                "pval": float(self.pval[j]),
-                "ci_lb": float(self.ci_lb[j]),
-                "ci_ub": float(self.ci_ub[j]),
-            }
-            for j, name in enumerate(self.coef_names)
-        ]
-        return {
-            "k": self.k,
-            "p": self.p,
-            "method": self.method,
-            "test": self.test,
-            "level": self.level,
-            "coefficients": coefficients,
-            "tau2": self.tau2,
-            "se_tau2": self.se_tau2 if self.is_random else None,
-            "I2": self.I2,
-            "H2": self.H2,
-            "R2": self.R2,
-            "QE": self.QE,
-            "QEp": self.QEp,
-            "QM": self.QM,
-            "QMp": self.QMp,
-            "QMdf": list(self.QMdf),
-            "fit_stats": self.fit_stats,
-            "warnings": list(self.warnings),
-        }
-
-
-def tau_intervals(
-    res: RMAResult, lb: float, ub: float, *, lb_sign: str = "", ub_sign: str = ""
-) -> TauConfint:
-    """A tau^2 interval ``[lb, ub]`` around ``res.tau2`` with the tau, I^2 (%) and H^2 intervals it implies
-    (``I2 = 100 tau2 / (vt + tau2)``, ``H2 = (vt + tau2) / vt``, ``vt`` the typical sampling variance)."""
-
-    def triple(f):
-        return Interval(float(f(res.tau2)), float(f(lb)), float(f(ub)))
-
-    return TauConfint(
-        tau2=triple(lambda t: t),
-        tau=triple(np.sqrt),
-        I2=triple(lambda t: 100.0 * t / (res.vt + t)),
-        H2=triple(lambda t: (res.vt + t) / res.vt),
-        level=res.level,
-        lb_sign=lb_sign,
-        ub_sign=ub_sign,
-    )
-
-
-def _as_vector(name: str, values, k: int | None = None) -> np.ndarray:
+def _as_vector(name: str, values, k: int | None = None, *, allow_missing: bool = False) -> np.ndarray:
+    """A 1-D float array; None becomes NaN. Infinite values are errors, NaN too unless ``allow_missing``."""
     try:
-        arr = np.asarray(values, dtype=float)
+        raw = (
+            values
+            if isinstance(values, np.ndarray)
+            else [np.nan if v is None else v for v in np.ravel(np.asarray(values, dtype=object))]
+        )
+        arr = np.asarray(raw, dtype=float).reshape(-1)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name} must be numeric.", field=name) from exc
-    if arr.ndim != 1:
-        arr = arr.reshape(-1)
     if k is not None and arr.shape[0] != k:
         raise InputError(f"{name} has {arr.shape[0]} values but yi has {k}.", field=name, value=arr.shape[0])
-    bad = np.flatnonzero(~np.isfinite(arr))
+    bad = np.flatnonzero(np.isinf(arr) if allow_missing else ~np.isfinite(arr))
     if bad.size:
         raise InputError(
             f"{name} is missing or not finite in row {bad[0] + 1} (value {float(arr[bad[0]])!r}).", field=name
@@ -352,33 +88,70 @@ def effect_arrays(yi, vi) -> tuple[np.ndarray, np.ndarray]:
     return yi, vi
 
 
+def _subset_mask(subset, k: int) -> np.ndarray:
+    if subset is None:
+        return np.ones(k, dtype=bool)
+    arr = np.asarray(subset)
+    if arr.dtype == bool:
+        if arr.shape != (k,):
+            raise InputError(f"subset has {arr.size} flags for {k} studies.", field="subset")
+        return arr
+    idx = arr.astype(int).reshape(-1)
+    if np.any((idx < 0) | (idx >= k)):
+        raise InputError.invalid(
+            "subset",
+            subset.tolist() if hasattr(subset, "tolist") else subset,
+            f"0-based rows in [0, {k - 1}]",
+        )
+    mask = np.zeros(k, dtype=bool)
+    mask[idx] = True
+    return mask
+
+
 def rma(
     yi,
-    vi,
+    vi=None,
     *,
-    mods: pd.DataFrame | np.ndarray | None = None,
+    sei=None,
+    weights=None,
+    mods: Any = None,
     mod_names: Sequence[str] | None = None,
     method: str = "REML",
+    weighted: bool = True,
     test: str = "z",
     level: float = 95.0,
     intercept: bool = True,
     slab: Sequence[str] | None = None,
+    subset=None,
     btt: Sequence[int] | None = None,
     tau2: float | None = None,
     control: Control | None = None,
+    na_action: str = "omit",
 ) -> RMAResult:
-    """Fit a fixed- or random-effects meta-analysis or meta-regression (metafor's ``rma.uni``).
+    """Fit an equal-, fixed- or random-effects meta-analysis or meta-regression (metafor's ``rma.uni``).
 
     Parameters
     ----------
-    yi, vi : array-like of shape (k,)
-        Observed effect sizes and their sampling variances (vi > 0).
-    mods : DataFrame or array of shape (k, m), optional
+    yi : array-like of shape (k,) or EffectSizes
+        Observed effect sizes (NaN or None where missing), or the result of :func:`escalc`, whose ``vi``
+        and ``measure`` are then used.
+    vi : array-like of shape (k,), optional
+        Sampling variances (>= 0; negative values are set to 0 with a warning, as metafor does).
+    sei : array-like of shape (k,), optional
+        Standard errors instead of ``vi``.
+    weights : array-like of shape (k,) or float, optional
+        User weights for the coefficients (metafor's ``weights=``); the variance of the estimates is then
+        the sandwich ``(X'AX)^-1 X'A M A X (X'AX)^-1`` with ``M = diag(vi + tau2)``. Required (as the
+        weights of the generalised Q) by ``method="GENQ"``.
+    mods : array of shape (k, m), mapping of column name to values, or DataFrame, optional
         Moderators; text or categorical columns are dummy-coded like R (``allocrandom``).
     mod_names : sequence of str, optional
         Column names for an array ``mods``.
-    method : {"FE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"}, default "REML"
-        Estimator of tau^2 ("FE" fits the fixed-effect model).
+    method : str, default "REML"
+        "EE" (equal effects), "CE" or "FE" (the same model under other names), or a tau^2 estimator:
+        "DL", "DLIT", "HE", "HS", "HSk", "SJ", "SJIT", "ML", "REML", "EB", "PM", "PMM", "GENQ".
+    weighted : bool, default True
+        False estimates the coefficients with equal weights (metafor's ``weighted=FALSE``).
     test : {"z", "knha", "adhoc"}, default "z"
         Standard-normal tests, the Knapp-Hartung adjustment (t and F with k - p df), or Knapp-Hartung
         with the scale factor truncated below at 1.
@@ -387,12 +160,16 @@ def rma(
     intercept : bool, default True
     slab : sequence of str, optional
         Study labels.
+    subset : sequence of int or bool, optional
+        The studies to use (0-based row numbers or a boolean mask), applied before missing values.
     btt : sequence of int, optional
         0-based coefficients tested by the omnibus QM test (default: all but the intercept).
     tau2 : float, optional
-        Fix tau^2 at this value instead of estimating it (inverse-variance pooling with weights
-        ``1/(vi + tau2)``); ``se_tau2`` is then NaN.
+        Fix tau^2 at this value instead of estimating it.
     control : Control, optional
+    na_action : {"omit", "exclude", "fail"}, default "omit"
+        Studies with a missing value are dropped (with a warning); "exclude" keeps their rows as NaN in
+        per-study output (predictions, residuals, influence); "fail" raises.
 
     Returns
     -------
@@ -401,9 +178,10 @@ def rma(
     Raises
     ------
     InputError
-        Unknown method or test, non-finite values, non-positive variances, bad moderators.
+        Unknown method or test, infinite values, bad moderators or weights, missing values with
+        ``na_action="fail"``, an estimator that needs positive sampling variances.
     TooFewStudiesError
-        When there are not more studies than model coefficients.
+        When there are not more studies than parameters.
 
     References
     ----------
@@ -416,40 +194,119 @@ def rma(
     >>> round(res.beta[0], 4)
     0.2937
     """
-    yi, vi = effect_arrays(yi, vi)
-    k = yi.shape[0]
-    X, names = design_matrix(mods, k, intercept=intercept, mod_names=mod_names)
-    X, names, redundant = drop_redundant(X, names)
-    if k == 1 and intercept and X.shape[1] == 1 and tau2 is None:
-        # metafor fits one study (warning "Setting argument test='z' since k=1"): tau^2 = 0, a z test.
-        method = method.upper() if isinstance(method, str) else method
-        if method not in METHODS:
-            raise InputError.invalid("method", method, "one of " + ", ".join(METHODS))
-        labels = None if slab is None else list(slab)
-        if labels is not None and len(labels) != 1:
-            raise InputError(f"slab has {len(labels)} labels for 1 study.", field="slab")
-        label = None if labels is None else labels[0]
-        res = single_study_fit(
-            yi[0], vi[0], method=method, level=level, control=control or Control(), slab=label
-        )
+    measure = "GEN"
+    if hasattr(yi, "yi") and hasattr(yi, "vi") and hasattr(yi, "measure"):
+        if vi is None and sei is None:
+            vi = yi.vi
+        measure = str(yi.measure)
+        yi = yi.yi
+    if na_action not in NA_ACTIONS:
+        raise InputError.invalid("na_action", na_action, "one of " + ", ".join(NA_ACTIONS))
+    y = _as_vector("yi", yi, allow_missing=True)
+    k_all = y.shape[0]
+    if vi is None:
+        if sei is None:
+            raise InputError("Give the sampling variances (vi) or the standard errors (sei).", field="vi")
+        v = _as_vector("sei", sei, k_all, allow_missing=True) ** 2
     else:
-        res = fit_arrays(
-            yi,
-            vi,
-            X,
-            names,
-            method=method,
-            test=test,
-            level=level,
-            intercept=intercept,
-            slab=slab,
-            btt=btt,
-            tau2=tau2,
-            control=control,
+        v = _as_vector("vi", vi, k_all, allow_missing=True)
+    w = None
+    if weights is not None:
+        w = (
+            np.full(k_all, float(weights))
+            if np.ndim(weights) == 0
+            else _as_vector("weights", weights, k_all, allow_missing=True)
         )
+        if np.any(w[np.isfinite(w)] < 0):
+            raise InputError.invalid("weights", float(np.min(w[np.isfinite(w)])), "weights >= 0")
+    labels_all = [f"Study {i + 1}" for i in range(k_all)] if slab is None else [str(s) for s in slab]
+    if len(labels_all) != k_all:
+        raise InputError(f"slab has {len(labels_all)} labels for {k_all} studies.", field="slab")
+    X_all, names = design_matrix(mods, k_all, intercept=intercept, mod_names=mod_names, missing="nan")
+    keep_subset = _subset_mask(subset, k_all)
+    if not keep_subset.all():
+        y, v, X_all = y[keep_subset], v[keep_subset], X_all[keep_subset]
+        w = None if w is None else w[keep_subset]
+        labels_all = [s for s, kept in zip(labels_all, keep_subset, strict=True) if kept]
+        k_all = y.shape[0]
+    labels_all = _unique_labels(labels_all)
+    not_na = np.isfinite(y) & np.isfinite(v) & np.all(np.isfinite(X_all), axis=1)
+    if w is not None:
+        not_na &= np.isfinite(w)
+    warnings: list[str] = []
+    if not not_na.all():
+        if na_action == "fail":
+            row = int(np.flatnonzero(~not_na)[0])
+            raise InputError(
+                f"Missing value in study {row + 1} ({labels_all[row]}) and na_action='fail'.", field="yi"
+            )
+        warnings.append("Studies with NAs omitted from model fitting.")
+    if not not_na.any():
+        raise TooFewStudiesError("No study is left once those with missing values are omitted (k = 0).")
+    yf, vf, Xf = y[not_na], v[not_na].copy(), X_all[not_na]
+    wf = None if w is None else w[not_na]
+    if np.any(vf < 0):
+        vf[vf < 0] = 0.0
+        warnings.append("Negative sampling variances constrained to zero.")
+    X, kept_names, redundant = drop_redundant(Xf, names)
     if redundant:
-        res.warnings.append(f"Redundant predictors dropped from the model: {', '.join(redundant)}.")
-    return res
+        warnings.append(f"Redundant predictors dropped from the model: {', '.join(redundant)}.")
+        X_all = X_all[:, [names.index(n) for n in kept_names]]
+    res = fit_arrays(
+        yf,
+        vf,
+        X,
+        kept_names,
+        method=method,
+        test=test,
+        level=level,
+        intercept=intercept and INTERCEPT_NAME in kept_names,
+        slab=[s for s, kept in zip(labels_all, not_na, strict=True) if kept],
+        btt=btt,
+        tau2=tau2,
+        control=control,
+        weights=wf,
+        weighted=weighted,
+        warnings=warnings,
+    )
+    from dataclasses import replace
+
+    return replace(
+        res,
+        na_action=na_action,
+        not_na=not_na,
+        yi_all=y,
+        vi_all=v,
+        X_all=X_all,
+        slab_all=labels_all,
+        measure=measure,
+    )
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    """metafor's ``.make.unique``: repeated labels get ``.1``, ``.2``, ... in order of appearance."""
+    seen: dict[str, int] = {}
+    counts = {s: labels.count(s) for s in set(labels)}
+    out = []
+    for s in labels:
+        if counts[s] > 1:
+            seen[s] = seen.get(s, 0) + 1
+            out.append(f"{s}.{seen[s]}")
+        else:
+            out.append(s)
+    return out
+
+
+def _check_size(k: int, p: int, method: str, tau2_fixed: bool, int_only: bool) -> None:
+    if int_only and k == 1:
+        return
+    needed = p if (method in EQUAL_EFFECTS or tau2_fixed) else p + 1
+    if needed > k:
+        raise TooFewStudiesError(
+            f"{k} studies cannot support a model with {p} coefficient(s)"
+            + ("" if needed == p else " and tau^2")
+            + f": need at least {max(needed, p + 1)}."
+        )
 
 
 def fit_arrays(
@@ -467,69 +324,120 @@ def fit_arrays(
     tau2: float | None = None,
     control: Control | None = None,
     with_r2: bool = True,
+    weights: np.ndarray | None = None,
+    weighted: bool = True,
+    warnings: list[str] | None = None,
 ) -> RMAResult:
-    """Fit on validated arrays (the fast path behind :func:`rma`, used by the diagnostics)."""
-    method = method.upper() if isinstance(method, str) else method
-    if method not in METHODS:
-        raise InputError.invalid("method", method, "one of " + ", ".join(METHODS))
+    """Fit on clean arrays (no missing values, ``vi >= 0``): the core behind :func:`rma` and the diagnostics.
+
+    Follows metafor's ``rma.uni`` step by step: tau^2, then the coefficients (inverse-variance, user
+    weights or unweighted), the tests (z or Knapp-Hartung), the heterogeneity test on the fixed-effects
+    weights, fit statistics and the pseudo R^2.
+    """
+    method = canonical_method(method)
     if test not in TESTS:
         raise InputError.invalid("test", test, "one of " + ", ".join(TESTS))
-    alpha = _alpha(level)
+    alpha = alpha_of(level)
     control = control or Control()
+    warnings = [] if warnings is None else list(warnings)
     k, p = X.shape
-    if k <= p:
-        raise TooFewStudiesError(
-            f"{k} studies cannot support a model with {p} coefficient(s): need at least {p + 1}."
+    int_only = p == 1 and intercept
+    tau2_fixed = tau2 is not None and method not in EQUAL_EFFECTS
+    if tau2 is not None and method in EQUAL_EFFECTS:
+        raise InputError(
+            f"A fixed tau2 needs a random-effects method, not {method}.", field="tau2", value=tau2
         )
-    warnings: list[str] = []
-    df = k - p
-
-    # Heterogeneity measured under the fixed-effect weights, as metafor does.
-    fe_fit = wls(yi, X, 1.0 / vi)
-    QE = fe_fit.rss
-    QEp = float(chi2_sf(QE, df))
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        trP = fe_fit.trace_pd()
-        vt = df / trP if trP != 0 else float("inf")
-    if not (np.isfinite(QE) and np.isfinite(vt) and vt > 0):
-        # Weights 1/vi overflow in floating point (vi near 0, or vi spanning ~600 orders of magnitude):
-        # I2, H2 and every test would be 0/0, so say so instead of dividing by zero.
-        raise EstimationError(
-            f"The sampling variances (from {float(vi.min()):.3g} to {float(vi.max()):.3g}) are too small or "
-            "span too wide a range for the weights 1/vi to be computed in floating point; check the vi column "
-            "or rescale the effect sizes."
+    _check_size(k, p, method, tau2_fixed, int_only)
+    if k == 1 and test != "z":
+        warnings.append("k = 1: the test is z (metafor: Setting argument test='z' since k=1).")
+        test = "z"
+    allvipos = bool(np.all(vi > 0))
+    if not allvipos and method in NEEDS_POSITIVE_VI:
+        row = int(np.flatnonzero(vi <= 0)[0])
+        raise InputError(
+            f"The {method} estimator needs positive sampling variances, but vi is 0 in study {row + 1}; "
+            "use REML, ML, HE, SJ or EB.",
+            field="vi",
+            value=0.0,
         )
+    if allvipos:
+        with np.errstate(over="ignore", divide="ignore"):
+            w0 = 1.0 / vi
+            overflow = not (np.all(np.isfinite(w0)) and np.isfinite(np.sum(w0 * w0)))
+        if overflow:
+            # Weights 1/vi overflow in floating point (vi near 0, or vi spanning ~600 orders of magnitude):
+            # every statistic would be 0/0, so say so instead of dividing by zero.
+            raise EstimationError(
+                f"The sampling variances (from {float(vi.min()):.3g} to {float(vi.max()):.3g}) are too small or "
+                "span too wide a range for the weights 1/vi to be computed in floating point; check the vi column "
+                "or rescale the effect sizes."
+            )
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (k,):
+            raise InputError(f"weights has {weights.size} values for {k} studies.", field="weights")
+    if method == "GENQ" and weights is None:
+        raise InputError("method='GENQ' needs weights (the weights of the generalised Q).", field="weights")
 
-    if tau2 is None:
-        tau2, se_tau2, iterations = estimate_tau2(method, yi, vi, X, control=control, warnings=warnings)
-    else:
-        if method == "FE":
-            raise InputError("A fixed tau2 needs a random-effects method, not FE.", field="tau2", value=tau2)
+    # tau^2
+    if tau2_fixed:
         if not np.isfinite(tau2) or tau2 < 0:
             raise InputError.invalid("tau2", tau2, "a finite number >= 0")
-        tau2, se_tau2, iterations = float(tau2), float("nan"), 0
-    fit = fe_fit if method == "FE" else wls(yi, X, 1.0 / (vi + tau2))
-    beta, vb = fit.beta, fit.A_inv
-
-    if method == "FE":
-        I2 = 100.0 * max(0.0, (QE - df) / QE) if QE > 0 else 0.0
-        H2 = QE / df
+        tau2 = float(tau2)
+        se_t2 = se_tau2(method, yi, vi, X, tau2, control=control, weights=weights) if k > p else float("nan")
+        iterations = 0
+    elif method in EQUAL_EFFECTS or k == 1:
+        tau2, se_t2, iterations = 0.0, float("nan"), 0
+        if k == 1 and method not in EQUAL_EFFECTS:
+            warnings.append("k = 1: tau^2 is 0.")
     else:
-        I2 = 100.0 * tau2 / (tau2 + vt)
-        H2 = (tau2 + vt) / vt
+        tau2, se_t2, iterations = estimate_tau2(
+            method, yi, vi, X, control=control, warnings=warnings, weights=weights
+        )
+
+    # coefficients
+    with np.errstate(divide="ignore"):
+        wi = 1.0 / (vi + tau2)
+    M = vi + tau2
+    knha = test in ("knha", "adhoc")
+    rss_knha = float("nan")
+    iv_needed = (weighted and (weights is None or knha)) or (not weighted and knha)
+    if iv_needed and np.any(np.isinf(wi)):
+        raise EstimationError(
+            "Division by zero when computing the inverse-variance weights: a study has vi = 0 and tau^2 is 0; "
+            "give weights=, use a random-effects method with tau^2 > 0, or check the vi column."
+        )
+    fit_iv = wls(yi, X, wi) if iv_needed else None
+    if fit_iv is not None:
+        rss_knha = fit_iv.rss
+    if weighted and weights is None:
+        beta, vb = fit_iv.beta, fit_iv.A_inv
+        used_weights = wi
+    else:
+        A = weights if weighted else np.ones(k)
+        S = wls(yi, X, A)
+        beta = S.beta
+        XA = X * A[:, None]
+        vb = S.A_inv @ (XA.T @ (XA * M[:, None])) @ S.A_inv
+        used_weights = A
+    if weighted and weights is None:
+        rss_f = fit_iv.rss
+    else:
+        with np.errstate(invalid="ignore"):
+            rss_f = float(np.sum(wi * (yi - X @ beta) ** 2))
 
     s2w = 1.0
     ddf: int | None = None
-    if test in ("knha", "adhoc"):
-        s2w = fit.rss / df
-        if test == "adhoc":  # Knapp-Hartung scale factor truncated below at 1 (metafor stores the used one)
+    if knha:
+        s2w = 0.0 if rss_knha <= np.finfo(float).eps else rss_knha / (k - p)
+        if method in EQUAL_EFFECTS:
+            warnings.append(f"The Knapp-Hartung method is not meant to be used with {method} models.")
+        if test == "adhoc":
             s2w = max(1.0, s2w)
         vb = vb * s2w
-        ddf = df
+        ddf = k - p
     se = np.sqrt(np.diag(vb))
     if np.any(se <= 0):
-        # Knapp-Hartung scales by the residual dispersion, which is 0 when the model fits every study
-        # exactly (e.g. identical effect sizes): the tests are then undefined, not silently infinite.
         warnings.append(
             "The Knapp-Hartung scale factor is 0 (the model reproduces every effect size exactly), so "
             "standard errors are 0 and the tests are undefined; use test='z' or test='adhoc'."
@@ -539,9 +447,11 @@ def fit_arrays(
     if ddf is None:
         pval = 2 * norm_sf(np.abs(zval))
         crit = norm_ppf(1 - alpha / 2)
-    else:
+    elif ddf > 0:
         pval = 2 * t_sf(np.abs(zval), ddf)
         crit = t_ppf(1 - alpha / 2, ddf)
+    else:
+        pval, crit = np.full(p, np.nan), float("nan")
 
     if btt is None:
         btt = tuple(range(1, p)) if (intercept and p > 1) else tuple(range(p))
@@ -550,7 +460,8 @@ def fit_arrays(
         raise InputError.invalid("btt", btt, f"0-based coefficient indices in [0, {p - 1}]")
     b = beta[list(btt)]
     try:
-        QM = float(b @ np.linalg.solve(vb[np.ix_(btt, btt)], b))
+        half = np.linalg.solve(np.linalg.cholesky(vb[np.ix_(btt, btt)]), b)
+        QM = float(half @ half)
     except np.linalg.LinAlgError:
         QM = float("nan")  # only with a zero Knapp-Hartung scale (warned above); metafor reports NA too
     m = len(btt)
@@ -558,13 +469,41 @@ def fit_arrays(
         QMp = float(chi2_sf(QM, m))
     else:
         QM /= m
-        QMp = float(f_sf(QM, m, ddf))
+        QMp = float(f_sf(QM, m, ddf)) if ddf > 0 else float("nan")
 
+    # heterogeneity (always on the inverse-variance weights 1/vi)
+    if allvipos:
+        if k > p:
+            fe_fit = wls(yi, X, 1.0 / vi)
+            QE = max(0.0, fe_fit.rss)
+            QEp = float(chi2_sf(QE, k - p))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                trP = fe_fit.trace_pd()
+                vt = (k - p) / trP if trP != 0 else float("inf")
+            if not (np.isfinite(QE) and np.isfinite(vt) and vt > 0):
+                raise EstimationError(
+                    f"The sampling variances (from {float(vi.min()):.3g} to {float(vi.max()):.3g}) are too small "
+                    "or span too wide a range for the weights 1/vi to be computed in floating point; check the "
+                    "vi column or rescale the effect sizes."
+                )
+            if method in EQUAL_EFFECTS:
+                I2 = max(0.0, 100.0 * (QE - (k - p)) / QE) if QE > 0 else 0.0
+                H2 = QE / (k - p)
+            else:
+                I2 = 100.0 * tau2 / (vt + tau2)
+                H2 = tau2 / vt + 1.0
+        else:
+            QE, QEp, I2, H2, vt = 0.0, 1.0, 0.0, 1.0, 0.0
+    else:
+        QE = QEp = I2 = H2 = vt = float("nan")
+        warnings.append("Cannot compute the Q-test, I^2 or H^2 when some sampling variances are 0.")
+
+    parms = p + (0 if (method in EQUAL_EFFECTS or tau2_fixed) else 1)
+    fit_stats = _fit_stats(yi, vi, X, tau2, wi, rss_f, parms, allvipos)
     R2 = None
-    if with_r2 and intercept and p > 1:
-        R2 = _pseudo_r2(yi, vi, X, method, tau2, QE, control)
+    if with_r2 and intercept and not int_only:
+        R2 = _pseudo_r2(yi, vi, X, method, tau2, control, weights, weighted, test, used_weights)
 
-    fit_stats = _fit_stats(yi, vi, X, tau2, fit, method)
     labels = list(slab) if slab is not None else [f"Study {i + 1}" for i in range(k)]
     if len(labels) != k:
         raise InputError(f"slab has {len(labels)} labels for {k} studies.", field="slab")
@@ -578,17 +517,17 @@ def fit_arrays(
         beta=beta,
         se=se,
         zval=zval,
-        pval=pval,
+        pval=np.asarray(pval, dtype=float),
         ci_lb=beta - crit * se,
         ci_ub=beta + crit * se,
         vb=vb,
         tau2=float(tau2),
-        se_tau2=float(se_tau2),
+        se_tau2=float(se_t2),
         I2=float(I2),
         H2=float(H2),
         R2=R2,
         QE=float(QE),
-        QEp=QEp,
+        QEp=float(QEp),
         QM=QM,
         QMp=QMp,
         QMdf=(m, ddf),
@@ -599,13 +538,18 @@ def fit_arrays(
         yi=yi,
         vi=vi,
         X=X,
-        weights=fit.w,
+        weights=np.asarray(used_weights, dtype=float),
         fit_stats=fit_stats,
         iterations=iterations,
         intercept=intercept,
         control=control,
         slab=labels,
         warnings=warnings,
+        user_weights=weights,
+        weighted=weighted,
+        allvipos=allvipos,
+        tau2_fixed=tau2_fixed,
+        parms=parms,
     )
 
 
@@ -639,99 +583,75 @@ def single_study_fit(
     Returns
     -------
     RMAResult
-        With ``warnings`` saying that tau^2 is fixed at 0 and the test set to z.
     """
-    yi_a, vi_a = np.array([float(yi)]), np.array([float(vi)])
-    X = np.ones((1, 1))
-    se = float(np.sqrt(vi))
-    z = float(yi) / se
-    alpha = _alpha(level)
-    crit = float(norm_ppf(1 - alpha / 2))
-    pval = float(2 * norm_sf(abs(z)))
-    warnings = ["k = 1: tau2 is 0 and the test is z (metafor: Setting argument test='z' since k=1)."]
-    return RMAResult(
-        k=1,
-        p=1,
+    return fit_arrays(
+        np.array([float(yi)]),
+        np.array([float(vi)]),
+        np.ones((1, 1)),
+        [INTERCEPT_NAME],
         method=method,
-        test="z",
-        level=level if level >= 1 else 100 * (1 - alpha),
-        coef_names=[INTERCEPT_NAME],
-        beta=np.array([float(yi)]),
-        se=np.array([se]),
-        zval=np.array([z]),
-        pval=np.array([pval]),
-        ci_lb=np.array([yi - crit * se]),
-        ci_ub=np.array([yi + crit * se]),
-        vb=np.array([[float(vi)]]),
-        tau2=0.0,
-        se_tau2=float("nan"),
-        I2=0.0,
-        H2=1.0,
-        R2=None,
-        QE=0.0,
-        QEp=1.0,
-        QM=z * z,
-        QMp=pval,
-        QMdf=(1, None),
-        btt=(0,),
-        s2w=1.0,
-        vt=float(vi),
-        ddf=None,
-        yi=yi_a,
-        vi=vi_a,
-        X=X,
-        weights=1.0 / vi_a,
-        fit_stats=_fit_stats(yi_a, vi_a, X, 0.0, wls(yi_a, X, 1.0 / vi_a), method),
-        iterations=0,
-        intercept=True,
+        level=level,
         control=control,
         slab=[slab if slab is not None else "Study 1"],
-        warnings=warnings,
     )
 
 
-def _pseudo_r2(yi, vi, X, method, tau2, QE, control) -> float:
+def _weighted_adj_r2(yi, X, w) -> float:
+    """Adjusted R^2 of the weighted least-squares regression of ``yi`` on ``X`` (R's ``lm(..., weights=)``)."""
+    k, p = X.shape
+    rss = wls(yi, X, w).rss
+    tss = wls(yi, np.ones((k, 1)), w).rss
+    if tss <= 0:
+        return 0.0
+    return 1.0 - (rss / tss) * (k - 1) / (k - p)
+
+
+def _pseudo_r2(yi, vi, X, method, tau2, control, weights, weighted, test, used_weights) -> float | None:
     """Proportion of heterogeneity accounted for by the moderators (Raudenbush 2009), in percent.
 
     Random effects: ``100 * (tau2_RE - tau2_ME) / tau2_RE`` against the intercept-only fit of the same
-    estimator; fixed effect: the same with Q statistics in place of tau^2, as metafor reports it.
+    estimator (0 when tau2_RE is 0); equal effects: the adjusted R^2 of the weighted regression, as metafor.
     """
-    k, p = X.shape
-    X0 = np.ones((k, 1))
-    if method == "FE":
-        # metafor: the adjusted R^2 of the weighted least-squares regression, weights 1/vi.
-        tss = wls(yi, X0, 1.0 / vi).rss
-        if tss <= 0:
+    k, _p = X.shape
+    if method in EQUAL_EFFECTS:
+        if np.var(yi) == 0:
             return 0.0
-        r2 = 1.0 - QE / tss
-        return float(max(0.0, 100.0 * (1.0 - (1.0 - r2) * (k - 1) / (k - p))))
-    tau2_0, _, _ = estimate_tau2(method, yi, vi, X0, control=control)
+        w = used_weights if weighted else np.ones(k)
+        return float(max(0.0, 100.0 * _weighted_adj_r2(yi, X, w)))
+    try:
+        tau2_0, _, _ = estimate_tau2(method, yi, vi, np.ones((k, 1)), control=control, weights=weights)
+    except (InputError, EstimationError):
+        return float("nan")
     if tau2_0 <= 0:
         return 0.0
     return float(max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0))
 
 
-def _fit_stats(yi, vi, X, tau2, fit, method) -> dict[str, dict[str, float]]:
+def _fit_stats(yi, vi, X, tau2, wi, rss, parms, allvipos) -> dict[str, dict[str, float]]:
     """Log-likelihood, deviance, AIC, BIC and AICc under ML and REML, as ``fitstats.rma``."""
     k, p = X.shape
     total = vi + tau2
-    rss = fit.rss
-    ll_ml = -0.5 * k * np.log(2 * np.pi) - 0.5 * np.sum(np.log(total)) - 0.5 * rss
-    _, logdet_xx = np.linalg.slogdet(X.T @ X)
-    ll_reml = (
-        -0.5 * (k - p) * np.log(2 * np.pi)
-        + 0.5 * logdet_xx
-        - 0.5 * np.sum(np.log(total))
-        - 0.5 * fit.logdet_xwx()
-        - 0.5 * rss
-    )
-    ll_saturated = -0.5 * np.sum(np.log(2 * np.pi * vi))
-    parms = p + (0 if method == "FE" else 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll_ml = -0.5 * k * np.log(2 * np.pi) - 0.5 * np.sum(np.log(total)) - 0.5 * rss
+        _, logdet_xx = np.linalg.slogdet(X.T @ X)
+        _, logdet_xwx = (
+            np.linalg.slogdet(X.T @ (X * wi[:, None])) if np.all(np.isfinite(wi)) else (1.0, np.nan)
+        )
+        ll_reml = (
+            -0.5 * (k - p) * np.log(2 * np.pi)
+            + 0.5 * logdet_xx
+            - 0.5 * np.sum(np.log(total))
+            - 0.5 * logdet_xwx
+            - 0.5 * rss
+        )
+        if k <= p:
+            dev_ml = 0.0
+        elif allvipos:
+            dev_ml = -2 * (ll_ml + 0.5 * np.sum(np.log(2 * np.pi * vi)))
+        else:
+            dev_ml = -2 * ll_ml
     out = {}
-    for name, ll, n, dev in (
-        ("ML", ll_ml, k, -2 * (ll_ml - ll_saturated)),
-        ("REML", ll_reml, k - p, -2 * ll_reml),
-    ):
+    for name, ll, n, dev in (("ML", ll_ml, k, dev_ml), ("REML", ll_reml, k - p, -2 * ll_reml)):
         big = max(n, parms + 2)
         out[name] = {
             "ll": float(ll),
