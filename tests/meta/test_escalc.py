@@ -111,10 +111,11 @@ def test_zcor_and_cor():
 
 
 def test_zcor_small_n_and_perfect_correlation_are_flagged():
-    res = escalc("ZCOR", ri=[0.3, 1.0, 0.2], ni=[4, 30, 30])
-    assert res.complete.tolist() == [False, False, True]
-    assert math.isnan(res.vi[0])
-    assert "ni <= 4" in res.reasons[0]
+    # metafor 3.8-1: escalc("ZCOR", ri=.5, ni=c(3, 4)) gives vi NA and 1 (no variance only for ni <= 3)
+    res = escalc("ZCOR", ri=[0.3, 1.0, 0.2, 0.5], ni=[3, 30, 30, 4])
+    assert res.complete.tolist() == [False, False, True, True]
+    assert math.isnan(res.vi[0]) and res.vi[3] == 1.0
+    assert "ni <= 3" in res.reasons[0]
     assert "infinite" in res.reasons[1]
     assert res.reasons[2] == ""
 

@@ -40,7 +40,9 @@ _HELP = {
     "xi": "events (single proportion or rate)",
     "mi": "non-events (single proportion; or give --ni)",
     "ri": "correlation (COR/ZCOR) or pre-post correlation (MC/SMCC/SMCR)",
-    "ti": "person-time (single rate)",
+    "ti": "person-time (single rate), or a t statistic (PCOR, ZPCOR, SPCOR)",
+    "sdi": "standard deviation (single group: MN, MNLN, CVLN, SDLN, SMN)",
+    "r2i": "R^2 of the regression model (SPCOR)",
     "ni": "sample size",
 }
 
@@ -70,6 +72,8 @@ def escalc_command(
     mi: str | None = _column("mi"),
     ri: str | None = _column("ri"),
     ti: str | None = _column("ti"),
+    sdi: str | None = _column("sdi"),
+    r2i: str | None = _column("r2i"),
     ni: str | None = _column("ni"),
     add: float | None = typer.Option(
         None, "--add", help="Continuity correction for zero cells [default: 0.5; 0 for PFT]."
@@ -78,7 +82,9 @@ def escalc_command(
     drop00: bool = typer.Option(
         False, "--drop00", help="Drop studies with no (or only) events in both groups."
     ),
-    vtype: str = typer.Option("LS", "--vtype", help="Variance estimator: LS, UB, HO or AV (per measure)."),
+    vtype: str = typer.Option(
+        "LS", "--vtype", help="Variance estimator: LS, UB, LS2, HO, AV, AVHO, ST or CS (per measure)."
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the CSV here instead of to stdout."),
 ) -> None:
     """Append metafor-exact effect sizes (yi) and sampling variances (vi) to a CSV of studies."""
@@ -90,7 +96,29 @@ def escalc_command(
     given = dict(
         zip(
             ESCALC_ARGUMENTS,
-            (ai, bi, ci, di, n1i, n2i, x1i, x2i, t1i, t2i, m1i, m2i, sd1i, sd2i, xi, mi, ri, ti, ni),
+            (
+                ai,
+                bi,
+                ci,
+                di,
+                n1i,
+                n2i,
+                x1i,
+                x2i,
+                t1i,
+                t2i,
+                m1i,
+                m2i,
+                sd1i,
+                sd2i,
+                xi,
+                mi,
+                ri,
+                ti,
+                sdi,
+                r2i,
+                ni,
+            ),
             strict=True,
         )
     )

@@ -38,6 +38,17 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
         rstandard,
         rstudent,
     )
+    from regrow.meta._methods import (
+        RandomEffects,
+        cooks_distance,
+        dfbetas,
+        fitted,
+        ranef,
+        residuals,
+        simulate,
+        vcov,
+        weights,
+    )
     from regrow.meta._mh import MH_MEASURES, MHResult, RevmanResult, revman_mh_dl, rma_mh, rma_peto
     from regrow.meta._permutest import PermutationTest, permutest
     from regrow.meta._plots import new_figure, plot_bubble, png_bytes
@@ -55,7 +66,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
         ranktest,
         regtest,
     )
-    from regrow.meta._rma import TESTS, Interval, Prediction, RMAResult, TauConfint, rma
+    from regrow.meta._rma import NA_ACTIONS, TESTS, Interval, Prediction, RMAResult, TauConfint, rma
     from regrow.meta._robust import RobustResult, robust
     from regrow.meta._selection import HCResult, hc
     from regrow.meta._selmodel import SELMODEL_ALTERNATIVES, SELMODEL_TYPES, SelectionModel, selmodel
@@ -70,11 +81,24 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
     )
     from regrow.meta._summary import format_summary
     from regrow.meta._tau2 import METHODS, Control
+    from regrow.meta._transf import TRANSF, transf
     from regrow.meta._trimfill import TrimfillResult, trimfill
 
 #: Every public name, mapped to ``(module, attribute)``: imported on first access, so that
 #: ``import regrow.meta`` is instant and ``from regrow.meta import rma`` loads only what ``rma`` needs.
 _LAZY = {
+    "fitted": ("regrow.meta._methods", "fitted"),
+    "residuals": ("regrow.meta._methods", "residuals"),
+    "weights": ("regrow.meta._methods", "weights"),
+    "vcov": ("regrow.meta._methods", "vcov"),
+    "ranef": ("regrow.meta._methods", "ranef"),
+    "RandomEffects": ("regrow.meta._methods", "RandomEffects"),
+    "simulate": ("regrow.meta._methods", "simulate"),
+    "cooks_distance": ("regrow.meta._methods", "cooks_distance"),
+    "dfbetas": ("regrow.meta._methods", "dfbetas"),
+    "transf": ("regrow.meta._transf", "transf"),
+    "TRANSF": ("regrow.meta._transf", "TRANSF"),
+    "NA_ACTIONS": ("regrow.meta._rma", "NA_ACTIONS"),
     "LikelihoodRatioTest": ("regrow.meta._anova", "LikelihoodRatioTest"),
     "WaldTest": ("regrow.meta._anova", "WaldTest"),
     "lrt": ("regrow.meta._anova", "lrt"),
@@ -172,11 +196,13 @@ __all__ = [
     "ESCALC_TO",
     "METHODS",
     "MH_MEASURES",
+    "NA_ACTIONS",
     "REGTEST_MODELS",
     "REGTEST_PREDICTORS",
     "SELMODEL_ALTERNATIVES",
     "SELMODEL_TYPES",
     "TESTS",
+    "TRANSF",
     "CommonTau2",
     "Control",
     "Cumulative",
@@ -192,6 +218,7 @@ __all__ = [
     "PermutationTest",
     "Prediction",
     "RMAResult",
+    "RandomEffects",
     "RanktestResult",
     "RegtestResult",
     "Residuals",
@@ -206,10 +233,13 @@ __all__ = [
     "WaldTest",
     "blup",
     "confint_profile",
+    "cooks_distance",
     "cumul",
     "design_matrix",
+    "dfbetas",
     "escalc",
     "escalc_frame",
+    "fitted",
     "format_summary",
     "fsn",
     "hatvalues",
@@ -223,8 +253,10 @@ __all__ = [
     "plot_forest",
     "plot_funnel",
     "png_bytes",
+    "ranef",
     "ranktest",
     "regtest",
+    "residuals",
     "revman_mh_dl",
     "rma",
     "rma_mh",
@@ -234,8 +266,12 @@ __all__ = [
     "rstudent",
     "save_figure",
     "selmodel",
+    "simulate",
     "subgroup",
     "subgroup_difference_test",
+    "transf",
     "trimfill",
+    "vcov",
     "wald_test",
+    "weights",
 ]

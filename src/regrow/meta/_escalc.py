@@ -77,6 +77,48 @@ class EffectSizes:
         """0-based indices of the studies without a usable ``yi``/``vi``."""
         return [int(i) for i in np.flatnonzero(~self.complete)]
 
+    def summary(self, level: float = 95.0, transf: Any = None) -> dict[str, np.ndarray]:
+        """Per-study standard errors, z tests and confidence intervals (metafor's ``summary.escalc``).
+
+        Parameters
+        ----------
+        level : float, default 95
+            Confidence level in percent.
+        transf : str or callable, optional
+            Back-transformation of ``yi`` and the bounds (a ``transf.*`` name or a function).
+
+        Returns
+        -------
+        dict
+            ``yi``, ``vi``, ``sei``, ``zi``, ``pval``, ``ci_lb``, ``ci_ub`` (arrays).
+        """
+        from regrow.meta._dist import norm_ppf, norm_sf
+        from regrow.meta._rma_result import alpha_of
+        from regrow.meta._transf import resolve_transf
+
+        crit = float(norm_ppf(1 - alpha_of(level) / 2))
+        sei = self.sei
+        with np.errstate(invalid="ignore", divide="ignore"):
+            zi = self.yi / sei
+        out = {
+            "yi": self.yi.copy(),
+            "vi": self.vi.copy(),
+            "sei": sei,
+            "zi": zi,
+            "pval": 2 * norm_sf(np.abs(zi)),
+            "ci_lb": self.yi - crit * sei,
+            "ci_ub": self.yi + crit * sei,
+        }
+        func = resolve_transf(transf)
+        if func is not None:
+            for key in ("yi", "ci_lb", "ci_ub"):
+                out[key] = np.asarray(func(out[key]), dtype=float)
+            out["ci_lb"], out["ci_ub"] = (
+                np.fmin(out["ci_lb"], out["ci_ub"]),
+                np.fmax(out["ci_lb"], out["ci_ub"]),
+            )
+        return out
+
     def to_frame(self) -> pd.DataFrame:
         """One row per study: ``yi``, ``vi``, ``sei``, ``ni``, ``complete``, ``reason``.
 
@@ -144,11 +186,15 @@ def escalc(
     mi: Any = None,
     ri: Any = None,
     ti: Any = None,
+    sdi: Any = None,
+    r2i: Any = None,
     ni: Any = None,
     add: float | None = None,
     to: str = "only0",
     drop00: bool = False,
     vtype: str = "LS",
+    subset: Any = None,
+    include: Any = None,
 ) -> EffectSizes:
     """Compute study-level effect sizes and sampling variances as metafor 3.8-1 ``escalc`` does.
 
@@ -182,9 +228,14 @@ def escalc(
     Parameters
     ----------
     measure : str
-        One of :data:`ESCALC_MEASURES` (``"OR"``, ``"RR"``, ``"RD"``, ``"MD"``, ``"SMD"``, ``"ROM"``,
-        ``"COR"``, ``"ZCOR"``, ``"PR"``, ``"PLO"``, ``"PFT"``, ``"IRR"``, ``"IRD"``, ``"IR"``, ``"IRLN"``,
-        ``"MC"``, ``"SMCC"``, ``"SMCR"``).
+        One of :data:`ESCALC_MEASURES`: every measure of metafor 3.8-1 but "GEN". Besides those listed
+        above: 2x2 tables ``PETO``, ``AS``, ``PHI``, ``YUQ``, ``YUY``, ``RTET``, ``PBIT``, ``OR2D``,
+        ``OR2DL``, ``OR2DN``; matched pairs ``MPRD``, ``MPRR``, ``MPOR``, ``MPORC``, ``MPPETO``, ``MPORM``;
+        ``IRSD``; two groups ``SMDH``, ``SMD1``, ``SMD1H``, ``RPB``, ``RBIS``, ``D2OR``, ``D2ORL``, ``D2ORN``,
+        ``CVR``, ``VR``; correlations ``UCOR``, ``PCOR``, ``ZPCOR``, ``SPCOR``; one group ``PLN``, ``PAS``,
+        ``IRS``, ``IRFT``, ``MN``, ``MNLN``, ``CVLN``, ``SDLN``, ``SMN``; paired ``SMCRH``, ``ROMC``,
+        ``CVRC``, ``VRC``; Cronbach's alpha ``ARAW``, ``AHW``, ``ABT``; ``REH``. The formulas are
+        metafor's (see the modules ``_escalc_tables``, ``_escalc_moments`` and ``_escalc_other``).
     ai, bi, ci, di : array-like, optional
         2x2 cells: events / non-events in group 1 (``ai``, ``bi``) and group 2 (``ci``, ``di``).
     n1i, n2i : array-like, optional
@@ -198,7 +249,11 @@ def escalc(
     ri : array-like, optional
         Correlation coefficient (COR/ZCOR), or the pre-post correlation (MC, SMCC, SMCR), in [-1, 1].
     ti : array-like, optional
-        Person-time (IR, IRLN).
+        Person-time (IR, IRLN, IRS, IRFT), or a t statistic (PCOR family; SMD, as an alternative to means).
+    sdi : array-like, optional
+        Standard deviation of one group (MN, MNLN, CVLN, SDLN, SMN).
+    r2i : array-like, optional
+        R^2 of the regression model (SPCOR).
     ni : array-like, optional
         Sample size (COR, ZCOR, PR family, paired designs).
     add : float, optional
@@ -209,7 +264,12 @@ def escalc(
         Drop studies with no events (or only events) in both groups (2x2 and IRR/IRD).
     vtype : str
         Variance estimator: ``"LS"`` large-sample (default) for every measure; ``"UB"`` unbiased for
-        MD, SMD, RD, PR; ``"HO"`` homoscedastic for MD, ROM; ``"AV"`` averaged for SMD, RD, PR, PLO, COR.
+        MD, SMD, RD, PR; ``"HO"`` homoscedastic for MD, ROM; ``"AV"`` averaged for SMD, RD, PR, PLO, COR;
+        ``"LS2"`` for SMD, SMDH, SMCC, SMCR; ``"ST"``/``"CS"`` for PHI and RPB; ``"AVHO"`` for ROM.
+    subset : sequence of int or bool, optional
+        The studies to compute (0-based rows or a mask); only those are returned.
+    include : sequence of int or bool, optional
+        The studies to compute; the others are returned with missing ``yi``/``vi``.
 
     Returns
     -------
@@ -239,7 +299,29 @@ def escalc(
         name: value
         for name, value in zip(
             ARGUMENT_NAMES,
-            (ai, bi, ci, di, n1i, n2i, x1i, x2i, t1i, t2i, m1i, m2i, sd1i, sd2i, xi, mi, ri, ti, ni),
+            (
+                ai,
+                bi,
+                ci,
+                di,
+                n1i,
+                n2i,
+                x1i,
+                x2i,
+                t1i,
+                t2i,
+                m1i,
+                m2i,
+                sd1i,
+                sd2i,
+                xi,
+                mi,
+                ri,
+                ti,
+                sdi,
+                r2i,
+                ni,
+            ),
             strict=True,
         )
         if value is not None
@@ -266,10 +348,15 @@ def escalc(
         )
     # the measure functions only see what they use (e.g. bi wins over n1i, as in metafor)
     inputs = {name: arrays[name] for name in used}
-    if measure in ("OR", "RR", "RD"):  # group sizes are checked against the event counts
-        for extra in ("n1i", "n2i"):
-            if extra in arrays:
-                inputs[extra] = arrays[extra]
+    extras = spec.optional + (("n1i", "n2i") if spec.uses_add and "ai" in used else ())
+    for extra in extras:  # group sizes are checked against the event counts; SMD takes di/ti
+        if extra in arrays and extra not in inputs:
+            inputs[extra] = arrays[extra]
+    k_all = lengths[used[0]]
+    if subset is not None:
+        keep = _rows(subset, k_all, "subset")
+        inputs = {name: arr[keep] for name, arr in inputs.items()}
+        arrays = {name: arr[keep] for name, arr in arrays.items()}
     raw = spec.compute(inputs, measure=measure, add=add_value, to=to, drop00=bool(drop00), vtype=vtype)
 
     yi, vi = np.asarray(raw.yi, dtype=np.float64).copy(), np.asarray(raw.vi, dtype=np.float64).copy()
@@ -279,9 +366,30 @@ def escalc(
     vi[bad] = np.nan
     with np.errstate(invalid="ignore"):
         vi[vi < 0] = np.nan
+    notes = dict(raw.notes)
+    if include is not None:
+        left_out = ~_rows(include, yi.shape[0], "include")
+        yi[left_out] = np.nan
+        vi[left_out] = np.nan
+        notes = {"not in include": left_out, **notes}
     complete = np.isfinite(yi) & np.isfinite(vi)
-    reasons = _reasons(complete, {name: arrays[name] for name in used}, raw.notes)
+    reasons = _reasons(complete, {name: arrays[name] for name in used}, notes)
     return EffectSizes(measure=measure, yi=yi, vi=vi, complete=complete, ni=raw.ni, reasons=reasons)
+
+
+def _rows(selection: Any, k: int, name: str) -> np.ndarray:
+    """A boolean mask from a mask or from 0-based row numbers (metafor's ``subset``/``include``)."""
+    arr = np.asarray(selection)
+    if arr.dtype == bool:
+        if arr.shape != (k,):
+            raise InputError(f"{name} has {arr.size} flags for {k} studies.", field=name)
+        return arr
+    idx = arr.astype(int).reshape(-1)
+    if np.any((idx < 0) | (idx >= k)):
+        raise InputError.invalid(name, arr.tolist(), f"0-based row numbers in [0, {k - 1}]")
+    mask = np.zeros(k, dtype=bool)
+    mask[idx] = True
+    return mask
 
 
 def _reasons(complete: np.ndarray, used: Mapping[str, np.ndarray], notes: Mapping[str, np.ndarray]) -> tuple:
@@ -305,9 +413,19 @@ def escalc_frame(
     columns: Mapping[str, str],
     *,
     path: str | None = None,
+    var_names: tuple[str, ...] = ("yi", "vi"),
+    add_measure: bool = False,
+    replace: bool = True,
+    append: bool = True,
     **options: Any,
 ) -> pd.DataFrame:
     """Apply :func:`escalc` to a table and return a copy with ``yi`` and ``vi`` appended.
+
+    As metafor's ``escalc(..., data=)``: ``var_names`` names the two new columns (a third name, default
+    ``"measure"``, holds the measure when ``add_measure``); with ``replace=False`` only missing values of
+    existing columns are filled; ``include`` leaves the other rows as they were; ``subset`` keeps only those
+    rows. The frame's ``attrs`` remember the effect-size columns (``yi_names``, ``vi_names``, newest first)
+    and, per column, the measure and the sample sizes (``attrs["escalc"][name]``).
 
     Parameters
     ----------
@@ -335,9 +453,11 @@ def escalc_frame(
         A mapped column is missing, a cell is not numeric, or a value is out of range; the message names
         the column and the 1-based data row.
     """
-    unknown_options = sorted(set(options) - {"add", "to", "drop00", "vtype"})
+    unknown_options = sorted(set(options) - {"add", "to", "drop00", "vtype", "subset", "include"})
     if unknown_options:
-        raise InputError.invalid("option", unknown_options[0], "one of add, to, drop00, vtype")
+        raise InputError.invalid(
+            "option", unknown_options[0], "one of add, to, drop00, vtype, subset, include"
+        )
     # measure and options first, so that a typo there is not reported as a data problem
     _check_options(
         measure,
@@ -346,6 +466,8 @@ def escalc_frame(
         options.get("drop00", False),
         options.get("vtype", "LS"),
     )
+    if len(var_names) not in (2, 3):
+        raise InputError.invalid("var_names", var_names, "two or three column names")
     unknown = [arg for arg in columns if arg not in ARGUMENT_NAMES]
     if unknown:
         raise InputError.invalid(
@@ -376,9 +498,67 @@ def escalc_frame(
             row=row + 1,
             column=col,
         ) from exc
-    out = df.copy()
-    out["yi"] = result.yi
-    out["vi"] = result.vi
+    return _attach(df, result, measure, var_names, add_measure, replace, append, options)
+
+
+def _attach(df, result, measure, var_names, add_measure, replace, append, options) -> pd.DataFrame:
+    """metafor's bookkeeping when escalc writes into a data frame."""
+    import pandas as pd
+
+    yname, vname = var_names[0], var_names[1]
+    mname = var_names[2] if len(var_names) == 3 else "measure"
+    k = result.yi.shape[0]
+    include = np.ones(k, dtype=bool)
+    if options.get("include") is not None:
+        include = _rows(options["include"], k, "include")
+    base = (
+        df
+        if options.get("subset") is None
+        else df.iloc[np.flatnonzero(_rows(options["subset"], len(df), "subset"))]
+    )
+    if not append:
+        out = pd.DataFrame(
+            {yname: np.where(include, result.yi, np.nan), vname: np.where(include, result.vi, np.nan)}
+        )
+        if add_measure:
+            out[mname] = np.where(include & ~np.isnan(result.yi), measure, "")
+        info = {"measure": measure, "ni": np.where(include, result.ni, np.nan)}
+        out.attrs = {"yi_names": [yname], "vi_names": [vname], "escalc": {yname: info}}
+        return out
+    out = base.copy().reset_index(drop=True)
+    out.attrs = {
+        key: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
+        for key, v in base.attrs.items()
+    }
+    y_replace = np.ones(k, dtype=bool) if replace or yname not in out else out[yname].isna().to_numpy()
+    v_replace = np.ones(k, dtype=bool) if replace or vname not in out else out[vname].isna().to_numpy()
+    for name, values, mask in (
+        (yname, result.yi, include & y_replace),
+        (vname, result.vi, include & v_replace),
+    ):
+        column = out[name].to_numpy(dtype=float).copy() if name in out else np.full(k, np.nan)
+        column[mask] = values[mask]
+        out[name] = column
+    if add_measure:
+        if replace or mname not in out:
+            m_replace = np.ones(k, dtype=bool)
+        else:
+            m_replace = (out[mname].isna() | (out[mname] == "")).to_numpy()
+        labels = (
+            out[mname].fillna("").astype(str).to_numpy().copy()
+            if mname in out
+            else np.full(k, "", dtype=object)
+        )
+        labels[~np.isnan(result.yi) & include & m_replace] = measure
+        out[mname] = labels
+    info_all = dict(out.attrs.get("escalc", {}))
+    previous = info_all.get(yname, {})
+    ni = np.asarray(previous.get("ni", np.full(k, np.nan)), dtype=float).copy()
+    ni[include & y_replace] = result.ni[include & y_replace]
+    info_all[yname] = {"measure": measure, "ni": ni}
+    out.attrs["escalc"] = info_all
+    out.attrs["yi_names"] = [yname, *[n for n in out.attrs.get("yi_names", []) if n != yname and n in out]]
+    out.attrs["vi_names"] = [vname, *[n for n in out.attrs.get("vi_names", []) if n != vname and n in out]]
     return out
 
 

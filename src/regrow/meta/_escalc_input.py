@@ -47,6 +47,8 @@ ARGUMENT_NAMES = (
     "mi",
     "ri",
     "ti",
+    "sdi",
+    "r2i",
     "ni",
 )
 

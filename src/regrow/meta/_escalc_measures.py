@@ -26,10 +26,6 @@ Fisher RA (1921). On the "probable error" of a coefficient of correlation deduce
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ._escalc_input import (
@@ -43,84 +39,22 @@ from ._escalc_input import (
 
 __all__ = ["MEASURES", "MeasureSpec", "Raw", "hedges_correction"]
 
-Arrays = dict[str, np.ndarray]
+from ._escalc_core import Arrays, MeasureSpec, Raw, add_cells, hedges_correction, wmean
+from ._escalc_moments import MOMENT_MEASURES
+from ._escalc_other import OTHER_MEASURES
+from ._escalc_tables import TABLE_MEASURES
 
 
-def _lgamma(x: np.ndarray) -> np.ndarray:
-    """log Gamma elementwise (math.lgamma; scipy.special is not imported for escalc)."""
-    return np.asarray(np.frompyfunc(_lgamma_scalar, 1, 1)(x), dtype=float)
+def _hyp2f1(a: float, b: float, g: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Gauss's hypergeometric 2F1(a, b; g; x), NaN unless g > a + b (metafor's ``.Fcalc``)."""
+    from scipy.special import hyp2f1  # only for UCOR
 
-
-def _lgamma_scalar(v: float) -> float:
-    try:
-        return math.lgamma(v)
-    except ValueError:  # a pole (0, -1, -2, ...): +inf, as scipy.special.gammaln gives
-        return math.inf
-
-
-@dataclass
-class Raw:
-    """What a measure function returns (before metafor's final Inf/NaN clean-up)."""
-
-    yi: np.ndarray
-    vi: np.ndarray
-    ni: np.ndarray
-    #: reason text -> boolean mask of rows that reason explains
-    notes: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MeasureSpec:
-    """One escalc measure: what it needs and how it is computed."""
-
-    name: str
-    description: str
-    #: each entry lists alternatives; the first present one is used (``("bi", "n1i")``)
-    required: tuple[tuple[str, ...], ...]
-    vtypes: tuple[str, ...]
-    compute: Callable[..., Raw]
-    #: metafor's default ``add`` (0 for PFT, 1/2 otherwise)
-    default_add: float = 0.5
-    #: whether add/to/drop00 apply (count measures)
-    uses_add: bool = False
-
-
-def hedges_correction(m: np.ndarray) -> np.ndarray:
-    """Exact small-sample bias correction c(m) of Hedges (1981); NaN where m <= 1.
-
-    ``c(m) = Gamma(m/2) / (sqrt(m/2) * Gamma((m-1)/2))``, evaluated on the log scale as
-    ``exp(lgamma(m/2) - log(sqrt(m/2)) - lgamma((m-1)/2))`` (metafor's ``.cmicalc``) so that it never
-    overflows. ``m`` is the degrees of freedom: ``n1i + n2i - 2`` for SMD, ``ni - 1`` for SMCC/SMCR.
-
-    Parameters
-    ----------
-    m : numpy.ndarray
-        Degrees of freedom.
-
-    Returns
-    -------
-    numpy.ndarray
-        The correction factor (< 1), NaN for ``m <= 1`` or missing ``m``.
-
-    References
-    ----------
-    Hedges LV (1981). J Educ Stat 6(2):107-128. doi:10.3102/10769986006002107
-    """
-    m = np.asarray(m, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        c = np.exp(_lgamma(m / 2) - np.log(np.sqrt(m / 2)) - _lgamma((m - 1) / 2))
-    return np.where(m > 1, c, np.nan)
-
-
-def _add_cells(cells: list[np.ndarray], zero_any: np.ndarray, add: float, to: str) -> list[np.ndarray]:
-    """metafor's continuity correction: ``to`` in all / only0 / if0all / none."""
-    if to == "all":
-        return [c + add for c in cells]
-    if to == "only0":
-        return [np.where(zero_any, c + add, c) for c in cells]
-    if to == "if0all" and zero_any.any():
-        return [c + add for c in cells]
-    return cells
+    g, x = np.broadcast_arrays(np.asarray(g, dtype=float), np.asarray(x, dtype=float))
+    with np.errstate(invalid="ignore"):
+        ok = ~np.isnan(g) & ~np.isnan(x) & (g > a + b)
+    out = np.full(g.shape, np.nan)
+    out[ok] = hyp2f1(a, b, g[ok], x[ok])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- 2x2 tables
@@ -152,7 +86,7 @@ def _two_by_two(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, v
             notes["dropped by drop00=True: no events (or only events) in both groups"] = id00
             ai, bi, ci, di = (np.where(id00, np.nan, x) for x in (ai, bi, ci, di))
     zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)
-    ai, bi, ci, di = _add_cells([ai, bi, ci, di], zero, add, to)
+    ai, bi, ci, di = add_cells([ai, bi, ci, di], zero, add, to)
     n1i, n2i = ai + bi, ci + di
     with np.errstate(all="ignore"):
         p1i, p2i = ai / n1i, ci / n2i
@@ -187,6 +121,14 @@ def _two_means(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, vt
     if measure == "ROM":
         check_positive(a, ("m1i", "m2i"), "a mean on a ratio scale (ROM needs positive means)")
     m1i, m2i, sd1i, sd2i, n1i, n2i = (a[k] for k in ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"))
+    if measure == "SMD" and ("di" in a or "ti" in a):
+        # metafor: a given SMD di (or a t statistic ti, di = ti sqrt(1/n1i + 1/n2i)) replaces the means
+        di_given = a["di"] if "di" in a else np.full(n1i.shape, np.nan)
+        if "ti" in a:
+            di_given = np.where(np.isnan(di_given), a["ti"] * np.sqrt(1 / n1i + 1 / n2i), di_given)
+        has = ~np.isnan(di_given)
+        m1i, m2i = np.where(has, di_given, m1i), np.where(has, 0.0, m2i)
+        sd1i, sd2i = np.where(has, 1.0, sd1i), np.where(has, 1.0, sd2i)
     ni = n1i + n2i
     mi = ni - 2
     notes: dict[str, np.ndarray] = {}
@@ -202,8 +144,9 @@ def _two_means(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, vt
             if vtype == "UB":
                 vi = 1 / n1i + 1 / n2i + (1 - (mi - 2) / (mi * cmi**2)) * yi**2
             elif vtype == "AV":
-                mnwyi = np.nansum(ni * yi) / np.nansum(ni)
-                vi = 1 / n1i + 1 / n2i + mnwyi**2 / (2 * ni)
+                vi = 1 / n1i + 1 / n2i + wmean(yi, ni) ** 2 / (2 * ni)
+            elif vtype == "LS2":  # Borenstein et al. (2009), eq. 4.24
+                vi = cmi**2 * (1 / n1i + 1 / n2i + ((m1i - m2i) / sdpi) ** 2 / (2 * ni))
             else:
                 vi = 1 / n1i + 1 / n2i + yi**2 / (2 * ni)
             notes["n1i + n2i - 2 <= 1: the pooled SD and Hedges' correction need n1i + n2i >= 4"] = mi <= 1
@@ -212,6 +155,13 @@ def _two_means(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, vt
             yi = np.log(m1i / m2i)
             if vtype == "HO":
                 vi = sdpi**2 / (n1i * m1i**2) + sdpi**2 / (n2i * m2i**2)
+            elif vtype == "AV":
+                vi = wmean(sd1i / m1i, n1i) ** 2 / n1i + wmean(sd2i / m2i, n2i) ** 2 / n2i
+            elif vtype == "AVHO":
+                cv1, cv2 = sd1i / m1i, sd2i / m2i
+                ok = ~(np.isnan(n1i) | np.isnan(n2i) | np.isnan(cv1) | np.isnan(cv2))
+                mnwcvi = (np.sum(n1i[ok] * cv1[ok]) + np.sum(n2i[ok] * cv2[ok])) / np.sum((n1i + n2i)[ok])
+                vi = mnwcvi**2 * (1 / n1i + 1 / n2i)
             else:
                 vi = sd1i**2 / (n1i * m1i**2) + sd2i**2 / (n2i * m2i**2)
     return Raw(yi, vi, ni, notes)
@@ -229,16 +179,19 @@ def _correlation(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, 
         if measure == "ZCOR":
             yi = 0.5 * np.log((1 + ri) / (1 - ri))
             vi = 1 / (ni - 3)
-        else:  # COR
-            yi = ri.copy()
-            if vtype == "AV":
-                mnwyi = np.nansum(ni * yi) / np.nansum(ni)
-                vi = (1 - mnwyi**2) ** 2 / (ni - 1)
+        else:  # COR, UCOR
+            yi = ri.copy() if measure == "COR" else ri * _hyp2f1(0.5, 0.5, (ni - 2) / 2, 1 - ri**2)
+            if vtype == "UB":
+                vi = yi**2 - (1 - (ni - 3) / (ni - 2) * (1 - ri**2) * _hyp2f1(1.0, 1.0, ni / 2, 1 - ri**2))
+            elif vtype == "AV":
+                vi = (1 - wmean(yi, ni) ** 2) ** 2 / (ni - 1)
             else:
                 vi = (1 - yi**2) ** 2 / (ni - 1)
-    small = ni <= 4
+    small = ni <= 3
     vi = np.where(small, np.nan, vi)
-    notes = {"ni <= 4: metafor does not estimate the sampling variance": small}
+    notes = {"ni <= 3: metafor does not estimate the sampling variance": small}
+    if measure == "UCOR":
+        notes["ni <= 4: the bias-corrected correlation needs ni > 4"] = ni <= 4
     if measure == "ZCOR":
         notes["ri = -1 or 1: Fisher's z is infinite"] = np.abs(ri) == 1
     return Raw(yi, vi, ni.copy(), notes)
@@ -262,7 +215,7 @@ def _proportion(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, v
         raise row_error("xi + mi", i, float(xi[i] + mi[i]), "a sample size >= 1")
     ni_u = xi + mi
     zero = (xi == 0) | (mi == 0)
-    xi, mi = _add_cells([xi, mi], zero, add, to)
+    xi, mi = add_cells([xi, mi], zero, add, to)
     ni = xi + mi
     notes: dict[str, np.ndarray] = {}
     with np.errstate(all="ignore"):
@@ -285,6 +238,16 @@ def _proportion(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, v
                 vi = 1 / xi + 1 / mi
             if to == "none" or add == 0:
                 notes[f"xi = 0 or xi = ni with add={add:g}, to={to!r}: the logit is infinite"] = zero
+        elif measure == "PLN":
+            yi = np.log(pri)
+            if vtype == "AV":
+                mp = np.nansum(xi) / np.nansum(ni)
+                vi = 1 / (mp * ni) - 1 / ni
+            else:
+                vi = 1 / xi - 1 / ni
+        elif measure == "PAS":
+            yi = np.arcsin(np.sqrt(pri))
+            vi = 1 / (4 * ni)
         else:  # PFT
             yi = 0.5 * (np.arcsin(np.sqrt(xi / (ni + 1))) + np.arcsin(np.sqrt((xi + 1) / (ni + 1))))
             vi = 1 / (4 * ni + 2)
@@ -308,7 +271,7 @@ def _rates(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, vtype:
                 notes["dropped by drop00=True: no events in both groups"] = id00
                 x1i, x2i = np.where(id00, np.nan, x1i), np.where(id00, np.nan, x2i)
         zero = (x1i == 0) | (x2i == 0)
-        x1i, x2i = _add_cells([x1i, x2i], zero, add, to)
+        x1i, x2i = add_cells([x1i, x2i], zero, add, to)
         with np.errstate(all="ignore"):
             ir1i, ir2i = x1i / t1i, x2i / t2i
             if measure == "IRR":
@@ -323,13 +286,17 @@ def _rates(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, vtype:
         xi, ti = a["xi"], a["ti"]
         ni_u = ti.copy()
         zero = xi == 0
-        (xi,) = _add_cells([xi], zero, add, to)
+        (xi,) = add_cells([xi], zero, add, to)
         with np.errstate(all="ignore"):
             iri = xi / ti
             if measure == "IR":
                 yi, vi = iri, iri / ti
-            else:  # IRLN
+            elif measure == "IRLN":
                 yi, vi = np.log(iri), 1 / xi
+            elif measure == "IRS":
+                yi, vi = np.sqrt(iri), 1 / (4 * ti)
+            else:  # IRFT
+                yi, vi = 0.5 * (np.sqrt(iri) + np.sqrt(iri + 1 / ti)), 1 / (4 * ti)
     if measure in ("IRR", "IRLN") and (to == "none" or add == 0):
         notes[f"zero events with add={add:g}, to={to!r}: the log rate is infinite"] = zero
     return Raw(yi, vi, ni_u, notes)
@@ -361,12 +328,18 @@ def _mean_change(a: Arrays, *, measure: str, add: float, to: str, drop00: bool, 
             cmi = hedges_correction(mi)
             sddi = np.sqrt(sd1i**2 + sd2i**2 - 2 * ri * sd1i * sd2i)
             yi = cmi * (m1i - m2i) / sddi
-            vi = 1 / ni + yi**2 / (2 * ni)
+            if vtype == "LS2":
+                vi = cmi**2 * (1 / ni + ((m1i - m2i) / sddi) ** 2 / (2 * ni))
+            else:
+                vi = 1 / ni + yi**2 / (2 * ni)
             notes["SD of the change scores is 0: the standardised change is undefined"] = sddi == 0
         else:  # SMCR
             cmi = hedges_correction(mi)
             yi = cmi * (m1i - m2i) / sd1i
-            vi = 2 * (1 - ri) / ni + yi**2 / (2 * ni)
+            if vtype == "LS2":
+                vi = cmi**2 * (2 * (1 - ri) / ni + ((m1i - m2i) / sd1i) ** 2 / (2 * ni))
+            else:
+                vi = 2 * (1 - ri) / ni + yi**2 / (2 * ni)
             notes["sd1i is 0: the standardised change is undefined"] = sd1i == 0
         if measure != "MC":
             notes["ni <= 2: Hedges' correction needs ni - 1 > 1"] = mi <= 1
@@ -387,10 +360,18 @@ MEASURES: dict[str, MeasureSpec] = {
         MeasureSpec("RD", "risk difference", _TWO_BY_TWO, ("LS", "UB", "AV"), _two_by_two, uses_add=True),
         MeasureSpec("MD", "raw mean difference", _MEANS, ("LS", "UB", "HO"), _two_means),
         MeasureSpec(
-            "SMD", "standardised mean difference (Hedges' g)", _MEANS, ("LS", "UB", "AV"), _two_means
+            "SMD",
+            "standardised mean difference (Hedges' g)",
+            _MEANS,
+            ("LS", "UB", "AV", "LS2"),
+            _two_means,
+            optional=("di", "ti"),
         ),
-        MeasureSpec("ROM", "log ratio of means", _MEANS, ("LS", "HO"), _two_means),
+        MeasureSpec("ROM", "log ratio of means", _MEANS, ("LS", "HO", "AV", "AVHO"), _two_means),
         MeasureSpec("COR", "raw correlation", (("ri",), ("ni",)), ("LS", "AV"), _correlation),
+        MeasureSpec(
+            "UCOR", "bias-corrected correlation", (("ri",), ("ni",)), ("LS", "UB", "AV"), _correlation
+        ),
         MeasureSpec(
             "ZCOR", "Fisher r-to-z transformed correlation", (("ri",), ("ni",)), ("LS",), _correlation
         ),
@@ -425,16 +406,47 @@ MEASURES: dict[str, MeasureSpec] = {
         ),
         MeasureSpec("IR", "raw incidence rate", (("xi",), ("ti",)), ("LS",), _rates, uses_add=True),
         MeasureSpec("IRLN", "log incidence rate", (("xi",), ("ti",)), ("LS",), _rates, uses_add=True),
+        MeasureSpec(
+            "IRS",
+            "square-root incidence rate",
+            (("xi",), ("ti",)),
+            ("LS",),
+            _rates,
+            default_add=0.0,
+            uses_add=True,
+        ),
+        MeasureSpec(
+            "IRFT",
+            "Freeman-Tukey incidence rate",
+            (("xi",), ("ti",)),
+            ("LS",),
+            _rates,
+            default_add=0.0,
+            uses_add=True,
+        ),
+        MeasureSpec("PLN", "log proportion", _PROPORTION, ("LS", "AV"), _proportion, uses_add=True),
+        MeasureSpec(
+            "PAS",
+            "arcsine square-root proportion",
+            _PROPORTION,
+            ("LS",),
+            _proportion,
+            default_add=0.0,
+            uses_add=True,
+        ),
         MeasureSpec("MC", "raw mean change (paired)", _CHANGE, ("LS",), _mean_change),
         MeasureSpec(
-            "SMCC", "standardised mean change, change-score SD (paired)", _CHANGE, ("LS",), _mean_change
+            "SMCC", "standardised mean change, change-score SD (paired)", _CHANGE, ("LS", "LS2"), _mean_change
         ),
         MeasureSpec(
             "SMCR",
             "standardised mean change, raw-score SD of occasion 1 (paired)",
             (("m1i",), ("m2i",), ("sd1i",), ("ni",), ("ri",)),
-            ("LS",),
+            ("LS", "LS2"),
             _mean_change,
         ),
+        *TABLE_MEASURES,
+        *MOMENT_MEASURES,
+        *OTHER_MEASURES,
     )
 }

@@ -171,13 +171,15 @@ def refit_columns(res: RMAResult, subsets) -> tuple[dict[str, Any], list[str]]:
     return cols, warnings
 
 
-def leave1out(res: RMAResult) -> LeaveOneOut:
+def leave1out(res: RMAResult, *, na_action: str | None = None) -> LeaveOneOut:
     """Leave-one-out analysis: refit the model k times, each time without one study (``leave1out.rma.uni``).
 
     Parameters
     ----------
     res : RMAResult
         An intercept-only model (any estimator and test).
+    na_action : {"omit", "exclude", "pass"}, optional
+        Per-study layout (see :mod:`regrow.meta._methods`).
 
     Returns
     -------
@@ -203,7 +205,8 @@ def leave1out(res: RMAResult) -> LeaveOneOut:
             for i in range(res.k)
         ),
     )
-    return LeaveOneOut(method=res.method, test=res.test, slab=list(res.slab), warnings=warnings, **cols)
+    out = LeaveOneOut(method=res.method, test=res.test, slab=list(res.slab), warnings=warnings, **cols)
+    return _padded(out, res, na_action)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -236,9 +239,15 @@ def _hat_parts(res: RMAResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return w, A, h
 
 
-def hatvalues(res: RMAResult) -> np.ndarray:
-    """Diagonal of the hat matrix ``H = X (X'WX)^-1 X'W`` (``hatvalues.rma.uni``; values within 10 eps of 1
-    are set to 1).
+def _coef_weights(res: RMAResult) -> np.ndarray:
+    """The weights of the coefficient estimates: 1/(vi + tau2), the user's, or equal (unweighted)."""
+    if not res.weighted:
+        return np.ones(res.k)
+    return res.user_weights if res.user_weights is not None else 1.0 / (res.vi + res.tau2)
+
+
+def hat_matrix(res: RMAResult) -> np.ndarray:
+    """The k x k hat matrix ``H = X (X'AX)^-1 X'A`` with the coefficient weights ``A``.
 
     Parameters
     ----------
@@ -246,15 +255,43 @@ def hatvalues(res: RMAResult) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (k,)
-        The leverages, summing to p."""
-    w, _, h = _hat_parts(res)
-    hii = w * h
+    ndarray of shape (k, k)
+    """
+    a = _coef_weights(res)
+    A_inv = wls(res.yi, res.X, a).A_inv
+    return res.X @ A_inv @ (res.X * a[:, None]).T
+
+
+def hatvalues(res: RMAResult, *, type: str = "diagonal", na_action: str | None = None) -> np.ndarray:
+    """Diagonal of the hat matrix ``H = X (X'AX)^-1 X'A`` (``hatvalues.rma.uni``; values within 10 eps of 1
+    are set to 1), or the whole matrix (``type="matrix"``). ``A`` holds the weights of the coefficients.
+
+    Parameters
+    ----------
+    res : RMAResult
+    type : {"diagonal", "matrix"}
+    na_action : {"omit", "exclude", "pass"}, optional
+        Per-study layout (see :mod:`regrow.meta._methods`).
+
+    Returns
+    -------
+    ndarray
+        The leverages (summing to p), or the matrix."""
+    from regrow.meta._methods import _full, _square, na_mode
+
+    mode = na_mode(res, na_action)
+    if type == "matrix":
+        return _square(res, hat_matrix(res), mode)
+    if type != "diagonal":
+        raise InputError.invalid("type", type, "'diagonal' or 'matrix'")
+    a = _coef_weights(res)
+    A_inv = wls(res.yi, res.X, a).A_inv
+    hii = a * np.einsum("ij,jk,ik->i", res.X, A_inv, res.X)
     hii[hii > 1 - 10 * np.finfo(float).eps] = 1.0
-    return hii
+    return _full(res, hii, mode)
 
 
-def rstandard(res: RMAResult, *, type: str = "marginal") -> Residuals:
+def rstandard(res: RMAResult, *, type: str = "marginal", na_action: str | None = None) -> Residuals:
     """Internally standardized residuals (``rstandard.rma.uni``).
 
     Marginal: ``e_i = y_i - x_i'b`` with ``Var(e) = (I - H) M (I - H)'``, ``M = diag(vi + tau2)``, whose
@@ -267,6 +304,8 @@ def rstandard(res: RMAResult, *, type: str = "marginal") -> Residuals:
     ----------
     res : RMAResult
     type : {"marginal", "conditional"}
+    na_action : {"omit", "exclude", "pass"}, optional
+        Per-study layout (see :mod:`regrow.meta._methods`).
 
     Returns
     -------
@@ -290,7 +329,14 @@ def rstandard(res: RMAResult, *, type: str = "marginal") -> Residuals:
         se = np.sqrt(res.vi**2 / (res.vi + res.tau2) * (1 - w * h))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = e / se
-    return Residuals(resid=e, se=se, z=z, slab=list(res.slab), kind=type)
+    return _padded(Residuals(resid=e, se=se, z=z, slab=list(res.slab), kind=type), res, na_action)
+
+
+def _padded(obj, res: RMAResult, na_action: str | None):
+    from regrow.meta._methods import na_mode, pad_result
+
+    mode = na_mode(res, na_action)
+    return pad_result(obj, res, "exclude" if mode == "pass" else mode)
 
 
 @dataclass(frozen=True)
@@ -352,7 +398,7 @@ class Influence:
         return _frame(data, self.slab)
 
 
-def influence(res: RMAResult) -> Influence:
+def influence(res: RMAResult, *, na_action: str | None = None) -> Influence:
     """Outlier and influence diagnostics by deleting each study in turn (``influence.rma.uni``).
 
     For study i, with ``b_(-i)``, ``Var_(-i)``, ``tau2_(-i)`` and ``s2w_(-i)`` from the model refitted
@@ -368,6 +414,8 @@ def influence(res: RMAResult) -> Influence:
     ----------
     res : RMAResult
         Any fitted model (with or without moderators).
+    na_action : {"omit", "exclude", "pass"}, optional
+        Per-study layout (see :mod:`regrow.meta._methods`).
 
     Returns
     -------
@@ -436,26 +484,30 @@ def influence(res: RMAResult) -> Influence:
         )
     # R's three-valued "|": a NaN criterion does not flag, the study is flagged if any criterion holds.
     is_infl = flags.any(axis=1)
-    return Influence(
-        rstudent=rstud,
-        dffits=dffits,
-        cook_d=cook_d,
-        cov_r=cov_r,
-        tau2_del=tau2_del,
-        QE_del=QE_del,
-        hat=hat,
-        weight=weight,
-        dfbs=dfbs,
-        is_infl=is_infl,
-        coef_names=list(res.coef_names),
-        slab=list(res.slab),
-        resid_del=resid,
-        se_del=se_del,
-        warnings=warnings,
+    return _padded(
+        Influence(
+            rstudent=rstud,
+            dffits=dffits,
+            cook_d=cook_d,
+            cov_r=cov_r,
+            tau2_del=tau2_del,
+            QE_del=QE_del,
+            hat=hat,
+            weight=weight,
+            dfbs=dfbs,
+            is_infl=is_infl,
+            coef_names=list(res.coef_names),
+            slab=list(res.slab),
+            resid_del=resid,
+            se_del=se_del,
+            warnings=warnings,
+        ),
+        res,
+        na_action,
     )
 
 
-def rstudent(res: RMAResult) -> Residuals:
+def rstudent(res: RMAResult, *, na_action: str | None = None) -> Residuals:
     """Externally standardized (studentized deleted) residuals (``rstudent.rma.uni``).
 
     ``resid_i = y_i - x_i'b_(-i)`` and ``se_i = sqrt(s2w_(-i) (vi + tau2_(-i)) + x_i' Var_(-i) x_i)``, from
@@ -470,7 +522,8 @@ def rstudent(res: RMAResult) -> Residuals:
     Viechtbauer W, Cheung MW-L (2010). doi:10.1002/jrsm.11.
     """
     inf = influence(res)
-    return Residuals(resid=inf.resid_del, se=inf.se_del, z=inf.rstudent, slab=list(res.slab), kind="deleted")
+    out = Residuals(resid=inf.resid_del, se=inf.se_del, z=inf.rstudent, slab=list(res.slab), kind="deleted")
+    return _padded(out, res, na_action)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -503,7 +556,7 @@ class BLUP:
         return _frame({"pred": self.pred, "se": self.se, "pi_lb": self.pi_lb, "pi_ub": self.pi_ub}, self.slab)
 
 
-def blup(res: RMAResult, *, level: float | None = None) -> BLUP:
+def blup(res: RMAResult, *, level: float | None = None, na_action: str | None = None) -> BLUP:
     """Empirical Bayes (BLUP) estimates of each study's true effect (``blup.rma.uni``).
 
     ``pred_i = l_i y_i + (1 - l_i) x_i'b`` with shrinkage ``l_i = tau2 / (tau2 + vi)`` and
@@ -514,6 +567,8 @@ def blup(res: RMAResult, *, level: float | None = None) -> BLUP:
     res : RMAResult
     level : float, optional
         Interval level in percent (default: the model's).
+    na_action : {"omit", "exclude", "pass"}, optional
+        Per-study layout (see :mod:`regrow.meta._methods`).
 
     Returns
     -------
@@ -532,7 +587,7 @@ def blup(res: RMAResult, *, level: float | None = None) -> BLUP:
     pred = li * res.yi + (1 - li) * fitted
     vpred = li * res.vi + (1 - li) ** 2 * np.einsum("ij,jk,ik->i", res.X, res.vb, res.X)
     se = np.sqrt(vpred)
-    return BLUP(
+    out = BLUP(
         pred=pred,
         se=se,
         pi_lb=pred - crit * se,
@@ -540,3 +595,4 @@ def blup(res: RMAResult, *, level: float | None = None) -> BLUP:
         slab=list(res.slab),
         level=level if level >= 1 else 100 * (1 - alpha),
     )
+    return _padded(out, res, na_action)

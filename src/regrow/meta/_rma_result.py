@@ -273,6 +273,7 @@ class RMAResult:
         addx: bool = False,
         pi_method: str = "metafor",
         newvi: float | Sequence[float] | None = None,
+        na_action: str | None = None,
     ) -> Prediction:
         """Predicted effects, with CI and prediction interval, like metafor's ``predict.rma``.
 
@@ -300,6 +301,9 @@ class RMAResult:
             2009, doi:10.1111/j.1467-985X.2008.00552.x), as RevMan and R's meta report it.
         newvi : float or sequence, optional
             Sampling variance of a new study, added to the prediction interval (metafor's ``newvi``).
+        na_action : {"omit", "exclude", "pass"}, optional
+            For fitted values (``newmods`` omitted): only the fitted studies ("omit"), all rows with NaN for
+            the studies left out ("exclude"), or all rows computed wherever the moderators are known ("pass").
 
         Returns
         -------
@@ -347,7 +351,12 @@ class RMAResult:
         if fitted:
             keep = self.not_na if self.not_na is not None else np.ones(Xnew.shape[0], dtype=bool)
             slab = list(self.slab_all) if self.slab_all is not None else list(self.slab)
-            if self.na_action == "exclude":
+            mode = self.na_action if na_action is None else na_action
+            if mode not in ("omit", "exclude", "pass"):
+                raise InputError.invalid("na_action", mode, "omit, exclude or pass")
+            if mode == "pass":
+                pass
+            elif mode == "exclude":
                 out = {key: np.where(keep, v, np.nan) for key, v in out.items()}
                 se_out = None if se_out is None else np.where(keep, se_out, np.nan)
             else:
