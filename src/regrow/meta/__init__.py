@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is imported on first use
     from regrow.meta._anova import LikelihoodRatioTest, WaldTest, lrt, wald_test
+    from regrow.meta._anova_general import AnovaResult, anova
     from regrow.meta._cumul import Cumulative, cumul
     from regrow.meta._design import design_matrix
     from regrow.meta._escalc import ESCALC_MEASURES, ESCALC_TO, EffectSizes, escalc, escalc_frame
@@ -87,6 +88,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
 #: Every public name, mapped to ``(module, attribute)``: imported on first access, so that
 #: ``import regrow.meta`` is instant and ``from regrow.meta import rma`` loads only what ``rma`` needs.
 _LAZY = {
+    "anova": ("regrow.meta._anova_general", "anova"),
+    "AnovaResult": ("regrow.meta._anova_general", "AnovaResult"),
     "fitted": ("regrow.meta._methods", "fitted"),
     "residuals": ("regrow.meta._methods", "residuals"),
     "weights": ("regrow.meta._methods", "weights"),
@@ -203,6 +206,7 @@ __all__ = [
     "SELMODEL_TYPES",
     "TESTS",
     "TRANSF",
+    "AnovaResult",
     "CommonTau2",
     "Control",
     "Cumulative",
@@ -231,6 +235,7 @@ __all__ = [
     "TauConfint",
     "TrimfillResult",
     "WaldTest",
+    "anova",
     "blup",
     "confint_profile",
     "cooks_distance",

@@ -84,6 +84,12 @@ def cumul(
     Lau J, Antman EM, Jimenez-Silva J, et al. (1992). Cumulative meta-analysis of therapeutic trials for
     myocardial infarction. N Engl J Med 327:248-254. doi:10.1056/NEJM199207233270406.
     """
+    from regrow.meta._mh import MHResult
+
+    if isinstance(res, MHResult):
+        from regrow.meta._mh_diag import cumul_mh
+
+        return cumul_mh(res, order=order, decreasing=decreasing)
     _require_intercept_only(res, "cumul")
     idx = np.arange(res.k) if order is None else _sort_order(order, res.k, decreasing)
     cols, warnings = refit_columns(

@@ -196,6 +196,10 @@ def leave1out(res: RMAResult, *, na_action: str | None = None) -> LeaveOneOut:
     ----------
     Viechtbauer W, Cheung MW-L (2010). doi:10.1002/jrsm.11.
     """
+    if _is_mh(res):
+        from regrow.meta._mh_diag import leave1out_mh
+
+        return leave1out_mh(res)
     _require_intercept_only(res, "leave1out")
     everyone = np.arange(res.k)
     cols, warnings = refit_columns(
@@ -237,6 +241,13 @@ def _hat_parts(res: RMAResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     A = wls(res.yi, res.X, w).A_inv
     h = np.einsum("ij,jk,ik->i", res.X, A, res.X)
     return w, A, h
+
+
+def _is_mh(res) -> bool:
+    """A Mantel-Haenszel or Peto fit (its diagnostics refit the pooling of the tables)."""
+    from regrow.meta._mh import MHResult
+
+    return isinstance(res, MHResult)
 
 
 def _coef_weights(res: RMAResult) -> np.ndarray:
@@ -315,6 +326,10 @@ def rstandard(res: RMAResult, *, type: str = "marginal", na_action: str | None =
     ----------
     Viechtbauer W, Cheung MW-L (2010). doi:10.1002/jrsm.11.
     """
+    if _is_mh(res):
+        from regrow.meta._mh_diag import rstandard_mh
+
+        return rstandard_mh(res)
     if type not in ("marginal", "conditional"):
         raise InputError.invalid("type", type, "'marginal' or 'conditional'")
     w, _, h = _hat_parts(res)
@@ -431,6 +446,10 @@ def influence(res: RMAResult, *, na_action: str | None = None) -> Influence:
     Viechtbauer W, Cheung MW-L (2010). doi:10.1002/jrsm.11. Belsley, Kuh & Welsch (1980) Regression
     Diagnostics. doi:10.1002/0471725153.
     """
+    if _is_mh(res):
+        from regrow.meta._mh_diag import influence_mh
+
+        return influence_mh(res)
     k, p = res.k, res.p
     if k < 2:
         raise TooFewStudiesError(f"influence needs at least 2 studies; the model has k = {k}.")
@@ -521,6 +540,10 @@ def rstudent(res: RMAResult, *, na_action: str | None = None) -> Residuals:
     ----------
     Viechtbauer W, Cheung MW-L (2010). doi:10.1002/jrsm.11.
     """
+    if _is_mh(res):
+        from regrow.meta._mh_diag import rstudent_mh
+
+        return rstudent_mh(res)
     inf = influence(res)
     out = Residuals(resid=inf.resid_del, se=inf.se_del, z=inf.rstudent, slab=list(res.slab), kind="deleted")
     return _padded(out, res, na_action)

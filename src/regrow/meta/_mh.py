@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MH_MEASURES", "MHResult", "RevmanResult", "revman_mh_dl", "rma_mh", "rma_peto"]
 
-#: Outcome measures of :func:`rma_mh` (metafor's names): log odds ratio, log risk ratio, risk difference.
-MH_MEASURES = ("OR", "RR", "RD")
+#: Outcome measures of :func:`rma_mh` (metafor's names): log odds ratio, log risk ratio, risk difference,
+#: log incidence rate ratio, incidence rate difference.
+MH_MEASURES = ("OR", "RR", "RD", "IRR", "IRD")
 
 
 def _z_crit(level: float) -> float:
@@ -99,10 +100,66 @@ class MHResult:
     drop00: bool = True
     correct: bool = True
     warnings: list[str] = field(default_factory=list)
+    #: The inputs as given (all rows), so that diagnostics can refit without a study.
+    data: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Study labels of all rows.
+    slab: list[str] = field(default_factory=list)
+    #: Study-level effects of all rows (NaN where not computable), and which rows have one.
+    yi_f: np.ndarray | None = None
+    vi_f: np.ndarray | None = None
+
+    @property
+    def p(self) -> int:
+        return 1
+
+    @property
+    def is_random(self) -> bool:
+        return False
+
+    @property
+    def alpha(self) -> float:
+        return (100.0 - self.level) / 100.0 if self.level >= 1 else 1.0 - self.level
+
+    @property
+    def vb(self) -> np.ndarray:
+        return np.array([[self.se**2]])
+
+    def predict(self, *, transf: Any = None, targs: Any = None, level: float | None = None):
+        """The pooled effect with its CI (the prediction interval equals it: no tau^2), as ``predict.rma``.
+
+        Parameters
+        ----------
+        transf : str or callable, optional
+            Back-transformation, e.g. ``"exp"`` for OR, RR and IRR.
+        targs : mapping, optional
+        level : float, optional
+
+        Returns
+        -------
+        Prediction
+        """
+        from regrow.meta._rma_result import Prediction
+        from regrow.meta._transf import resolve_transf
+
+        crit = _z_crit(self.level if level is None else level)
+        pred = np.array([self.beta])
+        out = {"pred": pred, "ci_lb": pred - crit * self.se, "ci_ub": pred + crit * self.se}
+        out["pi_lb"], out["pi_ub"] = out["ci_lb"], out["ci_ub"]
+        se: np.ndarray | None = np.array([self.se])
+        func = resolve_transf(transf)
+        if func is not None:
+            out = {
+                k: np.asarray(func(v, targs=targs) if targs is not None else func(v), dtype=float)
+                for k, v in out.items()
+            }
+            se = None
+        return Prediction(se=se, slab=[""], **out)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in self.__dict__.items():
+            if key == "data":
+                continue
             out[key] = value.tolist() if isinstance(value, np.ndarray) else value
         return out
 
@@ -243,13 +300,24 @@ def _pooling_input(ai, bi, ci, di, n1i, n2i, measure: str, add: float, to: str, 
     if warn_na and not has_yi.all():
         warnings.append(f"{int((~has_yi).sum())} study-level effect(s) could not be computed (NA).")
     tables = (ai[used], bi[used], ci[used], di[used])
-    return tables, used, yi_all[has_yi], vi_all[has_yi], warnings
+    full = ({"ai": ai, "bi": bi, "ci": ci, "di": di}, yi_all, vi_all)
+    return tables, used, yi_all[has_yi], vi_all[has_yi], warnings, full
 
 
-def _tables_used(used, yi, vi, level, add, to, drop00, warnings) -> dict[str, Any]:
+def _tables_used(used, yi, vi, level, add, to, drop00, warnings, full=None, slab=None) -> dict[str, Any]:
     """The :class:`MHResult` fields that say which tables and study effects were used, and the options."""
     k = int(used.sum())
+    extra: dict[str, Any] = {}
+    if full is not None:
+        data, extra["yi_f"], extra["vi_f"] = full
+        extra["data"] = data
+        n = extra["yi_f"].size
+        labels = [f"Study {i + 1}" for i in range(n)] if slab is None else [str(x) for x in slab]
+        if len(labels) != n:
+            raise InputError(f"slab has {len(labels)} labels for {n} tables.", field="slab")
+        extra["slab"] = labels
     return {
+        **extra,
         "k": k,
         "k_eff": k,
         "yi": yi,
@@ -271,12 +339,17 @@ def rma_mh(
     *,
     n1i=None,
     n2i=None,
+    x1i=None,
+    x2i=None,
+    t1i=None,
+    t2i=None,
     measure: str = "OR",
     add: float = 0.5,
     to: str = "only0",
     drop00: bool = True,
     correct: bool = True,
     level: float = 95.0,
+    slab=None,
 ) -> MHResult:
     """Mantel-Haenszel fixed-effect pooling of 2x2 tables (metafor's ``rma.mh``).
 
@@ -301,7 +374,11 @@ def rma_mh(
         which is left out (with a warning in ``warnings``).
     n1i, n2i : array-like, optional
         Group sizes, when ``bi``/``di`` are not given.
-    measure : {"OR", "RR", "RD"}, default "OR"
+    x1i, x2i, t1i, t2i : array-like, optional
+        Events and person-time per group, for ``measure`` "IRR" (``exp(beta) = sum(x1i t2i / Ti) /
+        sum(x2i t1i / Ti)``, SE of Greenland & Robins 1985, and the Mantel-Haenszel test ``MH``) or "IRD"
+        (``beta = sum((x1i t2i - x2i t1i) / Ti) / sum(t1i t2i / Ti)``, SE of Rothman et al. 2008, ch. 15).
+    measure : {"OR", "RR", "RD", "IRR", "IRD"}, default "OR"
     add : float, default 0.5
         Added to the cells of the study-level effects (never to the pooled estimate).
     to : {"only0", "all", "if0all", "none"}, default "only0"
@@ -310,6 +387,8 @@ def rma_mh(
     correct : bool, default True
         Continuity correction of the CMH test.
     level : float, default 95
+    slab : sequence of str, optional
+        Study labels (for the diagnostics).
 
     Returns
     -------
@@ -335,7 +414,11 @@ def rma_mh(
         raise InputError.invalid("measure", measure, "one of " + ", ".join(MH_MEASURES))
     _check_options(add, to, drop00, correct)
     crit = _z_crit(level)
-    (a, b, c, d), used, yi, vi, warnings = _pooling_input(
+    if measure in ("IRR", "IRD"):
+        from regrow.meta._mh_rates import pool_rates
+
+        return pool_rates(x1i, x2i, t1i, t2i, measure, add, to, drop00, correct, level, slab)
+    (a, b, c, d), used, yi, vi, warnings, full = _pooling_input(
         ai, bi, ci, di, n1i, n2i, measure, add, to, drop00, warn_na=True
     )
     n1, n2 = a + b, c + d
@@ -438,7 +521,7 @@ def rma_mh(
         k_pos=k_pos,
         weights_pct=100.0 * weights / total if total > 0 else np.full(weights.size, nan),
         correct=bool(correct),
-        **_tables_used(used, yi, vi, level, add, to, drop00, warnings),
+        **_tables_used(used, yi, vi, level, add, to, drop00, warnings, full, slab),
         **out,
     )
 
@@ -455,6 +538,7 @@ def rma_peto(
     to: str = "only0",
     drop00: bool = True,
     level: float = 95.0,
+    slab=None,
 ) -> MHResult:
     """Peto's one-step pooled log odds ratio (metafor's ``rma.peto``).
 
@@ -465,7 +549,7 @@ def rma_peto(
 
     Parameters
     ----------
-    ai, bi, ci, di, n1i, n2i, add, to, drop00, level
+    ai, bi, ci, di, n1i, n2i, add, to, drop00, level, slab
         As in :func:`rma_mh`.
 
     Returns
@@ -487,7 +571,7 @@ def rma_peto(
     """
     _check_options(add, to, drop00)
     crit = _z_crit(level)
-    (a, b, c, d), used, yi, vi, warnings = _pooling_input(
+    (a, b, c, d), used, yi, vi, warnings, full = _pooling_input(
         ai, bi, ci, di, n1i, n2i, "PETO", add, to, drop00, warn_na=False
     )
     k_yi = yi.size
@@ -522,7 +606,7 @@ def rma_peto(
         k_yi=k_yi,
         k_pos=k_pos,
         weights_pct=100.0 * V / sumV,
-        **_tables_used(used, yi, vi, level, add, to, drop00, warnings),
+        **_tables_used(used, yi, vi, level, add, to, drop00, warnings, full, slab),
     )
 
 

@@ -129,6 +129,11 @@ class Case:
             why = all_equal(value, a.get("expected"), a.get("tolerance"))
         self._record(aid, "pass" if why is None else "fail", why or "")
 
+    def checks(self, values: dict[int, Any]) -> None:
+        """Several :meth:`check` calls, line -> value, in order."""
+        for line, value in values.items():
+            self.check(line, value)
+
     def warns(self, line: int, call: Callable[[], Any]) -> Any:
         """``expect_warning(expr)``: ``call`` must warn (a Python warning or a message in ``.warnings``)."""
         aid = self._id(line)
@@ -246,3 +251,8 @@ def data(name: str):
 def col(df, name: str) -> np.ndarray:
     """A numeric column as a float array (NaN where missing)."""
     return df[name].to_numpy(dtype=float)
+
+
+def coef_table(res) -> np.ndarray:
+    """metafor's ``c(as.matrix(coef(summary(res))))``: estimate, se, zval, pval, ci.lb, ci.ub, column-major."""
+    return np.column_stack([res.beta, res.se, res.zval, res.pval, res.ci_lb, res.ci_ub]).ravel(order="F")
