@@ -67,6 +67,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
         ranktest,
         regtest,
     )
+    from regrow.meta._reshape import Table3D, to_long, to_table, to_wide
     from regrow.meta._rma import NA_ACTIONS, TESTS, Interval, Prediction, RMAResult, TauConfint, rma
     from regrow.meta._robust import RobustResult, robust
     from regrow.meta._selection import HCResult, hc
@@ -88,6 +89,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
 #: Every public name, mapped to ``(module, attribute)``: imported on first access, so that
 #: ``import regrow.meta`` is instant and ``from regrow.meta import rma`` loads only what ``rma`` needs.
 _LAZY = {
+    "to_long": ("regrow.meta._reshape", "to_long"),
+    "to_table": ("regrow.meta._reshape", "to_table"),
+    "to_wide": ("regrow.meta._reshape", "to_wide"),
+    "Table3D": ("regrow.meta._reshape", "Table3D"),
     "anova": ("regrow.meta._anova_general", "anova"),
     "AnovaResult": ("regrow.meta._anova_general", "AnovaResult"),
     "fitted": ("regrow.meta._methods", "fitted"),
@@ -232,6 +237,7 @@ __all__ = [
     "SubgroupAnalysis",
     "SubgroupDifferences",
     "SubgroupTest",
+    "Table3D",
     "TauConfint",
     "TrimfillResult",
     "WaldTest",
@@ -274,6 +280,9 @@ __all__ = [
     "simulate",
     "subgroup",
     "subgroup_difference_test",
+    "to_long",
+    "to_table",
+    "to_wide",
     "transf",
     "trimfill",
     "vcov",

@@ -44,6 +44,7 @@ class Prediction:
     pi_ub: np.ndarray | None = None
     X: np.ndarray | None = None
     slab: list[str] = field(default_factory=list)
+    vcov: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {"pred": self.pred, "se": self.se, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub}
@@ -230,20 +231,8 @@ class RMAResult:
             raise InputError("Cannot give newmods for a model without moderators.", field="newmods")
         if isinstance(newmods, Mapping):
             names = self.coef_names[1:] if int_incl else self.coef_names
-            missing = [n for n in names if n not in newmods]
-            unknown = [n for n in newmods if n not in names]
-            if missing or unknown:
-                raise InputError(
-                    f"newmods must give every moderator of the model ({', '.join(names)}); "
-                    + (
-                        f"missing {', '.join(missing)}"
-                        if missing
-                        else f"unknown {', '.join(map(str, unknown))}"
-                    )
-                    + ".",
-                    field="newmods",
-                )
-            cols = [np.atleast_1d(np.asarray(newmods[n], dtype=float)) for n in names]
+            order = _match_names(list(newmods), names)
+            cols = [np.atleast_1d(np.asarray(newmods[given], dtype=float)) for given in order]
             Xnew = np.column_stack(np.broadcast_arrays(*cols))
         else:
             arr = np.asarray(newmods, dtype=float)
@@ -274,6 +263,7 @@ class RMAResult:
         pi_method: str = "metafor",
         newvi: float | Sequence[float] | None = None,
         na_action: str | None = None,
+        vcov: bool = False,
     ) -> Prediction:
         """Predicted effects, with CI and prediction interval, like metafor's ``predict.rma``.
 
@@ -301,6 +291,8 @@ class RMAResult:
             2009, doi:10.1111/j.1467-985X.2008.00552.x), as RevMan and R's meta report it.
         newvi : float or sequence, optional
             Sampling variance of a new study, added to the prediction interval (metafor's ``newvi``).
+        vcov : bool, default False
+            Also return the variance-covariance matrix of the predictions (``Prediction.vcov``).
         na_action : {"omit", "exclude", "pass"}, optional
             For fitted values (``newmods`` omitted): only the fitted studies ("omit"), all rows with NaN for
             the studies left out ("exclude"), or all rows computed wherever the moderators are known ("pass").
@@ -364,7 +356,8 @@ class RMAResult:
                 se_out = None if se_out is None else se_out[keep]
                 slab = [s for s, kept in zip(slab, keep, strict=True) if kept]
                 Xnew = Xnew[keep]
-        return Prediction(se=se_out, X=Xnew if addx else None, slab=slab, **out)
+        V = Xnew @ self.vb @ Xnew.T if vcov else None  # Xnew holds the rows reported (omitted ones dropped)
+        return Prediction(se=se_out, X=Xnew if addx else None, slab=slab, vcov=V, **out)
 
     # --------------------------------------------------------------------------------------- confint
 
@@ -456,6 +449,36 @@ class RMAResult:
             "fit_stats": self.fit_stats,
             "warnings": list(self.warnings),
         }
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def _match_names(given: list[str], names: list[str]) -> list[str]:
+    """metafor's matching of named ``newmods``: each given name is completed to the model term it is an
+    abbreviation of (its letters in order, fewest insertions); returns the given names in model order."""
+    pos: dict[str, int] = {}
+    for g in given:
+        dist = [len(n) - len(g) if _is_subsequence(g, n) else None for n in names]
+        found = [d for d in dist if d is not None]
+        if not found:
+            raise InputError(
+                f"Could not find variable {g!r} in the model ({', '.join(names)}).", field="newmods"
+            )
+        best = [j for j, d in enumerate(dist) if d == min(found)]
+        if len(best) > 1:
+            raise InputError(f"Could not match {g!r} uniquely to a variable of the model.", field="newmods")
+        if best[0] in pos.values():
+            raise InputError(
+                f"Found several names for the same variable {names[best[0]]!r}.", field="newmods"
+            )
+        pos[g] = best[0]
+    missing = [n for j, n in enumerate(names) if j not in pos.values()]
+    if missing:
+        raise InputError(f"newmods does not give values for {', '.join(missing)}.", field="newmods")
+    return sorted(pos, key=pos.get)
 
 
 def tau_intervals(

@@ -61,8 +61,25 @@ def all_equal(actual: Any, expected: Any, tolerance: float | None) -> str | None
     a, e = _values(actual), _values(expected)
     if len(a) != len(e):
         return f"lengths differ: {len(a)} vs {len(e)} (ours {a[:6]}, expected {e[:6]})"
+
+    def rbool(v):
+        return ("TRUE" if v else "FALSE") if isinstance(v, bool | np.bool_) else v
+
     if any(isinstance(v, str) for v in e + a):
-        return None if [str(v) for v in a] == [str(v) for v in e] else f"{a[:6]} != {e[:6]}"
+        a, e = [rbool(v) for v in a], [rbool(v) for v in e]
+
+        # R's as.matrix() of a mixed data frame pads numbers into text: compare numbers as numbers
+        def num(v):
+            try:
+                return float(str(v).strip())
+            except ValueError:
+                return None
+
+        na, ne = [num(v) for v in a], [num(v) for v in e]
+        if all(x is not None for x in na + ne):
+            return all_equal(na, ne, tolerance)
+        same = [str(x).strip() for x in a] == [str(y).strip() for y in e]
+        return None if same else f"{a[:6]} != {e[:6]}"
     if any(isinstance(v, bool | np.bool_) for v in e):
         return None if [None if v is None else bool(v) for v in a] == e else f"{a[:6]} != {e[:6]}"
     na_a = [v is None for v in a]
@@ -133,6 +150,30 @@ class Case:
         """Several :meth:`check` calls, line -> value, in order."""
         for line, value in values.items():
             self.check(line, value)
+
+    def check_fields(self, line: int, values: dict[str, Any]) -> None:
+        """An assertion on a whole R object (a list with print settings such as ``digits``): compares the
+        statistical entries given here, by name, with the same entries of the expected object."""
+        aid = self._id(line)
+        a = self.assertions[aid]
+        exp = a.get("expected") or {}
+        names = exp.get("names") or []
+        vals = exp.get("values")
+        vals = vals if isinstance(vals, list) else [vals]
+        problems = []
+        for name, value in values.items():
+            if name not in names:
+                problems.append(f"{name}: not in the expected object")
+                continue
+            idx = [
+                i
+                for i, n in enumerate(names)
+                if n == name or (n.startswith(name) and n[len(name) :].isdigit())
+            ]
+            why = all_equal(value, [vals[i] for i in idx], a.get("tolerance"))
+            if why:
+                problems.append(f"{name}: {why}")
+        self._record(aid, "fail" if problems else "pass", "; ".join(problems))
 
     def warns(self, line: int, call: Callable[[], Any]) -> Any:
         """``expect_warning(expr)``: ``call`` must warn (a Python warning or a message in ``.warnings``)."""
@@ -256,3 +297,11 @@ def col(df, name: str) -> np.ndarray:
 def coef_table(res) -> np.ndarray:
     """metafor's ``c(as.matrix(coef(summary(res))))``: estimate, se, zval, pval, ci.lb, ci.ub, column-major."""
     return np.column_stack([res.beta, res.se, res.zval, res.pval, res.ci_lb, res.ci_ub]).ravel(order="F")
+
+
+def metafor_control():
+    """metafor's default iteration settings (threshold 1e-5, 100 iterations): for assertions that compare
+    two metafor fits at machine precision, which only agree with a fit stopped where metafor stops."""
+    from regrow.meta import Control
+
+    return Control(threshold=1e-5, maxiter=100)
