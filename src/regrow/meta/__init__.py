@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
         rstandard,
         rstudent,
     )
+    from regrow.meta._ls import LSResult
     from regrow.meta._methods import (
         RandomEffects,
         cooks_distance,
@@ -85,10 +86,14 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
     from regrow.meta._tau2 import METHODS, Control
     from regrow.meta._transf import TRANSF, transf
     from regrow.meta._trimfill import TrimfillResult, trimfill
+    from regrow.meta._vif import VIFResult, vif
 
 #: Every public name, mapped to ``(module, attribute)``: imported on first access, so that
 #: ``import regrow.meta`` is instant and ``from regrow.meta import rma`` loads only what ``rma`` needs.
 _LAZY = {
+    "vif": ("regrow.meta._vif", "vif"),
+    "VIFResult": ("regrow.meta._vif", "VIFResult"),
+    "LSResult": ("regrow.meta._ls", "LSResult"),
     "to_long": ("regrow.meta._reshape", "to_long"),
     "to_table": ("regrow.meta._reshape", "to_table"),
     "to_wide": ("regrow.meta._reshape", "to_wide"),
@@ -220,6 +225,7 @@ __all__ = [
     "HCResult",
     "Influence",
     "Interval",
+    "LSResult",
     "LeaveOneOut",
     "LevelFit",
     "LikelihoodRatioTest",
@@ -240,6 +246,7 @@ __all__ = [
     "Table3D",
     "TauConfint",
     "TrimfillResult",
+    "VIFResult",
     "WaldTest",
     "anova",
     "blup",
@@ -286,6 +293,7 @@ __all__ = [
     "transf",
     "trimfill",
     "vcov",
+    "vif",
     "wald_test",
     "weights",
 ]

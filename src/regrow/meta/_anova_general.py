@@ -48,6 +48,19 @@ class AnovaResult:
     test: str = "z"
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def QS(self) -> float:
+        """metafor's name of QM for tests of the scale coefficients of a location-scale model."""
+        return self.QM
+
+    @property
+    def QSp(self) -> float:
+        return self.QMp
+
+    @property
+    def Za(self) -> np.ndarray | None:
+        return self.Xb
+
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
@@ -160,7 +173,10 @@ def _compare(a: RMAResult, b: RMAResult) -> AnovaResult:
     key = "REML" if full.method == "REML" else "ML"
     LRT = max(0.0, reduced.fit_stats[key]["dev"] - full.fit_stats[key]["dev"])
     df = full.parms - reduced.parms
-    if full.method in EQUAL_EFFECTS:
+    scale_models = hasattr(full, "alpha_coef") or hasattr(reduced, "alpha_coef")
+    if scale_models:
+        R2 = None
+    elif full.method in EQUAL_EFFECTS:
         from regrow.meta._linalg import wls
 
         def s2(res: RMAResult) -> float:
@@ -188,11 +204,25 @@ def _compare(a: RMAResult, b: RMAResult) -> AnovaResult:
         fit_stats_r=dict(reduced.fit_stats[key]),
         QE_f=full.QE,
         QE_r=reduced.QE,
-        tau2_f=full.tau2,
-        tau2_r=reduced.tau2,
+        tau2_f=float("nan") if scale_models else full.tau2,
+        tau2_r=float("nan") if scale_models else reduced.tau2,
         R2=R2,
         warnings=warnings,
     )
+
+
+def _scale_part(res: Any) -> Any:
+    """The scale coefficients of a location-scale model, shaped like a fit for the Wald helpers."""
+    from types import SimpleNamespace
+
+    if not hasattr(res, "alpha_coef"):
+        raise InputError(
+            "att and Z test the scale part of a location-scale model (rma with scale=).", field="att"
+        )
+    return SimpleNamespace(
+        beta=res.alpha_coef, vb=res.va, p=res.q, intercept=res.z_intercept, coef_names=res.z_names,
+        ddf=res.ddf_alpha, test=res.test,
+    )  # fmt: skip
 
 
 def anova(
@@ -202,6 +232,8 @@ def anova(
     btt: Any = None,
     X: Any = None,
     rhs: float | Sequence[float] | None = None,
+    att: Any = None,
+    Z: Any = None,
 ) -> AnovaResult | list[AnovaResult]:
     """Tests of a fitted model, or the comparison of two nested models (metafor's ``anova.rma``).
 
@@ -223,6 +255,9 @@ def anova(
     btt : int sequence, str, or list of those, optional
     X : array-like of shape (m, p) or (p,), optional
     rhs : float or sequence, optional
+    att, Z : optional
+        The same as ``btt`` and ``X`` for the scale coefficients of a location-scale model (results named
+        QS, QSp, Za as in metafor).
 
     Returns
     -------
@@ -233,6 +268,14 @@ def anova(
     InputError
         Unknown coefficients, a matrix of the wrong shape, models that are not nested fits of the same data.
     """
+    if (att is not None or Z is not None) and (btt is not None or X is not None):
+        raise InputError("Test either the location (btt, X) or the scale coefficients (att, Z), not both.")
+    if (btt is not None and att is not None) or (X is not None and Z is not None):
+        raise InputError("Give only one of btt/att or X/Z.")
+    if Z is not None:
+        return _contrasts(_scale_part(res), Z, rhs)
+    if att is not None:
+        return _wald(_scale_part(res), att, rhs)
     if res2 is not None:
         return _compare(res, res2)
     if X is not None:

@@ -240,7 +240,9 @@ def to_wide(
     order = [x for x in levels if str(x) != ref] + [x for x in levels if str(x) == ref]
     rank = {x: i for i, x in enumerate(order)}
     sorted_data = (
-        data.assign(_rank=groups.astype(object).map(rank).astype(int)).sort_values([study, "_rank"], kind="stable").drop(columns="_rank")
+        data.assign(_rank=groups.astype(object).map(rank).astype(int))
+        .sort_values([study, "_rank"], kind="stable")
+        .drop(columns="_rank")
     )
     cols = [grp] + [g for g in grpvars if g != grp]
     rows, comps, designs = [], [], []

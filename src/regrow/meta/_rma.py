@@ -7,7 +7,7 @@ fits a model to clean arrays and is what the diagnostics call when they refit. T
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -127,6 +127,11 @@ def rma(
     tau2: float | None = None,
     control: Control | None = None,
     na_action: str = "omit",
+    scale: Any = None,
+    link: str = "log",
+    scale_intercept: bool = True,
+    scale_names: Sequence[str] | None = None,
+    att: Sequence[int] | None = None,
 ) -> RMAResult:
     """Fit an equal-, fixed- or random-effects meta-analysis or meta-regression (metafor's ``rma.uni``).
 
@@ -170,6 +175,17 @@ def rma(
     na_action : {"omit", "exclude", "fail"}, default "omit"
         Studies with a missing value are dropped (with a warning); "exclude" keeps their rows as NaN in
         per-study output (predictions, residuals, influence); "fail" raises.
+    scale : array, mapping of columns or DataFrame, optional
+        Scale moderators: fits a location-scale model (metafor's ``rma(..., scale = ~ z)``, see
+        :mod:`regrow.meta._ls`); ``{}`` (or 1) for an intercept-only scale part.
+    link : {"log", "identity"}, default "log"
+        Link of the scale part.
+    scale_intercept : bool, default True
+        Whether the scale part has an intercept.
+    scale_names : sequence of str, optional
+        Names of the columns of an array ``scale``.
+    att : sequence of int, optional
+        0-based scale coefficients tested by QS (default: all but the intercept).
 
     Returns
     -------
@@ -223,9 +239,20 @@ def rma(
     if len(labels_all) != k_all:
         raise InputError(f"slab has {len(labels_all)} labels for {k_all} studies.", field="slab")
     X_all, names = design_matrix(mods, k_all, intercept=intercept, mod_names=mod_names, missing="nan")
+    Z_all = z_names = None
+    if scale is not None:
+        scale_mods = (
+            None
+            if (isinstance(scale, Mapping) and not scale) or (np.ndim(scale) == 0 and scale == 1)
+            else scale
+        )
+        Z_all, z_names = design_matrix(
+            scale_mods, k_all, intercept=scale_intercept, mod_names=scale_names, missing="nan"
+        )
     keep_subset = _subset_mask(subset, k_all)
     if not keep_subset.all():
         y, v, X_all = y[keep_subset], v[keep_subset], X_all[keep_subset]
+        Z_all = None if Z_all is None else Z_all[keep_subset]
         w = None if w is None else w[keep_subset]
         labels_all = [s for s, kept in zip(labels_all, keep_subset, strict=True) if kept]
         k_all = y.shape[0]
@@ -233,6 +260,8 @@ def rma(
     not_na = np.isfinite(y) & np.isfinite(v) & np.all(np.isfinite(X_all), axis=1)
     if w is not None:
         not_na &= np.isfinite(w)
+    if Z_all is not None:
+        not_na &= np.all(np.isfinite(Z_all), axis=1)
     warnings: list[str] = []
     if not not_na.all():
         if na_action == "fail":
@@ -252,6 +281,22 @@ def rma(
     if redundant:
         warnings.append(f"Redundant predictors dropped from the model: {', '.join(redundant)}.")
         X_all = X_all[:, [names.index(n) for n in kept_names]]
+    if Z_all is not None:
+        from regrow.meta._ls import fit_ls
+
+        Zf = Z_all[not_na]
+        Z, kept_z, redundant_z = drop_redundant(Zf, z_names)
+        if redundant_z:
+            warnings.append(f"Redundant predictors dropped from the scale model: {', '.join(redundant_z)}.")
+        res = fit_ls(
+            yf, vf, X, kept_names, Z, kept_z, link=link, method=str(method).upper(), test=test, level=level,
+            intercept=intercept and INTERCEPT_NAME in kept_names, z_intercept=scale_intercept and INTERCEPT_NAME in kept_z,
+            slab=[s for s, kept in zip(labels_all, not_na, strict=True) if kept], btt=btt, att=att, warnings=warnings,
+        )  # fmt: skip
+        from dataclasses import replace as _replace
+
+        return _replace(res, na_action=na_action, not_na=not_na, yi_all=y, vi_all=v, X_all=X_all, slab_all=labels_all,
+                        measure=measure, Z_all=Z_all[:, [z_names.index(n) for n in kept_z]])  # fmt: skip
     res = fit_arrays(
         yf,
         vf,
