@@ -23,7 +23,7 @@ def _scale3(d):
 
 @block("location-scale model works correctly for an intercept-only model")
 def intercept(c):
-    d, yi, vi = _dat()
+    _d, yi, vi = _dat()
     res1, res3 = rma(yi, vi), rma(yi, vi, scale={})
     res4 = rma(yi, vi, scale=res3.Z, scale_intercept=False)
     c.checks({16: res1.tau2, 17: np.exp(res3.alpha_coef[0]), 18: np.exp(res4.alpha_coef[0])})
