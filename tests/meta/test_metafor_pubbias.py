@@ -21,7 +21,8 @@ from metafor_refs import (
 from scipy import stats
 
 from regrow.errors import InputError, TooFewStudiesError
-from regrow.meta._pubbias import fsn, ranktest, regtest
+from regrow.meta._fsn import fsn
+from regrow.meta._pubbias import ranktest, regtest
 from regrow.meta._rma import rma
 from regrow.meta._trimfill import trimfill
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
     from regrow.meta._design import design_matrix
     from regrow.meta._escalc import ESCALC_MEASURES, ESCALC_TO, EffectSizes, escalc, escalc_frame
     from regrow.meta._escalc_input import ARGUMENT_NAMES as ESCALC_ARGUMENTS
+    from regrow.meta._fsn import FsnResult, fsn
     from regrow.meta._influence import (
         BLUP,
         Influence,
@@ -61,10 +62,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
     from regrow.meta._pubbias import (
         REGTEST_MODELS,
         REGTEST_PREDICTORS,
-        FsnResult,
         RanktestResult,
         RegtestResult,
-        fsn,
         ranktest,
         regtest,
     )
@@ -150,12 +149,12 @@ _LAZY = {
     "plot_forest": ("regrow.meta._plots_forest", "plot_forest"),
     "plot_funnel": ("regrow.meta._plots_funnel", "plot_funnel"),
     "confint_profile": ("regrow.meta._profile", "confint_profile"),
-    "FsnResult": ("regrow.meta._pubbias", "FsnResult"),
+    "FsnResult": ("regrow.meta._fsn", "FsnResult"),
     "REGTEST_MODELS": ("regrow.meta._pubbias", "REGTEST_MODELS"),
     "REGTEST_PREDICTORS": ("regrow.meta._pubbias", "REGTEST_PREDICTORS"),
     "RanktestResult": ("regrow.meta._pubbias", "RanktestResult"),
     "RegtestResult": ("regrow.meta._pubbias", "RegtestResult"),
-    "fsn": ("regrow.meta._pubbias", "fsn"),
+    "fsn": ("regrow.meta._fsn", "fsn"),
     "ranktest": ("regrow.meta._pubbias", "ranktest"),
     "regtest": ("regrow.meta._pubbias", "regtest"),
     "Interval": ("regrow.meta._rma", "Interval"),

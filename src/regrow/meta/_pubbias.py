@@ -4,9 +4,8 @@
   meta-regression on a precision predictor (``model="rma"``) or the classic weighted least-squares
   regression with a multiplicative dispersion term (``model="lm"``), with the limit estimate.
 * :func:`ranktest`: Begg and Mazumdar's rank correlation test.
-* :func:`fsn`: fail-safe N after Rosenthal, Orwin and Rosenberg.
 
-Trim-and-fill is in :mod:`regrow.meta._trimfill`.
+Trim-and-fill is in :mod:`regrow.meta._trimfill`, fail-safe N in :mod:`regrow.meta._fsn`.
 """
 
 from __future__ import annotations
@@ -17,17 +16,15 @@ from typing import Any
 import numpy as np
 
 from regrow.errors import InputError, TooFewStudiesError
-from regrow.meta._dist import norm_isf, norm_sf, t_ppf, t_sf
+from regrow.meta._dist import t_ppf, t_sf
 from regrow.meta._linalg import wls
 from regrow.meta._rma import RMAResult, fit_arrays
 
 __all__ = [
     "REGTEST_MODELS",
     "REGTEST_PREDICTORS",
-    "FsnResult",
     "RanktestResult",
     "RegtestResult",
-    "fsn",
     "ranktest",
     "regtest",
 ]
@@ -359,123 +356,3 @@ def ranktest(data, vi=None) -> RanktestResult:
     return RanktestResult(
         tau=float(result.statistic), pval=float(result.pvalue), exact=exact, k=k, warnings=warnings
     )
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Fail-safe N
-# ----------------------------------------------------------------------------------------------------------
-
-
-FSN_TYPES = ("Rosenthal", "Orwin", "Rosenberg")
-
-
-@dataclass(frozen=True)
-class FsnResult:
-    """Result of :func:`fsn`: the fail-safe number and what it was computed from."""
-
-    type: str
-    fsnum: int | float
-    alpha: float
-    pval: float | None
-    meanes: float | None
-    target: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "fsnum": self.fsnum,
-            "alpha": self.alpha,
-            "pval": self.pval,
-            "meanes": self.meanes,
-            "target": self.target,
-        }
-
-
-def fsn(
-    data,
-    vi=None,
-    *,
-    type: str = "Rosenthal",
-    alpha: float = 0.05,
-    target: float | None = None,
-    weighted: bool = False,
-) -> FsnResult:
-    """Fail-safe N: how many unpublished null studies would overturn the result (metafor's ``fsn``).
-
-    * Rosenthal (Stouffer): ``z = |sum(y_i / sqrt(v_i))| / sqrt(k)``, p = one-sided normal tail of z,
-      ``N = max(0, k (z / z_{1-alpha})^2 - k)``.
-    * Orwin: ``N = max(0, k (mean - target) / target)`` with the (unweighted, or 1/v-weighted) mean effect;
-      ``target`` defaults to half the mean.
-    * Rosenberg: with the fixed-effect estimate, ``w.p = (sum w y / z_{1-alpha/2})^2 - sum w`` and
-      ``N = max(0, k w.p / sum w)``; p is the two-sided p-value of the fixed-effect estimate.
-
-    Non-integer N are rounded up (metafor's ``ceiling``).
-
-    Parameters
-    ----------
-    data : RMAResult or array-like
-        A fitted model (its yi and vi) or the effect sizes.
-    vi : array-like, optional
-        Sampling variances.
-    type : {"Rosenthal", "Orwin", "Rosenberg"}, default "Rosenthal"
-    alpha : float, default 0.05
-        Significance level (one-sided for Rosenthal, two-sided for Rosenberg).
-    target : float, optional
-        Orwin's target effect (default half the mean effect).
-    weighted : bool, default False
-        Orwin with the inverse-variance weighted mean.
-
-    Returns
-    -------
-    FsnResult
-
-    Raises
-    ------
-    InputError
-        Unknown type, alpha outside (0, 1), bad arrays.
-
-    References
-    ----------
-    Rosenthal R (1979). The file drawer problem and tolerance for null results. Psychol Bull 86:638-641.
-    doi:10.1037/0033-2909.86.3.638. Orwin RG (1983). A fail-safe N for effect size in meta-analysis.
-    J Educ Stat 8:157-159. doi:10.3102/10769986008002157. Rosenberg MS (2005). The file-drawer problem
-    revisited. Evolution 59:464-468. doi:10.1111/j.0014-3820.2005.tb01004.x.
-    """
-    if type not in FSN_TYPES:
-        raise InputError.invalid("type", type, "one of " + ", ".join(FSN_TYPES))
-    if not (0 < alpha < 1):
-        raise InputError.invalid("alpha", alpha, "a significance level in (0, 1)")
-    yi, vi = _yi_vi(data, vi)
-    k = yi.size
-    if k < 1:
-        raise TooFewStudiesError("Fail-safe N needs at least one study.")
-    pval = meanes = None
-    if type == "Rosenthal":
-        z_avg = abs(float(np.sum(yi / np.sqrt(vi))) / np.sqrt(k))
-        pval = float(norm_sf(z_avg))
-        fsnum = max(0.0, k * (z_avg / norm_isf(alpha)) ** 2 - k)
-        target = None
-    elif type == "Orwin":
-        meanes = float(np.sum(yi / vi) / np.sum(1 / vi)) if weighted else float(np.mean(yi))
-        if target is None:
-            target = meanes / 2
-        target = float(target)
-        if target == 0:
-            fsnum = float("inf")
-        else:
-            if np.sign(target) != np.sign(meanes):
-                target = -target
-            fsnum = max(0.0, k * (meanes - target) / target)
-    else:
-        wi = 1.0 / vi
-        meanes = float(np.sum(wi * yi) / np.sum(wi))
-        zval = meanes / np.sqrt(1.0 / np.sum(wi))
-        wp = (np.sum(wi * yi) / norm_isf(alpha / 2)) ** 2 - np.sum(wi)
-        pval = float(2 * norm_sf(abs(zval)))
-        fsnum = max(0.0, k * float(wp) / float(np.sum(wi)))
-        target = None
-    if np.isfinite(fsnum):
-        fsnum = (
-            int(np.ceil(fsnum)) if abs(fsnum - round(fsnum)) >= np.sqrt(np.finfo(float).eps) else round(fsnum)
-        )
-    return FsnResult(type=type, fsnum=fsnum, alpha=float(alpha), pval=pval, meanes=meanes, target=target)

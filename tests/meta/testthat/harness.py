@@ -9,7 +9,8 @@ The Python ports (``port_*.py``, one per R test file) re-enact each ``test_that(
 and report the value of each assertion with :meth:`Case.check`; :func:`run_all` compares every reported
 value with the recorded expectation using testthat's rule (R's ``all.equal``: mean relative difference
 within the tolerance) and gives each assertion a status: ``pass``, ``fail``, ``error`` (the block raised
-before reaching it), ``not_ported``, or ``excluded:<category>``.
+before reaching it), ``not_portable`` (depends on R's random numbers or R-only attributes), ``not_ported``,
+or ``excluded:<category>``.
 """
 
 from __future__ import annotations
@@ -174,6 +175,11 @@ class Case:
             if why:
                 problems.append(f"{name}: {why}")
         self._record(aid, "fail" if problems else "pass", "; ".join(problems))
+
+    def not_portable(self, line: int, why: str) -> None:
+        """An assertion whose value cannot be reproduced outside R (R's random numbers, R attributes);
+        it counts as not passing."""
+        self._record(self._id(line), "not_portable", why)
 
     def warns(self, line: int, call: Callable[[], Any]) -> Any:
         """``expect_warning(expr)``: ``call`` must warn (a Python warning or a message in ``.warnings``)."""
