@@ -11,16 +11,17 @@ from typing import Any
 
 import typer
 
-from regrow import _wiring as wire
-from regrow import journal as jr
-from regrow import protocol as pr
-from regrow.cli._common import emit_json
+from regrow.cli._common import DATABASE_URL_ENV, emit_json, lazy_module
 from regrow.errors import InputError
 
 __all__ = ["register"]
 
+wire = lazy_module("regrow._wiring")
+jr = lazy_module("regrow.journal")
+pr = lazy_module("regrow.protocol")
+
 DB_HELP = "Journal database URL (SQLite or postgresql+psycopg://); default: SQLite in your user data folder."
-DbOption = typer.Option(None, "--db", envvar=jr.DATABASE_URL_ENV, help=DB_HELP)
+DbOption = typer.Option(None, "--db", envvar=DATABASE_URL_ENV, help=DB_HELP)
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
 RulesOption = typer.Option(None, "--rules", help="A clinic's YAML rule overrides (by rule id).")
 AtOption = typer.Option(None, help="When (ISO 8601); now when omitted.")

@@ -14,13 +14,16 @@ from typing import Any
 
 import typer
 
-from regrow import journal as jr
-from regrow import progress as pg
-from regrow.cli._common import emit_json
+from regrow.cli._common import DATABASE_URL_ENV, emit_json, lazy_attr, lazy_module
 from regrow.errors import DataFileError, InputError
-from regrow.progress._journal import context_from_journal, expected_from_evidence, observations_from_journal
 
 __all__ = ["register"]
+
+jr = lazy_module("regrow.journal")
+pg = lazy_module("regrow.progress")
+context_from_journal = lazy_attr("regrow.progress._journal", "context_from_journal")
+expected_from_evidence = lazy_attr("regrow.progress._journal", "expected_from_evidence")
+observations_from_journal = lazy_attr("regrow.progress._journal", "observations_from_journal")
 
 
 @contextlib.contextmanager
@@ -35,7 +38,7 @@ def _journal_session(db: str | None):
 
 
 DB_HELP = "Journal database URL (SQLite or postgresql+psycopg://); default: SQLite in your user data folder."
-DbOption = typer.Option(None, "--db", envvar=jr.DATABASE_URL_ENV, help=DB_HELP)
+DbOption = typer.Option(None, "--db", envvar=DATABASE_URL_ENV, help=DB_HELP)
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 measurement_app = typer.Typer(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from regrow import journal as jr
+from regrow.cli._common import DATABASE_URL_ENV
 from regrow.errors import InputError
 
 __all__ = ["register"]
@@ -33,7 +33,7 @@ def serve(
     db: str | None = typer.Option(
         None,
         "--db",
-        envvar=jr.DATABASE_URL_ENV,
+        envvar=DATABASE_URL_ENV,
         help="Journal database URL; default: SQLite in your user data folder.",
     ),
     photos_dir: Path | None = typer.Option(
