@@ -119,7 +119,7 @@ def fit_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
 ) -> None:
     """Fit a fixed/random-effects model or meta-regression (metafor's rma)."""
-    from regrow.evidence import format_summary, rma
+    from regrow.meta import format_summary, rma
 
     perms = _parse_permutations(permutations)
     method = {"EE": "FE", "CE": "FE"}.get(method.upper(), method.upper())
@@ -159,7 +159,7 @@ def fit_command(
     )
     pval_perm = None
     if perms is not None:
-        from regrow.evidence import permutest
+        from regrow.meta import permutest
 
         perm = permutest(res, iter=perms, seed=seed)
         pval_perm = np.asarray(perm.pval, dtype=float)
@@ -189,7 +189,7 @@ def fit_to_json(res, *, pval_perm: np.ndarray | None = None) -> dict[str, Any]:
             "pi_lb": None if pred.pi_lb is None else float(pred.pi_lb[0]),
             "pi_ub": None if pred.pi_ub is None else float(pred.pi_ub[0]),
         }
-    if res.is_random:
+    if res.is_random and res.k > res.p:
         ci = res.confint()
         out["tau2_ci"] = {"lb": ci.tau2.ci_lb, "ub": ci.tau2.ci_ub, "type": "Q-profile"}
         out["I2_ci"] = {"lb": ci.I2.ci_lb, "ub": ci.I2.ci_ub}
@@ -204,9 +204,9 @@ def demo_command(
     """Fit the classic BCG vaccine example (Colditz et al. 1994; 13 trials, log risk ratios)."""
     from importlib import resources
 
-    from regrow.evidence import escalc, format_summary, rma
+    from regrow.meta import escalc, format_summary, rma
 
-    with resources.as_file(resources.files("regrow.evidence") / "examples" / "dat_bcg.csv") as path:
+    with resources.as_file(resources.files("regrow.meta") / "examples" / "dat_bcg.csv") as path:
         table = pd.read_csv(path)
     es = escalc("RR", ai=table["tpos"], bi=table["tneg"], ci=table["cpos"], di=table["cneg"])
     labels = (table["author"] + " " + table["year"].astype(str)).tolist()

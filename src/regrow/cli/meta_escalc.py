@@ -12,8 +12,7 @@ import pandas as pd
 import typer
 
 from regrow.errors import DataFileError, InputError
-from regrow.evidence._escalc import ESCALC_MEASURES, ESCALC_TO, escalc_frame
-from regrow.evidence._escalc_input import ARGUMENT_NAMES
+from regrow.meta import ESCALC_ARGUMENTS, ESCALC_MEASURES, ESCALC_TO, escalc_frame
 
 __all__ = ["register_escalc"]
 
@@ -79,7 +78,7 @@ def escalc_command(
     """Append metafor-exact effect sizes (yi) and sampling variances (vi) to a CSV of studies."""
     given = dict(
         zip(
-            ARGUMENT_NAMES,
+            ESCALC_ARGUMENTS,
             (ai, bi, ci, di, n1i, n2i, x1i, x2i, t1i, t2i, m1i, m2i, sd1i, sd2i, xi, mi, ri, ti, ni),
             strict=True,
         )

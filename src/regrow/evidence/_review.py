@@ -247,7 +247,7 @@ def _moderators(study: Study, outcome: Outcome) -> dict[str, Any]:
 
 
 def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
-    from regrow.evidence._escalc import escalc
+    from regrow.meta import escalc
 
     label = study.label
     scale = _scale(comp, outcome)
@@ -343,7 +343,7 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
 
 
 def _binary(study, outcome, comp) -> StudyEffect | NotPooled:
-    from regrow.evidence._escalc import escalc
+    from regrow.meta import escalc
 
     derivation: list[str] = []
     counts = []
@@ -441,7 +441,7 @@ def pool(effects: list[StudyEffect] | tuple[StudyEffect, ...], *, level: float =
             study_ids=ids,
             weights_pct=(100.0,),
         )
-    from regrow.evidence._rma import rma
+    from regrow.meta import rma
 
     yi = np.array([e.yi for e in effects])
     vi = np.array([e.vi for e in effects])
@@ -483,7 +483,7 @@ def _moderator_analysis(effects: list[StudyEffect]) -> tuple[dict[str, Any], ...
             continue
         numeric = all(isinstance(v, int | float) for _, v in values)
         if numeric and len(values) >= META_REGRESSION_MIN_K:
-            from regrow.evidence._rma import rma
+            from regrow.meta import rma
 
             fit = rma(
                 [e.yi for e, _ in values],

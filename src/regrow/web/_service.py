@@ -567,7 +567,7 @@ class JournalService:
 
     def evidence_plot(self, comparison_id: str, kind: str) -> bytes:
         """A forest or funnel plot of one comparison as PNG bytes (cached)."""
-        from regrow.evidence._report_plots import forest_png, funnel_png
+        from regrow.evidence import forest_png, funnel_png
 
         _, results, _ = self._review()
         result = next((r for r in results if r.comparison.id == comparison_id), None)

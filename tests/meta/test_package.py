@@ -1,0 +1,125 @@
+"""The package boundary of the engine: its public names, its imports, and the deprecation path."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import regrow.evidence
+import regrow.meta
+
+SRC = Path(regrow.meta.__file__).resolve().parents[2]
+
+#: The public API of regrow.meta; a rename or removal here must be deliberate (and documented).
+PUBLIC = {
+    "BLUP", "CommonTau2", "Control", "Cumulative", "ESCALC_ARGUMENTS", "ESCALC_MEASURES", "ESCALC_TO",
+    "EffectSizes", "FsnResult", "HCResult", "Influence", "Interval", "LeaveOneOut", "LevelFit",
+    "LikelihoodRatioTest", "METHODS", "MHResult", "MH_MEASURES", "PermutationTest", "Prediction",
+    "REGTEST_MODELS", "REGTEST_PREDICTORS", "RMAResult", "RanktestResult", "RegtestResult", "Residuals",
+    "RevmanResult", "RobustResult", "SELMODEL_ALTERNATIVES", "SELMODEL_TYPES", "SelectionModel",
+    "SubgroupAnalysis", "SubgroupDifferences", "SubgroupTest", "TESTS", "TauConfint", "TrimfillResult",
+    "WaldTest", "blup", "confint_profile", "cumul", "design_matrix", "escalc", "escalc_frame",
+    "format_summary", "fsn", "hatvalues", "hc", "influence", "leave1out", "lrt", "new_figure", "permutest",
+    "plot_bubble", "plot_forest", "plot_funnel", "png_bytes", "ranktest", "regtest", "revman_mh_dl", "rma",
+    "rma_mh", "rma_peto", "robust", "rstandard", "rstudent", "save_figure", "selmodel", "subgroup",
+    "subgroup_difference_test", "trimfill", "wald_test",
+}  # fmt: skip
+
+
+def test_public_names_are_pinned():
+    assert set(regrow.meta.__all__) == PUBLIC
+
+
+def test_every_public_callable_has_a_numpydoc_docstring():
+    missing = []
+    for name in regrow.meta.__all__:
+        obj = getattr(regrow.meta, name)
+        if callable(obj) and not isinstance(obj, type) and not (obj.__doc__ or "").strip():
+            missing.append(name)
+        elif callable(obj) and not isinstance(obj, type) and "Returns\n" not in (obj.__doc__ or ""):
+            missing.append(f"{name} (no Returns section)")
+    assert not missing
+
+
+def _imported_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_importing_the_engine_loads_no_plotting_review_journal_or_web_code():
+    loaded = _imported_after("import regrow.meta")
+    for heavy in ("matplotlib", "regrow.evidence", "regrow.journal", "regrow.web", "regrow.progress"):
+        assert not {m for m in loaded if m == heavy or m.startswith(heavy + ".")}, heavy
+
+
+def test_plots_are_imported_on_first_use():
+    loaded = _imported_after("import regrow.meta; regrow.meta.plot_forest")
+    assert "matplotlib" in loaded
+
+
+def _private_imports(path: Path) -> list[str]:
+    """``from regrow.X._y import ...`` / ``import regrow.X._y`` where X is not the file's own package."""
+    rel = path.relative_to(SRC).with_suffix("")
+    own = rel.parts[1] if len(rel.parts) > 2 else None  # regrow/<package>/module.py
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] != "regrow" or len(parts) < 3:
+                continue
+            if parts[1] != own and parts[2].startswith("_"):
+                found.append(f"{rel}: {name}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "package", ["meta", "evidence", "cli/meta.py", "cli/meta_escalc.py", "cli/evidence.py"]
+)
+def test_no_module_imports_another_packages_private_names(package):
+    target = SRC / "regrow" / package
+    files = [target] if target.suffix == ".py" else sorted(target.rglob("*.py"))
+    assert files
+    assert [hit for f in files for hit in _private_imports(f)] == []
+
+
+def test_engine_never_imports_the_review_or_the_app():
+    for path in sorted((SRC / "regrow" / "meta").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            modules = [module] if module else [a.name for a in getattr(node, "names", [])]
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                bad = [
+                    m
+                    for m in modules
+                    if m
+                    and m.split(".")[:2]
+                    in (
+                        ["regrow", p]
+                        for p in ("evidence", "journal", "web", "progress", "measure", "protocol", "cli")
+                    )
+                ]
+                assert not bad, f"{path.name}: {bad}"
+
+
+def test_old_engine_names_still_work_from_evidence_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match=r"regrow\.evidence\.rma moved to regrow\.meta\.rma"):
+        rma = regrow.evidence.rma
+    assert rma is regrow.meta.rma
+    with pytest.warns(DeprecationWarning, match="plot_forest"):
+        assert regrow.evidence.plot_forest is regrow.meta.plot_forest
+
+
+def test_unknown_evidence_names_are_still_attribute_errors():
+    with pytest.raises(AttributeError, match="no_such_name"):
+        regrow.evidence.no_such_name  # noqa: B018
