@@ -12,6 +12,7 @@ import typer
 
 from regrow.cli._common import emit_json, split_csv_option
 from regrow.cli.meta_escalc import register_escalc
+from regrow.cli.meta_mv import register_mv
 from regrow.errors import DataFileError, InputError
 
 __all__ = ["read_study_table", "register"]
@@ -22,6 +23,7 @@ meta_app = typer.Typer(
     no_args_is_help=True,
 )
 register_escalc(meta_app)
+register_mv(meta_app)
 
 
 def read_study_table(path: Path) -> pd.DataFrame:

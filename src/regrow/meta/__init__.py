@@ -38,6 +38,34 @@ from regrow.meta._influence import (
     rstudent,
 )
 from regrow.meta._mh import MH_MEASURES, MHResult, RevmanResult, revman_mh_dl, rma_mh, rma_peto
+from regrow.meta._mv import MV_METHODS, MV_TESTS, MVResult, rma_mv
+from regrow.meta._mv_infer import (
+    MVLikelihoodRatioTest,
+    MVPrediction,
+    MVRanef,
+    MVWaldTest,
+    lrt_mv,
+    predict_mv,
+    ranef_mv,
+    wald_mv,
+)
+from regrow.meta._mv_profile import MVConfint, MVProfile, confint_mv, profile_mv
+from regrow.meta._mv_robust import MVRobustResult, robust_mv
+from regrow.meta._mv_struct import STRUCTS as MV_STRUCTS
+from regrow.meta._mv_summary import format_mv_summary, format_network_summary
+from regrow.meta._network import NetworkEffects, NetworkLeague, NetworkResult, network_meta
+from regrow.meta._network_consistency import (
+    DesignByTreatment,
+    NodeSplit,
+    design_by_treatment,
+    node_split,
+    random_inconsistency,
+)
+from regrow.meta._network_data import ARM_MEASURES as NETWORK_MEASURES
+from regrow.meta._network_data import NetworkData, network_arms, network_contrasts
+from regrow.meta._network_plot import plot_network
+from regrow.meta._network_rank import NetworkRanking, network_rank, pscores
+from regrow.meta._vcalc import vcalc
 from regrow.meta._permutest import PermutationTest, permutest
 from regrow.meta._profile import confint_profile
 from regrow.meta._pubbias import (
@@ -166,4 +194,47 @@ __all__ = [
     "subgroup_difference_test",
     "trimfill",
     "wald_test",
+]
+
+# multilevel/multivariate models and network meta-analysis
+__all__ += [  # noqa: PLE0605
+    "MV_METHODS",
+    "MV_STRUCTS",
+    "MV_TESTS",
+    "NETWORK_MEASURES",
+    "DesignByTreatment",
+    "MVConfint",
+    "MVLikelihoodRatioTest",
+    "MVPrediction",
+    "MVProfile",
+    "MVRanef",
+    "MVResult",
+    "MVRobustResult",
+    "MVWaldTest",
+    "NetworkData",
+    "NetworkEffects",
+    "NetworkLeague",
+    "NetworkRanking",
+    "NetworkResult",
+    "NodeSplit",
+    "confint_mv",
+    "design_by_treatment",
+    "format_mv_summary",
+    "format_network_summary",
+    "lrt_mv",
+    "network_arms",
+    "network_contrasts",
+    "network_meta",
+    "network_rank",
+    "node_split",
+    "plot_network",
+    "predict_mv",
+    "profile_mv",
+    "pscores",
+    "random_inconsistency",
+    "ranef_mv",
+    "rma_mv",
+    "robust_mv",
+    "vcalc",
+    "wald_mv",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from regrow.errors import InputError, TooFewStudiesError
+from regrow.meta._design import drop_redundant
 from regrow.meta._mv_dist import chi2_sf, crit_value, f_sf, level_alpha, p_two_sided
 from regrow.meta._mv_input import (
     RandomSpec,
@@ -166,6 +167,12 @@ class MVResult:
         from regrow.meta._mv_robust import robust_mv
 
         return robust_mv(self, cluster, **options)
+
+    def summary(self, *, digits: int = 4) -> str:
+        """A metafor-style text summary; see :func:`regrow.meta.format_mv_summary`."""
+        from regrow.meta._mv_summary import format_mv_summary
+
+        return format_mv_summary(self, digits=digits)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything a report needs (numpy values are converted by the caller's JSON encoder)."""
@@ -392,8 +399,7 @@ def rma_mv(
 
 
 def _drop_redundant(X: np.ndarray, names: list[str]):
-    from regrow.evidence._design import drop_redundant
-
+    """Drop aliased columns left to right, as R's ``lm`` (and so metafor) does."""
     return drop_redundant(X, names)
 
 

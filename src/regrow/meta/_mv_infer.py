@@ -254,6 +254,11 @@ def ranef_mv(res: MVResult, *, level: float | None = None) -> list[MVRanef]:
     ``sigma2 - sigma2^2 Z_l' P Z_l``; for a ``~ inner | outer`` term the same with the term's covariance
     (``P = W - W X (X'WX)^-1 X'W``, ``e = y - X b``). Levels are listed in factor order; structured terms
     list each observed ``inner | outer`` combination, ordered by outer then inner level.
+
+    Returns
+    -------
+    list of MVRanef
+        One per random term: ``~ 1 | factor`` terms first (in ``s_names`` order), then ``~ inner | outer`` terms.
     """
     if not res.with_random:
         raise InputError("This model has no random effects to predict.", field="random")
@@ -325,6 +330,10 @@ def wald_mv(res: MVResult, *, btt=None, X=None, rhs=0.0) -> MVWaldTest:
     ``X`` (one row per combination, p columns, or p - 1 when the model has an intercept: a leading 1 is
     added) gives each ``X b - rhs`` with its SE and test, and the omnibus test when the rows are linearly
     independent; with ``test="t"`` tests are t/F, as metafor's ``anova(res, X = ...)``.
+
+    Returns
+    -------
+    MVWaldTest
     """
     from regrow.meta._mv import _set_btt
 
@@ -378,6 +387,10 @@ def lrt_mv(model1: MVResult, model2: MVResult) -> MVLikelihoodRatioTest:
 
     The model with more parameters is the full one. REML fits may only be compared when they have the same
     fixed effects (tests of variance components); compare different moderators with ML fits.
+
+    Returns
+    -------
+    MVLikelihoodRatioTest
 
     Raises
     ------

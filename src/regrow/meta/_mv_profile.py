@@ -190,6 +190,11 @@ def confint_mv(
     ----------
     tol : float, default 1e-10
         Tolerance of the root finder (metafor's default is ``eps^0.25``, about 1e-4).
+
+    Returns
+    -------
+    list of MVConfint
+        One per component, in the order sigma2, tau2, rho, gamma2, phi.
     """
     from scipy import optimize
 

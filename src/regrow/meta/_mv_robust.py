@@ -114,6 +114,10 @@ def robust_mv(
         Use the CR2 estimator with Satterthwaite t tests and the HTZ F test, as
         ``robust(res, cluster, clubSandwich = TRUE)`` does. The random effects must be nested in the clusters.
 
+    Returns
+    -------
+    MVRobustResult
+
     Raises
     ------
     InputError

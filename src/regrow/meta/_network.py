@@ -81,8 +81,9 @@ class NetworkLeague:
         return {k: (v if isinstance(v, list) else v.tolist()) for k, v in self.__dict__.items()}
 
     def table(self, *, digits: int = 2, transf=None) -> list[list[str]]:
-        """The classic league table: treatments on the diagonal, row-versus-column effects with CIs below it
-        and column-versus-row above it."""
+        """The league table as text cells: treatments on the diagonal, cell (i, j) the effect of the row
+        treatment against the column treatment with its confidence interval (``transf``, e.g. ``np.exp``,
+        applied to estimate and bounds)."""
         t = len(self.treatments)
         f = transf or (lambda v: v)
         out = [["" for _ in range(t)] for _ in range(t)]
@@ -204,9 +205,10 @@ class NetworkResult:
         return random_inconsistency(self)
 
     def plot(self, **options):
-        """The network graph; see :func:`regrow.meta.plot_network`."""
+        """The network graph, the reference at the top; see :func:`regrow.meta.plot_network`."""
         from regrow.meta._network_plot import plot_network
 
+        options.setdefault("order", list(self.treatments))
         return plot_network(self.data, **options)
 
     def to_dict(self) -> dict[str, Any]:

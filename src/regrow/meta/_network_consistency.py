@@ -78,6 +78,10 @@ def _designs(result: NetworkResult) -> list[str]:
 def design_by_treatment(result: NetworkResult) -> DesignByTreatment:
     """Design-by-treatment interaction test of a fitted network.
 
+    Returns
+    -------
+    DesignByTreatment
+
     Raises
     ------
     InputError
@@ -118,6 +122,11 @@ def node_split(result: NetworkResult, pairs: Sequence[tuple[str, str]] | None = 
     pairs : sequence of (treat1, treat2), optional
         Comparisons to split (estimates are treat1 minus treat2); by default every pair of treatments
         compared directly in some study, taken in the network order.
+
+    Returns
+    -------
+    list of NodeSplit
+        One per split comparison (those without indirect evidence are left out).
 
     Raises
     ------
@@ -209,6 +218,10 @@ def random_inconsistency(result: NetworkResult) -> MVResult:
     """The random inconsistency effects model: ``random = [~ comp | study, ~ comp | design]`` (rho = phi = 1/2).
 
     Its ``gamma2`` is the inconsistency variance (0 under consistency).
+
+    Returns
+    -------
+    MVResult
 
     Raises
     ------

@@ -368,6 +368,10 @@ def network_contrasts(
     measure : str, default "GEN"
         A label for the effect measure (e.g. "MD", "OR"; ratio measures are on the log scale).
 
+    Returns
+    -------
+    NetworkData
+
     Raises
     ------
     InputError

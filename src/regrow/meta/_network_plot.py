@@ -88,8 +88,10 @@ def plot_network(
     biggest = max(size.values()) or 1
     for name in treatments:
         x, y = xy[name]
-        ax.scatter([x], [y], s=200 + 1400 * size[name] / biggest, color="#d9e6ef", edgecolor="#2f4f64", zorder=2)
-        ax.text(1.22 * x, 1.22 * y, (labels or {}).get(name, name), ha="center", va="center", fontsize=9)
+        share = size[name] / biggest
+        ax.scatter([x], [y], s=200 + 1400 * share, color="#d9e6ef", edgecolor="#2f4f64", zorder=2)
+        offset = 1.2 + 0.12 * share  # clear of the node, whose radius grows with its size
+        ax.text(offset * x, offset * y, (labels or {}).get(name, name), ha="center", va="center", fontsize=9)
     ax.set_xlim(-1.6, 1.6)
     ax.set_ylim(-1.6, 1.6)
     ax.set_aspect("equal")

@@ -117,6 +117,10 @@ def network_rank(result, *, small_values: str = "bad", n_sim: int = 10_000, seed
         Draws for the rank probabilities and SUCRA.
     seed : int or None, default 0
         Seed of the draws (the same seed gives the same numbers).
+
+    Returns
+    -------
+    NetworkRanking
     """
     if not isinstance(n_sim, int | np.integer) or n_sim < 100:
         raise InputError.invalid("n_sim", n_sim, "a whole number >= 100")

@@ -27,29 +27,42 @@ def _get(value, data, k: int | None, name: str):
 
 def _check_len(arr, k: int, name: str):
     if arr.shape[0] != k:
-        raise InputError(f"{name} has {arr.shape[0]} values but vi has {k}.", field=name)
+        raise InputError(f"{name} has {arr.shape[0]} values but cluster has {k}.", field=name)
     bad = [i for i, v in enumerate(arr.tolist()) if v is None or (isinstance(v, float) and v != v)]
     if bad:
         raise InputError(f"{name} is missing in row {bad[0] + 1}.", field=name)
     return arr
 
 
-def _rho_matrix(rho, values: np.ndarray, name: str) -> tuple[np.ndarray, dict]:
-    """A correlation matrix over the distinct ``values`` (in order of first appearance, as metafor)."""
-    uniq = list(dict.fromkeys(values.tolist()))
-    index = {v: i for i, v in enumerate(uniq)}
+def _rho_matrix(rho, values: np.ndarray, name: str, labels=None) -> tuple[np.ndarray, dict]:
+    """A correlation matrix over the distinct ``values``, and the row of each value.
+
+    A scalar fills the matrix; a square array is read with ``labels`` naming its rows and columns (matched to
+    the values as text), or else in the order the values first appear (as metafor fills a scalar ``rho``).
+    """
     arr = np.asarray(rho, dtype=float)
+    uniq = list(dict.fromkeys(values.tolist()))
     if arr.ndim == 0:
         R = np.full((len(uniq), len(uniq)), float(arr))
         np.fill_diagonal(R, 1.0)
+        index = {v: i for i, v in enumerate(uniq)}
     else:
-        if arr.shape != (len(uniq), len(uniq)):
+        names = [str(x) for x in labels] if labels is not None else [str(v) for v in uniq]
+        if arr.shape != (len(names), len(names)):
             raise InputError(
-                f"The correlation matrix for {name} must be {len(uniq)} x {len(uniq)} (one row per distinct value, "
-                "in order of first appearance).",
+                f"The correlation matrix for {name} is {arr.shape[0]} x {arr.shape[1]} but names {len(names)} "
+                f"values; give a square matrix with rho_labels naming its rows (or one row per distinct {name} "
+                "value, in order of first appearance).",
                 field="rho",
             )
+        lookup = {label: i for i, label in enumerate(names)}
+        missing = [v for v in uniq if str(v) not in lookup]
+        if missing:
+            raise InputError(
+                f"The {name} value {missing[0]!r} has no row in the correlation matrix (rho_labels).", field="rho_labels"
+            )
         R = arr
+        index = {v: lookup[str(v)] for v in uniq}
     if np.any(np.abs(R) > 1):
         raise InputError("All correlations given in rho must lie in [-1, 1].", field="rho", value=rho)
     return R, index
@@ -71,6 +84,7 @@ def vcalc(
     w2=None,
     rho=None,
     phi=None,
+    rho_labels=None,
     rvars: Sequence[str] | None = None,
     checkpd: bool = True,
 ) -> np.ndarray:
@@ -93,16 +107,19 @@ def vcalc(
     data : DataFrame or dict of columns, optional
         Where string arguments are looked up.
     subgroup, obs, type, time1, time2, grp1, grp2, w1, w2 : array-like or str, optional
-    rho : float, pair of floats or array, optional
-        Correlations for ``obs``/``type``: a scalar, a pair (when both are given), or a square matrix over the
-        distinct values in order of first appearance.
+    rho : float, pair, or square array, optional
+        Correlations for ``obs``/``type``: a scalar, a pair (within- and between-construct, when both are given),
+        or a square matrix (a pair of them with both).
+    rho_labels : sequence of str (a pair of sequences with both obs and type), optional
+        Names of the rows/columns of a ``rho`` matrix (matched to the obs/type values); without them the rows
+        follow the order in which the values first appear.
     phi : float, optional
         Autocorrelation for ``time1``/``time2`` (in [-1, 1]).
     rvars : list of str, optional
         Columns of ``data`` holding each cluster's correlation (or, with ``vi=1``, covariance) matrix row by row
         (as in dat.berkey1998); the other dependence arguments are then ignored.
     checkpd : bool, default True
-        Refuse a cluster whose matrix is not positive definite.
+        Refuse a cluster whose correlation matrix is not positive semi-definite (metafor only warns).
 
     Returns
     -------
@@ -112,7 +129,7 @@ def vcalc(
     ------
     InputError
         Missing or mismatched inputs, a missing rho/phi, correlations outside [-1, 1], or (``checkpd``) a cluster
-        whose matrix is not positive definite (naming the cluster).
+        whose matrix is not positive semi-definite (naming the cluster).
 
     Examples
     --------
@@ -140,15 +157,17 @@ def vcalc(
     if rvars is not None:
         R = _from_rvars(rvars, data, clusters, k)
     else:
-        R = _from_dependence(k, clusters, data, obs, type, time1, time2, grp1, grp2, w1, w2, rho, phi)
+        R = _from_dependence(k, clusters, data, obs, type, time1, time2, grp1, grp2, w1, w2, rho, phi, rho_labels)
     if checkpd:
         for c in dict.fromkeys(clusters.tolist()):
             rows = np.flatnonzero(clusters == c)
             block = R[np.ix_(rows, rows)]
-            if np.all(np.isfinite(block)) and np.linalg.eigvalsh(block)[0] <= np.finfo(float).eps:
+            # singular blocks (perfectly correlated estimates) are legitimate; negative eigenvalues are not
+            if np.all(np.isfinite(block)) and np.linalg.eigvalsh(block)[0] < -1e-10:
                 raise InputError(
-                    f"The variance-covariance matrix is not positive definite in cluster {c!r} (rows "
-                    f"{', '.join(str(r + 1) for r in rows[:8])}); check rho/phi, or pass checkpd=False.",
+                    f"The variance-covariance matrix is not positive semi-definite in cluster {c!r} (rows "
+                    f"{', '.join(str(r + 1) for r in rows[:8])}): the correlations given are impossible together; "
+                    "check rho/phi, or pass checkpd=False.",
                     field="rho",
                 )
     s = np.sqrt(v)
@@ -177,27 +196,29 @@ def _from_rvars(rvars, data, clusters: np.ndarray, k: int) -> np.ndarray:
     return R
 
 
-def _from_dependence(k, clusters, data, obs, type_, time1, time2, grp1, grp2, w1, w2, rho, phi) -> np.ndarray:
+def _from_dependence(k, clusters, data, obs, type_, time1, time2, grp1, grp2, w1, w2, rho, phi, labels) -> np.ndarray:
     have_obs, have_type = obs is not None, type_ is not None
     if (have_obs or have_type) and rho is None:
         raise InputError("rho must be given when obs or type is.", field="rho")
     obs_v = _check_len(_get(obs, data, k, "obs"), k, "obs") if have_obs else np.ones(k, dtype=object)
     type_v = _check_len(_get(type_, data, k, "type"), k, "type") if have_type else np.ones(k, dtype=object)
     if have_obs and have_type:
-        pair = np.atleast_1d(np.asarray(rho, dtype=object))
-        if pair.size != 2:
+        pair = list(rho) if isinstance(rho, list | tuple | np.ndarray) and len(rho) == 2 else []
+        if len(pair) != 2:
             raise InputError(
                 "With both obs and type, rho must give the within- and between-construct correlations.", field="rho"
             )
         rho_obs, rho_type = pair[0], pair[1]
+        lab_obs, lab_type = (None, None) if labels is None else labels
     elif have_obs:
-        rho_obs, rho_type = rho, 0.0
+        rho_obs, rho_type, lab_obs, lab_type = rho, 0.0, labels, None
     elif have_type:
-        rho_obs, rho_type = 0.0, rho
+        rho_obs, rho_type, lab_obs, lab_type = 0.0, rho, None, labels
     else:
         rho_obs = rho_type = 0.0
-    R_obs, i_obs = _rho_matrix(rho_obs, obs_v, "obs")
-    R_type, i_type = _rho_matrix(rho_type, type_v, "type")
+        lab_obs = lab_type = None
+    R_obs, i_obs = _rho_matrix(rho_obs, obs_v, "obs", lab_obs)
+    R_type, i_type = _rho_matrix(rho_type, type_v, "type", lab_type)
     if grp2 is not None and grp1 is None:
         raise InputError("Give grp1 (and optionally grp2), not grp2 alone.", field="grp2")
     g1 = _check_len(_get(grp1, data, k, "grp1"), k, "grp1") if grp1 is not None else np.ones(k, dtype=object)

@@ -276,6 +276,36 @@ r$struct_AR_confint <- confint_out(confint(dflt(res.ar), control = CI_CTRL))
 write_ref(r, "ishak2007")
 
 ## -----------------------------------------------------------------------------
+## vcalc: the other dependence structures of metafor's vcalc examples
+## -----------------------------------------------------------------------------
+r <- list()
+dat <- dat.assink2016
+r$assink_type_obs <- mat(vcalc(vi, cluster = study, type = deltype, obs = esid, data = dat, rho = c(0.7, 0.5)))
+dat <- dat.kalaian1996
+write_data(dat, "kalaian1996")
+r$kalaian_type <- mat(vcalc(vi, cluster = study, type = outcome, data = dat, rho = 0.66))
+dat <- dat.knapp2017
+dat$task.diff <- unlist(lapply(split(dat, dat$study), function(x) {
+  task.int <- as.integer(factor(x$task))
+  diff.int <- as.integer(factor(x$difficulty))
+  diff.int[is.na(diff.int)] <- 1
+  paste0(task.int, ".", diff.int)
+}))
+write_data(dat, "knapp2017")
+R <- matrix(0.4, nrow = 8, ncol = 8)
+R[5:8, 1:4] <- R[1:4, 5:8] <- 0.28
+diag(R[1:4, 5:8]) <- 0.7
+diag(R[5:8, 1:4]) <- 0.7
+diag(R) <- 1
+rownames(R) <- colnames(R) <- paste0(rep(1:2, each = 4), ".", 1:4)
+r$knapp_R <- mat(R)
+r$knapp_R_names <- arr(rownames(R))
+r$knapp_groups <- mat(vcalc(vi, cluster = study, grp1 = group1, grp2 = group2, w1 = n_sz, w2 = n_hc, data = dat))
+r$knapp_groups_obs <- mat(vcalc(vi, cluster = study, grp1 = group1, grp2 = group2, w1 = n_sz, w2 = n_hc,
+                                obs = task.diff, rho = R, data = dat))
+write_ref(r, "vcalc")
+
+## -----------------------------------------------------------------------------
 ## Network meta-analysis (contrast-based rma.mv with rho = 1/2, as in metafor's examples)
 ## -----------------------------------------------------------------------------
 ## Arm-level data -> one row per non-baseline arm: contrast vs the study's baseline arm (the arm whose
