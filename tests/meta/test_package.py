@@ -11,7 +11,7 @@ import pytest
 
 import regrow.evidence
 import regrow.meta
-from test_mv_api import MV_PUBLIC
+from mv_refs import MV_PUBLIC
 
 SRC = Path(regrow.meta.__file__).resolve().parents[2]
 

@@ -356,8 +356,12 @@ def rma_mv(
     else:
         spec = random_spec(random, struct, data, k, sigma2=sigma2, tau2=tau2, rho=rho, gamma2=gamma2, phi=phi)
     warnings.extend(spec.warnings)
-    if k <= p:
+    if k < p:
         raise TooFewStudiesError(f"{k} effect sizes cannot support a model with {p} coefficient(s).")
+    if k == p and spec.n_estimated:
+        # metafor: a saturated model leaves nothing to estimate variance components from; they are set to 0
+        _fix_all_to_zero(spec)
+        warnings.append(f"k = p = {k}: the model reproduces every effect size, so the variance components are 0.")
     n_vc = spec.n_estimated
     if n_vc > k - p:
         raise TooFewStudiesError(
@@ -369,7 +373,8 @@ def rma_mv(
         raise InputError(f"slab has {len(labels)} labels for {k} effect sizes.", field="slab")
 
     # The equal-effects fit with M = V gives QE and metafor's starting values.
-    fe = MarginalModel(y, X, v_diag, v_blocks, [], [], None, None, reml=False).evaluate(np.zeros(0), gradient=False)
+    fe_model = MarginalModel(y, X, v_diag, v_blocks, [], [], None, None, reml=False)
+    fe = fe_model.evaluate(np.zeros(0), gradient=False)
     if fe is None:
         QE = float("nan")
         beta_ols, *_ = np.linalg.lstsq(X, y, rcond=None)
@@ -388,8 +393,11 @@ def rma_mv(
     ev = model.evaluate(psi, gradient=False)
     if ev is None:
         from regrow.errors import EstimationError
+        from regrow.meta._mv_optim import not_pd_where
 
-        raise EstimationError("The final marginal variance-covariance matrix is not positive definite.")
+        raise EstimationError(
+            f"The marginal variance-covariance matrix is not positive definite ({not_pd_where(model, psi)})."
+        )
     return _assemble(
         ev, model, psi, spec, setup,
         y=y, X=X, names=names, has_intercept=has_intercept, method=method, test=test, dfs=dfs, level=level,
@@ -401,6 +409,15 @@ def rma_mv(
 def _drop_redundant(X: np.ndarray, names: list[str]):
     """Drop aliased columns left to right, as R's ``lm`` (and so metafor) does."""
     return drop_redundant(X, names)
+
+
+def _fix_all_to_zero(spec: RandomSpec) -> None:
+    spec.sigma2_fixed[np.isnan(spec.sigma2_fixed)] = 0.0
+    for term in (spec.g, spec.h):
+        if term is not None:
+            s = term[0]
+            s.v_fixed[np.isnan(s.v_fixed)] = 0.0
+            s.r_fixed[np.isnan(s.r_fixed)] = 0.0
 
 
 def _n_components(spec: RandomSpec) -> int:
@@ -511,6 +528,10 @@ def _ddf(dfs, X, k, p, spec: RandomSpec) -> np.ndarray:
     return ddf
 
 
+def _log(n: int) -> float:
+    return float(np.log(n)) if n > 0 else float("-inf")
+
+
 def _fit_stats(ev: Evaluation, k, p, parms, logdet_V, allvipos, logdet_xx) -> dict[str, dict[str, float]]:
     ll_ml = -0.5 * (k * _LOG_2PI + ev.logdet_M + ev.rss)
     ll_reml = -0.5 * ((k - p) * _LOG_2PI - logdet_xx + ev.logdet_M + ev.logdet_xwx + ev.rss)
@@ -523,7 +544,7 @@ def _fit_stats(ev: Evaluation, k, p, parms, logdet_V, allvipos, logdet_xx) -> di
             "ll": float(ll),
             "dev": float(dev),
             "AIC": float(-2 * ll + 2 * parms),
-            "BIC": float(-2 * ll + parms * np.log(n)),
+            "BIC": float(-2 * ll + parms * _log(n)),  # k = p: log(0) = -inf, as metafor reports
             "AICc": float(-2 * ll + 2 * parms * big / (big - parms - 1)),
         }
     return out
@@ -558,7 +579,10 @@ def _assemble(ev, model, psi, spec: RandomSpec, setup, **kw) -> MVResult:
         QMdf = (m, None)
         QMp = float(chi2_sf(QM, m))
     QE = kw["QE"]
-    QEp = float(chi2_sf(QE, k - p)) if np.isfinite(QE) else float("nan")
+    if k == p:  # metafor: no residual degrees of freedom, QE = 0 with p-value 1
+        QE, QEp = 0.0, 1.0
+    else:
+        QEp = float(chi2_sf(QE, k - p)) if np.isfinite(QE) else float("nan")
     parms = p + spec.n_estimated
     fit_stats = _fit_stats(ev, k, p, parms, kw["logdet_V"], kw["allvipos"], model.logdet_xx)
     g_part = _term_fields(spec.g, g_nat, ev.G)

@@ -307,6 +307,27 @@ class MarginalModel:
             W=Ws,
         )
 
+    def failing_rows(self, psi: np.ndarray) -> np.ndarray:
+        """Rows (0-based) of the first block whose marginal covariance is not positive definite at ``psi``."""
+        sigma2, _, _ = self.natural(psi)
+        _, pg, ph = self.split(psi)
+        G = _clean(self.g_struct.derivatives(pg)[0]) if self.g_struct else None
+        H = _clean(self.h_struct.derivatives(ph)[0]) if self.h_struct else None
+        for grp in self.blocks.groups:
+            M = grp.V.copy()
+            for s2, mask in zip(sigma2, grp.s_masks, strict=True):
+                M += s2 * mask
+            if G is not None:
+                M += G[grp.g_codes[:, :, None], grp.g_codes[:, None, :]] * grp.g_mask
+            if H is not None:
+                M += H[grp.h_codes[:, :, None], grp.h_codes[:, None, :]] * grp.h_mask
+            for b in range(M.shape[0]):
+                try:
+                    np.linalg.cholesky(M[b])
+                except np.linalg.LinAlgError:
+                    return np.sort(grp.rows[b])
+        return np.zeros(0, dtype=int)
+
     def fixed_effects_only(self) -> Evaluation:
         """The fit with every variance component at zero (``M = V``), for QE and starting values."""
         if self.n_free:

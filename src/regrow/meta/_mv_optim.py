@@ -51,8 +51,8 @@ def maximise(model: MarginalModel, psi0: np.ndarray, *, what: str = "the varianc
     start = model.evaluate(psi0, gradient=False)
     if start is None:
         raise EstimationError(
-            f"The marginal variance-covariance matrix is not positive definite at the starting values of {what}; "
-            "check that V is positive definite."
+            f"The marginal variance-covariance matrix is not positive definite at the starting values of {what} "
+            f"({not_pd_where(model, psi0)}); check V there."
         )
     result = optimize.minimize(
         objective,
@@ -75,6 +75,26 @@ def maximise(model: MarginalModel, psi0: np.ndarray, *, what: str = "the varianc
             "effects structure."
         )
     return psi
+
+
+def not_pd_where(model: MarginalModel, psi: np.ndarray) -> str:
+    """Which rows make the marginal covariance singular, for error messages."""
+    rows = model.failing_rows(psi)
+    if rows.size == 0:
+        return "the moderators' weighted cross-product X'WX is singular"
+    shown = ", ".join(str(int(r) + 1) for r in rows[:8]) + (", ..." if rows.size > 8 else "")
+    zero = [int(r) + 1 for r in rows if model.blocks.groups and _row_variance(model, r) <= 0]
+    note = f"; row {zero[0]} has a sampling variance of 0 and nothing else adds variance" if zero else ""
+    return f"row{'s' if rows.size > 1 else ''} {shown}{note}"
+
+
+def _row_variance(model: MarginalModel, row: int) -> float:
+    for grp in model.blocks.groups:
+        hit = np.argwhere(grp.rows == row)
+        if hit.size:
+            b, pos = hit[0]
+            return float(grp.V[b, pos, pos])
+    return float("nan")
 
 
 def _newton_polish(model: MarginalModel, psi: np.ndarray, *, steps: int = 20) -> np.ndarray:

@@ -314,11 +314,12 @@ def network_meta(
 
     Examples
     --------
+    >>> from regrow.meta import network_arms
     >>> net = network_arms(["s1", "s1", "s2", "s2", "s3", "s3"], ["A", "B", "B", "C", "A", "C"],
     ...                    measure="MD", mean=[1.0, 1.6, 1.5, 2.1, 0.9, 2.0], sd=[1.0] * 6, n=[40] * 6)
     >>> res = network_meta(net, reference="A", heterogeneity="fixed")
     >>> [round(float(x), 3) for x in res.effects().estimate]
-    [0.0, 0.6, 1.15]
+    [0.0, 0.567, 1.133]
     """
     if heterogeneity not in HETEROGENEITY:
         raise InputError.invalid("heterogeneity", heterogeneity, "'common' or 'fixed'")

@@ -406,6 +406,7 @@ network_refs <- function(arms, reference, measure, small_good, add = 0.5, to = "
     A <- order[i]; B <- order[j]
     st <- unique(arms$study[arms$trt == A])
     st <- intersect(st, unique(arms$study[arms$trt == B]))
+    st <- intersect(st, unique(dat$study))  # studies left out (no events in any arm) do not count
     if (length(st) == 0) next
     bf <- setNames(as.list(rep(A, length(st))), as.character(st))
     cbs <- build_contrasts(arms, order, measure, add, to, baseline_for = bf)
