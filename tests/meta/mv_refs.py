@@ -81,7 +81,13 @@ def check_fit(res, r: dict, *, rtol: float = MV_RTOL, label: str = "") -> None:
     """Compare a fit with a ``fit_out`` reference: coefficients, variance components, tests, fit statistics."""
     assert res.k == r["k"] and res.p == r["p"] and res.parms == r["parms"], label
     assert res.coef_names == r["coef_names"], label
-    for ours, theirs in (("beta", "beta"), ("se", "se"), ("zval", "zval"), ("ci_lb", "ci_lb"), ("ci_ub", "ci_ub")):
+    for ours, theirs in (
+        ("beta", "beta"),
+        ("se", "se"),
+        ("zval", "zval"),
+        ("ci_lb", "ci_lb"),
+        ("ci_ub", "ci_ub"),
+    ):
         close(getattr(res, ours), r[theirs], rtol=rtol, what=f"{label} {ours}")
     close(res.pval, r["pval"], rtol=rtol, atol=1e-12, what=f"{label} pval")
     close(res.vb, r["vb"], rtol=rtol, atol=1e-12, what=f"{label} vb")

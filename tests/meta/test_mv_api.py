@@ -17,7 +17,16 @@ import regrow.meta
 SRC = Path(regrow.meta.__file__).resolve().parent
 MODULES = sorted(p for p in SRC.glob("*.py") if p.name.startswith(("_mv", "_network", "_vcalc")))
 #: Top-level imports allowed in these modules (matplotlib, pandas and scipy submodules load inside functions).
-ALLOWED = {"__future__", "collections.abc", "dataclasses", "typing", "pathlib", "re", "numpy", "regrow.errors"}
+ALLOWED = {
+    "__future__",
+    "collections.abc",
+    "dataclasses",
+    "typing",
+    "pathlib",
+    "re",
+    "numpy",
+    "regrow.errors",
+}
 
 #: Reference sections checked elsewhere: module name -> its CHECKED set.
 CHECKING_MODULES = ("test_mv_metafor", "test_mv_inference", "test_mv_vcalc", "test_network_metafor")

@@ -51,7 +51,11 @@ def test_full_matrix_not_positive_semi_definite_names_its_rows():
         ({"random": "study"}, InputError, "must be '~ 1 | study'"),
         ({"random": "~ a + b | study"}, InputError, "Invalid random"),
         ({"random": "~ arm | study/es"}, InputError, "one inner and one outer variable"),
-        ({"random": "~ 1 | trial"}, InputError, "no variable 'trial' in data; the columns are study, es, arm, x"),
+        (
+            {"random": "~ 1 | trial"},
+            InputError,
+            "no variable 'trial' in data; the columns are study, es, arm, x",
+        ),
         ({"random": "~ arm | study", "struct": "XYZ"}, InputError, "Invalid struct 'XYZ'"),
         ({"random": "~ arm | study", "struct": "CAR"}, InputError, "numeric inner variable"),
         ({"random": ["~ arm | study", "~ arm | es", "~ es | arm"]}, InputError, "At most two"),

@@ -25,7 +25,9 @@ def _dense_ll(y, X, V, s_codes, sigma2, g, G, h, H, *, reml):
     r = y - X @ b
     ll = -0.5 * (np.linalg.slogdet(M)[1] + r @ W @ r)
     if reml:
-        return ll - 0.5 * ((k - p) * np.log(2 * np.pi) - np.linalg.slogdet(X.T @ X)[1] + np.linalg.slogdet(A)[1])
+        return ll - 0.5 * (
+            (k - p) * np.log(2 * np.pi) - np.linalg.slogdet(X.T @ X)[1] + np.linalg.slogdet(A)[1]
+        )
     return ll - 0.5 * k * np.log(2 * np.pi)
 
 
@@ -66,7 +68,9 @@ def test_blockwise_likelihood_and_gradient_match_the_dense_formula(problem, reml
 
     assert ev.ll == pytest.approx(dense(psi), rel=1e-12)
     step = 1e-6
-    numeric = np.array([(dense(psi + step * e) - dense(psi - step * e)) / (2 * step) for e in np.eye(psi.size)])
+    numeric = np.array(
+        [(dense(psi + step * e) - dense(psi - step * e)) / (2 * step) for e in np.eye(psi.size)]
+    )
     np.testing.assert_allclose(ev.grad, numeric, rtol=1e-6, atol=1e-7)
 
 
@@ -88,7 +92,9 @@ def test_unstructured_cholesky_gradient(rng):
     ev = model.evaluate(psi)
     assert ev.ll == pytest.approx(dense(psi), rel=1e-12)
     step = 1e-6
-    numeric = np.array([(dense(psi + step * e) - dense(psi - step * e)) / (2 * step) for e in np.eye(psi.size)])
+    numeric = np.array(
+        [(dense(psi + step * e) - dense(psi - step * e)) / (2 * step) for e in np.eye(psi.size)]
+    )
     np.testing.assert_allclose(ev.grad, numeric, rtol=1e-6, atol=1e-7)
 
 

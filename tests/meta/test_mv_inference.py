@@ -102,7 +102,11 @@ def _sections(r):
 def _check_profile(res, r, what):
     """Profile at metafor's grid points (metafor builds its grid around its own default-control estimate)."""
     r = _sections(r)
-    free = [(c, int(i)) for c in ("sigma2", "tau2", "rho", "gamma2", "phi") for i in np.flatnonzero(~res.vc_fixed[c])]
+    free = [
+        (c, int(i))
+        for c in ("sigma2", "tau2", "rho", "gamma2", "phi")
+        for i in np.flatnonzero(~res.vc_fixed[c])
+    ]
     assert len(free) == len(r), what
     for (comp, idx), rr in zip(free, r, strict=True):
         prof = res.profile(component=comp, index=idx, values=rr["vc"])[0]
@@ -115,7 +119,9 @@ def _check_confint(res, r, what):
     assert len(cis) == len(r), what
     for ci, rr in zip(cis, r, strict=True):
         lb, ub = np.atleast_1d(rr["ci_lb"])[0], np.atleast_1d(rr["ci_ub"])[0]
-        close([ci.ci_lb, ci.ci_ub], [lb, ub], rtol=CI_RTOL, atol=1e-9, what=f"{what} {ci.component}[{ci.index}]")
+        close(
+            [ci.ci_lb, ci.ci_ub], [lb, ub], rtol=CI_RTOL, atol=1e-9, what=f"{what} {ci.component}[{ci.index}]"
+        )
     return cis
 
 
@@ -170,7 +176,9 @@ def test_lrt_refuses_incomparable_models(kon, kon_ml, kon_year):
 @pytest.mark.parametrize("which", ["ml_reml", "mv_cs"])
 def test_konstantopoulos_profiles(kon, kon_ml, which):
     r = ref("konstantopoulos2011")
-    res = kon_ml if which == "ml_reml" else rma_mv(kon["yi"], kon["vi"], random="~ school | district", data=kon)
+    res = (
+        kon_ml if which == "ml_reml" else rma_mv(kon["yi"], kon["vi"], random="~ school | district", data=kon)
+    )
     _check_profile(res, r[f"{which}_profile"], which)
 
 
@@ -201,7 +209,9 @@ def test_berkey_wald_predict_ranef_robust(berkey):
         close(w.pval, r[key]["pval"], rtol=MV_RTOL, atol=1e-30, what=f"{key} pval")
         close(w.QM, r[key]["QM"], rtol=MV_RTOL, what=f"{key} QM")
     assert res.anova(X=[1, -1]).hypotheses == ["outcomeAL - outcomePD = 0"]
-    _check_prediction(res.predict([[1, 0], [0, 1]], tau2_levels=["AL", "PD"]), r["un_predict_levels"], "levels")
+    _check_prediction(
+        res.predict([[1, 0], [0, 1]], tau2_levels=["AL", "PD"]), r["un_predict_levels"], "levels"
+    )
     _check_ranef(res.ranef(), r["un_ranef"], "UN ranef")
     _check_robust(res.robust(d["trial"]), r["un_robust_cr1"], "UN CR1")
 

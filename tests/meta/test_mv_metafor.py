@@ -43,7 +43,9 @@ CASES = {
     ("konstantopoulos2011", "mv_cs"): lambda: _konstantopoulos(random="~ school | district"),
     ("konstantopoulos2011", "ml_year"): lambda: _konstantopoulos(mods="~ year_c", random=ML),
     ("konstantopoulos2011", "ml_year_t"): lambda: _konstantopoulos(mods="~ year_c", random=ML, test="t"),
-    ("konstantopoulos2011", "ml_year_contain"): lambda: _konstantopoulos(mods="~ year_c", random=ML, dfs="contain"),
+    ("konstantopoulos2011", "ml_year_contain"): lambda: _konstantopoulos(
+        mods="~ year_c", random=ML, dfs="contain"
+    ),
     ("konstantopoulos2011", "ml_sigma2_fixed"): lambda: _konstantopoulos(random=ML, sigma2=[0, None]),
     ("konstantopoulos2011", "crossed"): lambda: _konstantopoulos(random=["~ 1 | district", "~ 1 | school"]),
     ("konstantopoulos2011", "ee"): lambda: _konstantopoulos(method="EE"),
@@ -85,7 +87,9 @@ def test_fit_matches_metafor(fits, key):
     check_fit(_fit(fits, key), ref(key[0])[key[1]], label="/".join(key))
 
 
-@pytest.mark.parametrize("key", sorted(k for k in CASES if "default" in ref(k[0])[k[1]]), ids=lambda k: "/".join(k))
+@pytest.mark.parametrize(
+    "key", sorted(k for k in CASES if "default" in ref(k[0])[k[1]]), ids=lambda k: "/".join(k)
+)
 def test_fit_matches_metafor_default_control(fits, key):
     check_default(_fit(fits, key), ref(key[0])[key[1]], label="/".join(key))
 
@@ -129,7 +133,9 @@ def test_data_frame_input_gives_the_same_fit(fits):
 
 def test_column_moderators_give_the_formula_fit(fits):
     d = load("assink2016")
-    by_columns = rma_mv(d["yi"], d["vi"], mods={"year": d["year"], "deltype": d["deltype"]}, random=ASSINK, data=d)
+    by_columns = rma_mv(
+        d["yi"], d["vi"], mods={"year": d["year"], "deltype": d["deltype"]}, random=ASSINK, data=d
+    )
     by_formula = _fit(fits, ("assink2016", "mod_year_deltype"))
     assert by_columns.coef_names == by_formula.coef_names
     np.testing.assert_allclose(by_columns.beta, by_formula.beta, rtol=1e-10)

@@ -24,7 +24,9 @@ CHECKED = {
 
 def test_rvars_blocks_berkey():
     d = load("berkey1998")
-    close(vcalc(1, d["author"], rvars=["v1i", "v2i"], data=d), ref("berkey1998")["V"], rtol=CLOSED_RTOL, atol=0)
+    close(
+        vcalc(1, d["author"], rvars=["v1i", "v2i"], data=d), ref("berkey1998")["V"], rtol=CLOSED_RTOL, atol=0
+    )
 
 
 def test_correlated_outcomes_assink():

@@ -153,7 +153,9 @@ def test_double_zero_studies_are_dropped_with_a_warning():
 
 
 def test_continuity_correction_only_where_needed():
-    net = network_arms(["a", "a", "b", "b"], ["X", "Y", "X", "Y"], measure="OR", events=[0, 5, 3, 6], n=[20] * 4)
+    net = network_arms(
+        ["a", "a", "b", "b"], ["X", "Y", "X", "Y"], measure="OR", events=[0, 5, 3, 6], n=[20] * 4
+    )
     # study a: 1/2 added to both arms; study b: untouched
     assert net.yi[0] == pytest.approx(np.log(5.5 / 15.5) - np.log(0.5 / 20.5))
     assert net.yi[1] == pytest.approx(np.log(6 / 14) - np.log(3 / 17))
@@ -161,7 +163,9 @@ def test_continuity_correction_only_where_needed():
 
 @pytest.mark.parametrize("measure", ["RR", "RD", "ROM"])
 def test_other_arm_level_measures(measure):
-    kwargs = {"events": [4, 9, 5, 12]} if measure != "ROM" else {"mean": [10.0, 14.0, 9.0, 15.0], "sd": [3.0] * 4}
+    kwargs = (
+        {"events": [4, 9, 5, 12]} if measure != "ROM" else {"mean": [10.0, 14.0, 9.0, 15.0], "sd": [3.0] * 4}
+    )
     net = network_arms(["a", "a", "b", "b"], ["X", "Y", "X", "Y"], measure=measure, n=[40] * 4, **kwargs)
     res = network_meta(net, reference="X", heterogeneity="fixed")
     if measure == "RR":
@@ -184,7 +188,12 @@ def test_other_arm_level_measures(measure):
         (["a", "a", "b", "b"], ["X", "Y", "X", "Y"], {"n": [20, 0, 20, 20]}, "row 2 has 0"),
         (["a", "a", "b", "b"], ["X", "Y", "X", "Y"], {"sd": [1, -1, 1, 1]}, "sd must be >= 0; row 2"),
         (["a", "a", "b", "b"], ["X", "Y", "X", "Y"], {"sd": [1, 0, 1, 0]}, "sampling variance of 0"),
-        (["a", "a", "b", "b"], ["X", "Y", "X", "Y"], {"mean": [1, np.nan, 1, 1]}, "mean is missing or not finite in row 2"),
+        (
+            ["a", "a", "b", "b"],
+            ["X", "Y", "X", "Y"],
+            {"mean": [1, np.nan, 1, 1]},
+            "mean is missing or not finite in row 2",
+        ),
     ],
 )
 def test_bad_arm_level_input(study, treatment, kwargs, match):
@@ -227,17 +236,28 @@ def test_unknown_reference_lists_the_treatments(senn):
     ("rows", "match"),
     [
         ({"study": ["a", "a"], "treat1": ["Y", "Z"], "treat2": ["X", "Y"]}, "different treat2 values"),
-        ({"study": ["a", "a"], "treat1": ["Y", "Y"], "treat2": ["X", "X"]}, "compares a treatment with itself"),
+        (
+            {"study": ["a", "a"], "treat1": ["Y", "Y"], "treat2": ["X", "X"]},
+            "compares a treatment with itself",
+        ),
         ({"study": ["a", "a"], "treat1": ["Y", "Z"], "treat2": ["X", "X"], "cov": None}, "give cov"),
-        ({"study": ["a", "a"], "treat1": ["Y", "Z"], "treat2": ["X", "X"], "cov": [0.5, 0.5]}, "not positive definite"),
-        ({"study": ["a", "b"], "treat1": ["Y", "Y"], "treat2": ["X", "X"], "vi": [0.1, 0.0]}, "vi must be > 0; row 2"),
+        (
+            {"study": ["a", "a"], "treat1": ["Y", "Z"], "treat2": ["X", "X"], "cov": [0.5, 0.5]},
+            "not positive definite",
+        ),
+        (
+            {"study": ["a", "b"], "treat1": ["Y", "Y"], "treat2": ["X", "X"], "vi": [0.1, 0.0]},
+            "vi must be > 0; row 2",
+        ),
     ],
 )
 def test_bad_contrast_level_input(rows, match):
     args = {"yi": [0.2, 0.3], "vi": [0.1, 0.1], "cov": [0.05, 0.05]}
     args.update(rows)
     with pytest.raises(InputError, match=match):
-        network_contrasts(args["study"], args["treat1"], args["treat2"], args["yi"], args["vi"], cov=args["cov"])
+        network_contrasts(
+            args["study"], args["treat1"], args["treat2"], args["yi"], args["vi"], cov=args["cov"]
+        )
 
 
 def test_no_loop_means_no_consistency_test():

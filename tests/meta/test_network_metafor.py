@@ -97,7 +97,13 @@ def test_random_inconsistency_model(network):
     close(law.tau2, ref_fit["tau2"], rtol=MV_RTOL, what=f"{name} tau2")
     close(law.gamma2, ref_fit["gamma2"], rtol=MV_RTOL, atol=1e-7, what=f"{name} gamma2")  # at the 0 boundary
     # gamma2 sits on the boundary: R stops at ~1e-9, which moves the log-likelihood by ~1e-8
-    close(law.fit_stats["REML"]["ll"], ref_fit["fit_stats"]["REML"]["ll"], rtol=1e-9, atol=1e-7, what=f"{name} ll")
+    close(
+        law.fit_stats["REML"]["ll"],
+        ref_fit["fit_stats"]["REML"]["ll"],
+        rtol=1e-9,
+        atol=1e-7,
+        what=f"{name} ll",
+    )
 
 
 def test_node_splitting(network):

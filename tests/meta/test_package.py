@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from mv_refs import MV_PUBLIC
 
 import regrow.evidence
 import regrow.meta
-from mv_refs import MV_PUBLIC
 
 SRC = Path(regrow.meta.__file__).resolve().parents[2]
 

@@ -71,7 +71,10 @@ def _numeric(table, name: str, path: Path) -> list[float]:
     for i, v in enumerate(values):
         if not isinstance(v, float):
             raise DataFileError(
-                f"{path}: column {name!r}, row {i + 1}: {v!r} is not a number.", path=str(path), row=i + 1, column=name
+                f"{path}: column {name!r}, row {i + 1}: {v!r} is not a number.",
+                path=str(path),
+                row=i + 1,
+                column=name,
             )
     return values
 
@@ -110,27 +113,42 @@ def mv_command(
     yi: str = typer.Option("yi", "--yi", metavar="COL", help="Column of effect sizes."),
     vi: str = typer.Option("vi", "--vi", metavar="COL", help="Column of sampling variances."),
     random: list[str] = typer.Option(
-        [], "--random", metavar="FORMULA", help="Random term, e.g. '~ 1 | study/es' or '~ outcome | study' (repeatable)."
+        [],
+        "--random",
+        metavar="FORMULA",
+        help="Random term, e.g. '~ 1 | study/es' or '~ outcome | study' (repeatable).",
     ),
     struct: str = typer.Option("CS", "--struct", help="Structure of '~ inner | outer' terms (two: 'UN,CS')."),
     mods: str | None = typer.Option(
-        None, "--mods", metavar="FORMULA|A,B", help="Moderators: a formula ('~ x + factor(g) - 1') or columns A,B."
+        None,
+        "--mods",
+        metavar="FORMULA|A,B",
+        help="Moderators: a formula ('~ x + factor(g) - 1') or columns A,B.",
     ),
     method: str = typer.Option("REML", "--method", help="REML, ML or EE."),
     test: str = typer.Option("z", "--test", help="z or t."),
     dfs: str = typer.Option("residual", "--dfs", help="residual or contain (t tests)."),
     level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
     cluster: str | None = typer.Option(
-        None, "--cluster", metavar="COL", help="Build V with vcalc: effect sizes in the same cluster are correlated."
+        None,
+        "--cluster",
+        metavar="COL",
+        help="Build V with vcalc: effect sizes in the same cluster are correlated.",
     ),
-    obs: str | None = typer.Option(None, "--obs", metavar="COL", help="vcalc: outcome within cluster (needs --rho)."),
+    obs: str | None = typer.Option(
+        None, "--obs", metavar="COL", help="vcalc: outcome within cluster (needs --rho)."
+    ),
     time: str | None = typer.Option(None, "--time", metavar="COL", help="vcalc: time point (needs --phi)."),
     rho: float | None = typer.Option(None, "--rho", help="vcalc: correlation of different outcomes."),
     phi: float | None = typer.Option(None, "--phi", help="vcalc: autocorrelation of time points."),
-    robust: str | None = typer.Option(None, "--robust", metavar="COL", help="Cluster-robust inference by COL."),
+    robust: str | None = typer.Option(
+        None, "--robust", metavar="COL", help="Cluster-robust inference by COL."
+    ),
     cr2: bool = typer.Option(False, "--cr2", help="With --robust: CR2 + Satterthwaite df (clubSandwich)."),
     ranef: bool = typer.Option(False, "--ranef", help="Add the BLUPs of the random effects."),
-    confint: bool = typer.Option(False, "--confint", help="Add profile-likelihood CIs of the variance components."),
+    confint: bool = typer.Option(
+        False, "--confint", help="Add profile-likelihood CIs of the variance components."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
 ) -> None:
     """Fit a multilevel / multivariate model (metafor's rma.mv)."""
@@ -199,12 +217,16 @@ def mv_command(
     if confint and res.with_random:
         typer.echo("")
         for c in res.confint():
-            typer.echo(f"{c.component}[{c.index + 1}]: {c.estimate:.4f} ({c.lb_sign}{c.ci_lb:.4f}, {c.ub_sign}{c.ci_ub:.4f})")
+            typer.echo(
+                f"{c.component}[{c.index + 1}]: {c.estimate:.4f} ({c.lb_sign}{c.ci_lb:.4f}, {c.ub_sign}{c.ci_ub:.4f})"
+            )
     if ranef and res.with_random:
         for r in res.ranef():
             typer.echo(f"\nBLUPs for {r.term}:")
             for i, name in enumerate(r.names):
-                typer.echo(f"  {name}: {r.pred[i]:.4f} (SE {r.se[i]:.4f}; PI {r.pi_lb[i]:.4f} to {r.pi_ub[i]:.4f})")
+                typer.echo(
+                    f"  {name}: {r.pred[i]:.4f} (SE {r.se[i]:.4f}; PI {r.pi_lb[i]:.4f} to {r.pi_ub[i]:.4f})"
+                )
 
 
 def _int_option(name: str, value: str) -> int:
@@ -239,33 +261,57 @@ def _pred_dict(res) -> list[dict[str, Any]]:
 
 
 def network_command(
-    data: Path = typer.Argument(..., help="CSV file: one row per study arm, or per contrast (--treat1/--treat2)."),
+    data: Path = typer.Argument(
+        ..., help="CSV file: one row per study arm, or per contrast (--treat1/--treat2)."
+    ),
     measure: str = typer.Option(
-        "MD", "--measure", help="Arm-level: MD, ROM, OR, RR or RD. Contrast-level: a label (ratios on the log scale)."
+        "MD",
+        "--measure",
+        help="Arm-level: MD, ROM, OR, RR or RD. Contrast-level: a label (ratios on the log scale).",
     ),
     study: str = typer.Option("study", "--study", metavar="COL", help="Column of study labels."),
-    treatment: str = typer.Option("treatment", "--treatment", metavar="COL", help="Arm-level: treatment column."),
+    treatment: str = typer.Option(
+        "treatment", "--treatment", metavar="COL", help="Arm-level: treatment column."
+    ),
     n: str = typer.Option("n", "--n", metavar="COL", help="Arm-level: participants per arm."),
     mean: str = typer.Option("mean", "--mean", metavar="COL", help="Arm-level MD/ROM: arm means."),
     sd: str = typer.Option("sd", "--sd", metavar="COL", help="Arm-level MD/ROM: arm standard deviations."),
-    events: str = typer.Option("events", "--events", metavar="COL", help="Arm-level OR/RR/RD: events per arm."),
+    events: str = typer.Option(
+        "events", "--events", metavar="COL", help="Arm-level OR/RR/RD: events per arm."
+    ),
     add: float = typer.Option(0.5, "--add", help="Binary measures: continuity correction."),
     to: str = typer.Option("only0", "--to", help="Binary measures: add to 'only0' studies, 'all' or 'none'."),
-    treat1: str | None = typer.Option(None, "--treat1", metavar="COL", help="Contrast-level: treatment of yi."),
-    treat2: str | None = typer.Option(None, "--treat2", metavar="COL", help="Contrast-level: comparator (baseline)."),
-    yi: str = typer.Option("yi", "--yi", metavar="COL", help="Contrast-level: effect of treat1 minus treat2."),
+    treat1: str | None = typer.Option(
+        None, "--treat1", metavar="COL", help="Contrast-level: treatment of yi."
+    ),
+    treat2: str | None = typer.Option(
+        None, "--treat2", metavar="COL", help="Contrast-level: comparator (baseline)."
+    ),
+    yi: str = typer.Option(
+        "yi", "--yi", metavar="COL", help="Contrast-level: effect of treat1 minus treat2."
+    ),
     vi: str = typer.Option("vi", "--vi", metavar="COL", help="Contrast-level: sampling variance."),
-    cov: str | None = typer.Option(None, "--cov", metavar="COL", help="Contrast-level: baseline-arm variance (multi-arm)."),
-    reference: str | None = typer.Option(None, "--reference", help="Reference treatment (default: most studies)."),
+    cov: str | None = typer.Option(
+        None, "--cov", metavar="COL", help="Contrast-level: baseline-arm variance (multi-arm)."
+    ),
+    reference: str | None = typer.Option(
+        None, "--reference", help="Reference treatment (default: most studies)."
+    ),
     heterogeneity: str = typer.Option("common", "--heterogeneity", help="common (random effects) or fixed."),
     method: str = typer.Option("REML", "--method", help="REML or ML."),
     level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
-    small_values: str = typer.Option("bad", "--small-values", help="bad: larger effects are better; good: smaller."),
+    small_values: str = typer.Option(
+        "bad", "--small-values", help="bad: larger effects are better; good: smaller."
+    ),
     n_sim: int = typer.Option(10_000, "--n-sim", help="Draws for SUCRA and rank probabilities."),
     seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
-    consistency: bool = typer.Option(True, "--consistency/--no-consistency", help="Design-by-treatment and node splitting."),
+    consistency: bool = typer.Option(
+        True, "--consistency/--no-consistency", help="Design-by-treatment and node splitting."
+    ),
     league: bool = typer.Option(False, "--league", help="Print the league table."),
-    plot: Path | None = typer.Option(None, "--plot", metavar="FILE", help="Save the network graph (PNG/SVG/PDF)."),
+    plot: Path | None = typer.Option(
+        None, "--plot", metavar="FILE", help="Save the network graph (PNG/SVG/PDF)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
 ) -> None:
     """Network meta-analysis of arm-level or contrast-level data (contrast-based rma.mv)."""
@@ -282,7 +328,13 @@ def network_command(
         net = network_contrasts(table[study], table[treat1], table[treat2], _numeric(table, yi, data),
                                 _numeric(table, vi, data), cov=table[cov] if cov else None, measure=measure)  # fmt: skip
     else:
+        from regrow.meta import NETWORK_MEASURES
+
         m = measure.upper()
+        if m not in NETWORK_MEASURES:
+            raise InputError.invalid(
+                "--measure", measure, "one of " + ", ".join(NETWORK_MEASURES) + " for arm-level data"
+            )
         value_cols = [mean, sd] if m in ("MD", "ROM") else [events]
         table, dropped = _keep_complete(table, [study, treatment, n, *value_cols], data)
         numbers = {c: _numeric(table, c, data) for c in (n, *value_cols)}
@@ -337,7 +389,9 @@ def _save_plot(res, path: Path) -> None:
     try:
         fig.savefig(path, bbox_inches="tight", dpi=150)
     except OSError as exc:
-        raise DataFileError(f"{path}: cannot write the network graph ({exc.strerror}).", path=str(path)) from exc
+        raise DataFileError(
+            f"{path}: cannot write the network graph ({exc.strerror}).", path=str(path)
+        ) from exc
     finally:
         from matplotlib import pyplot as plt
 

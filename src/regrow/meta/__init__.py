@@ -65,7 +65,6 @@ from regrow.meta._network_data import ARM_MEASURES as NETWORK_MEASURES
 from regrow.meta._network_data import NetworkData, network_arms, network_contrasts
 from regrow.meta._network_plot import plot_network
 from regrow.meta._network_rank import NetworkRanking, network_rank, pscores
-from regrow.meta._vcalc import vcalc
 from regrow.meta._permutest import PermutationTest, permutest
 from regrow.meta._profile import confint_profile
 from regrow.meta._pubbias import (
@@ -94,6 +93,7 @@ from regrow.meta._subgroup import (
 from regrow.meta._summary import format_summary
 from regrow.meta._tau2 import METHODS, Control
 from regrow.meta._trimfill import TrimfillResult, trimfill
+from regrow.meta._vcalc import vcalc
 
 #: Names that need matplotlib, mapped to ``(module, attribute)``; imported on first access.
 _LAZY = {
@@ -197,7 +197,7 @@ __all__ = [
 ]
 
 # multilevel/multivariate models and network meta-analysis
-__all__ += [  # noqa: PLE0605
+__all__ += [
     "MV_METHODS",
     "MV_STRUCTS",
     "MV_TESTS",

@@ -198,7 +198,9 @@ class MVResult:
             "coefficients": coefficients,
             "sigma2": [
                 {"name": n, "estimate": float(v), "nlevels": int(nl), "fixed": bool(f)}
-                for n, v, nl, f in zip(self.s_names, self.sigma2, self.s_nlevels, self.vc_fixed["sigma2"], strict=True)
+                for n, v, nl, f in zip(
+                    self.s_names, self.sigma2, self.s_nlevels, self.vc_fixed["sigma2"], strict=True
+                )
             ],
         }
         for key, names, levels, nlev, st in (
@@ -361,7 +363,9 @@ def rma_mv(
     if k == p and spec.n_estimated:
         # metafor: a saturated model leaves nothing to estimate variance components from; they are set to 0
         _fix_all_to_zero(spec)
-        warnings.append(f"k = p = {k}: the model reproduces every effect size, so the variance components are 0.")
+        warnings.append(
+            f"k = p = {k}: the model reproduces every effect size, so the variance components are 0."
+        )
     n_vc = spec.n_estimated
     if n_vc > k - p:
         raise TooFewStudiesError(

@@ -187,9 +187,12 @@ def predict_mv(
             arr = arr[:, None] if n_mods == 1 else arr[None, :]
         if arr.ndim != 2 or arr.shape[1] != n_mods:
             raise InputError(
-                f"newmods has {arr.shape[-1]} column(s); the model has {n_mods} moderator(s).", field="newmods"
+                f"newmods has {arr.shape[-1]} column(s); the model has {n_mods} moderator(s).",
+                field="newmods",
             )
-        Xnew = np.column_stack([np.full(arr.shape[0], 1.0 if intercept else 0.0), arr]) if res.intercept else arr
+        Xnew = (
+            np.column_stack([np.full(arr.shape[0], 1.0 if intercept else 0.0), arr]) if res.intercept else arr
+        )
         k_new = Xnew.shape[0]
     pred = Xnew @ res.beta
     vpred = np.einsum("ij,jk,ik->i", Xnew, res.vb, Xnew)
@@ -263,7 +266,7 @@ def ranef_mv(res: MVResult, *, level: float | None = None) -> list[MVRanef]:
     if not res.with_random:
         raise InputError("This model has no random effects to predict.", field="random")
     alpha = level_alpha(level if level is not None else res.level)
-    model, blocks = _block_arrays(res)
+    _, blocks = _block_arrays(res)
     spec = res._setup["spec"]
     vb = res.vb
     out: list[MVRanef] = []
@@ -284,12 +287,12 @@ def ranef_mv(res: MVResult, *, level: float | None = None) -> list[MVRanef]:
         pred[np.abs(pred) < 100 * np.finfo(float).eps] = 0.0
         var = s2 - s2**2 * (zwz - np.einsum("lp,pq,lq->l", zwx, vb, zwx))
         out.append(_ranef_row(fac.name, list(fac.levels), pred, var, _crit(res, alpha, n)))
-    for key, struct_name in (("g", res.g_struct), ("h", res.h_struct)):
+    for key in ("g", "h"):
         term = getattr(spec, key)
         if term is None:
             continue
         Gmat = res._eval.G if key == "g" else res._eval.H
-        struct, inner, outer, formula = term
+        _, inner, outer, formula = term
         preds = np.zeros(res.k)
         var = np.zeros(res.k)
         for grp, W, WX, u in blocks:
@@ -378,7 +381,9 @@ def wald_mv(res: MVResult, *, btt=None, X=None, rhs=0.0) -> MVWaldTest:
             for c, name in zip(row, res.coef_names, strict=True)
             if c != 0
         ]
-        hyps.append(" + ".join(terms).replace("+ -", "- ") + " = " + ("0" if np.all(rhs_v == 0) else f"{rhs_v[0]:g}"))
+        hyps.append(
+            " + ".join(terms).replace("+ -", "- ") + " = " + ("0" if np.all(rhs_v == 0) else f"{rhs_v[0]:g}")
+        )
     return MVWaldTest(QM, QMdf, QMp, Xb=Xb, se=se, zval=zval, pval=np.asarray(pval), hypotheses=hyps)
 
 
@@ -399,7 +404,9 @@ def lrt_mv(model1: MVResult, model2: MVResult) -> MVLikelihoodRatioTest:
     """
     full, reduced = (model1, model2) if model1.parms >= model2.parms else (model2, model1)
     if full.parms == reduced.parms:
-        raise InputError("The models have the same number of parameters; an LRT is not meaningful.", field="models")
+        raise InputError(
+            "The models have the same number of parameters; an LRT is not meaningful.", field="models"
+        )
     same_data = np.array_equal(full.yi, reduced.yi) and _same_V(full, reduced)
     if not same_data:
         raise InputError("The two models were not fitted to the same effect sizes and V.", field="models")

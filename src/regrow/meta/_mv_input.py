@@ -81,7 +81,9 @@ def sampling_covariance(V, k: int, data) -> tuple[np.ndarray, list[tuple[np.ndar
             n = mat.shape[0]
             rows = np.arange(start, start + n)
             if mat.shape != (n, n):
-                raise InputError(f"Every block of V must be square; rows {_rows_text(rows)} are not.", field="V")
+                raise InputError(
+                    f"Every block of V must be square; rows {_rows_text(rows)} are not.", field="V"
+                )
             _finite(np.diag(mat), rows)
             diag[rows] = np.diag(mat)
             if n > 1 and np.any(mat[~np.eye(n, dtype=bool)] != 0):
@@ -109,7 +111,9 @@ def sampling_covariance(V, k: int, data) -> tuple[np.ndarray, list[tuple[np.ndar
     _finite(diag, np.arange(k))
     bad = np.argwhere(~np.isfinite(arr))
     if bad.size:
-        raise InputError(f"V is missing or not finite at row {bad[0, 0] + 1}, column {bad[0, 1] + 1}.", field="V")
+        raise InputError(
+            f"V is missing or not finite at row {bad[0, 0] + 1}, column {bad[0, 1] + 1}.", field="V"
+        )
     _nonnegative(diag)
     off = arr.copy()
     np.fill_diagonal(off, 0.0)
@@ -129,7 +133,9 @@ def sampling_covariance(V, k: int, data) -> tuple[np.ndarray, list[tuple[np.ndar
 def _finite(values: np.ndarray, rows: np.ndarray) -> None:
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        raise InputError(f"The sampling variance of row {rows[bad[0]] + 1} is missing or not finite.", field="V")
+        raise InputError(
+            f"The sampling variance of row {rows[bad[0]] + 1} is missing or not finite.", field="V"
+        )
 
 
 def _nonnegative(diag: np.ndarray) -> None:
@@ -221,7 +227,9 @@ def random_spec(random, struct, data, k: int, *, sigma2, tau2, rho, gamma2, phi)
         for j, f in enumerate(spec.s_factors):
             if f.nlevels == 1 and np.isnan(spec.sigma2_fixed[j]):
                 spec.sigma2_fixed[j] = 0.0
-                spec.warnings.append(f"The random factor {f.name!r} has a single level; its sigma2 is fixed to 0.")
+                spec.warnings.append(
+                    f"The random factor {f.name!r} has a single level; its sigma2 is fixed to 0."
+                )
     elif sigma2 is not None:
         raise InputError("sigma2 was given but random has no '~ 1 | factor' term.", field="sigma2")
     names = (("tau2", "rho"), ("gamma2", "phi"))
@@ -242,7 +250,8 @@ def random_spec(random, struct, data, k: int, *, sigma2, tau2, rho, gamma2, phi)
     for idx in range(len(structured), 2):
         if values[idx][0] is not None or values[idx][1] is not None:
             raise InputError(
-                f"{names[idx][0]}/{names[idx][1]} were given but random has no term for them.", field=names[idx][0]
+                f"{names[idx][0]}/{names[idx][1]} were given but random has no term for them.",
+                field=names[idx][0],
             )
     return spec
 
@@ -254,7 +263,9 @@ def _apply_rules(s: Structure, term: RandomTerm, k: int, cor_name: str, warnings
     if s.struct in corr_structs and np.isnan(s.r_fixed[0]):
         if inner.nlevels == 1:
             s.r_fixed[:] = 0.0
-            warnings.append(f"The inner factor of {term.formula!r} has a single level, so {cor_name} is fixed to 0.")
+            warnings.append(
+                f"The inner factor of {term.formula!r} has a single level, so {cor_name} is fixed to 0."
+            )
         elif outer.nlevels == k:
             s.r_fixed[:] = 0.0
             warnings.append(

@@ -145,7 +145,9 @@ class MarginalModel:
             pairs_i.append(np.repeat(rows[0], rows.size))
             pairs_j.append(rows)
         pairs = (
-            (np.concatenate(pairs_i), np.concatenate(pairs_j)) if pairs_i else (np.zeros(0, int), np.zeros(0, int))
+            (np.concatenate(pairs_i), np.concatenate(pairs_j))
+            if pairs_i
+            else (np.zeros(0, int), np.zeros(0, int))
         )
         labels = connected_blocks(self.k, groupings, pairs)
         self.blocks = self._build(labels, V_diag, V_blocks, s_codes, g, h)
@@ -210,7 +212,7 @@ class MarginalModel:
     # ---- evaluation --------------------------------------------------------------------------------
     def evaluate(self, psi: np.ndarray, *, gradient: bool = True) -> Evaluation | None:
         """Log-likelihood (and gradient in ``psi``) at ``psi``; None when ``M`` is not positive definite."""
-        ps, pg, ph = self.split(psi)
+        _, pg, ph = self.split(psi)
         sigma2, _, _ = self.natural(psi)
         free_s = np.flatnonzero(np.isnan(self.sigma2_fixed))
         G = dG = H = dH = None

@@ -81,7 +81,9 @@ def _check(res: MVResult, component: str, index: int) -> None:
         raise InputError.invalid("component", component, "one of " + ", ".join(_COMPONENTS))
     fixed = res.vc_fixed[component]
     if index < 0 or index >= fixed.size:
-        raise InputError(f"The model has no {component} component number {index}.", field="index", value=index)
+        raise InputError(
+            f"The model has no {component} component number {index}.", field="index", value=index
+        )
     if fixed[index]:
         raise InputError(f"{component}[{index}] was fixed, so it has no profile.", field="component")
 
@@ -231,7 +233,9 @@ def confint_mv(
             lb_sign = ""
         if lb_sign and comp in ("rho", "phi") and lo == -1.0:
             lb_sign = ""
-        out.append(MVConfint(comp, idx, est, lb, ub, res.level, "<" if lb_sign else "", ">" if ub_sign else ""))
+        out.append(
+            MVConfint(comp, idx, est, lb, ub, res.level, "<" if lb_sign else "", ">" if ub_sign else "")
+        )
     return out
 
 
@@ -245,5 +249,7 @@ def _bound(excess, end: float, est: float, tol: float, optimize) -> tuple[float,
         at_end = np.nan
     if not np.isfinite(at_end) or at_end < 0:
         return end, True
-    root = optimize.brentq(excess, min(end, est), max(end, est), xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=1000)
+    root = optimize.brentq(
+        excess, min(end, est), max(end, est), xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=1000
+    )
     return float(root), False

@@ -75,7 +75,9 @@ class MVRobustResult:
 def _cluster_codes(cluster, k: int) -> tuple[np.ndarray, int]:
     values = np.asarray(list(cluster) if not isinstance(cluster, np.ndarray) else cluster, dtype=object)
     if values.shape != (k,):
-        raise InputError(f"cluster has {values.size} values but the model has {k} effect sizes.", field="cluster")
+        raise InputError(
+            f"cluster has {values.size} values but the model has {k} effect sizes.", field="cluster"
+        )
     missing = [i for i, v in enumerate(values.tolist()) if v is None or (isinstance(v, float) and v != v)]
     if missing:
         raise InputError(f"cluster is missing in row {missing[0] + 1}.", field="cluster")
@@ -128,8 +130,10 @@ def robust_mv(
     codes, n = _cluster_codes(cluster, res.k)
     p = res.p
     if n - p <= 0:
-        raise TooFewStudiesError(f"{n} clusters cannot support robust tests of {p} coefficient(s): need {p + 1}.")
-    model, blocks, WX = _per_row(res)
+        raise TooFewStudiesError(
+            f"{n} clusters cannot support robust tests of {p} coefficient(s): need {p + 1}."
+        )
+    model, _, WX = _per_row(res)
     e = res.yi - res.X @ res.beta
     btt = list(res.btt)
     m = len(btt)

@@ -291,7 +291,9 @@ def make_structure(
         raise InputError.invalid("struct", struct, "one of " + ", ".join(STRUCTS))
     if struct == "CAR" and values is None:
         raise InputError(
-            "struct='CAR' needs a numeric inner variable (the measurement times).", field="struct", value=struct
+            "struct='CAR' needs a numeric inner variable (the measurement times).",
+            field="struct",
+            value=struct,
         )
     n_var = n_levels if struct in _HETERO else 1
     if struct == "UN":

@@ -34,13 +34,25 @@ def format_mv_summary(res: MVResult, *, digits: int = 4) -> str:
     fs = res.fit_stats["REML" if method == "REML" else "ML"]
     lines += _table(
         ["logLik", "Deviance", "AIC", "BIC", "AICc"],
-        [[f.format(fs["ll"]), f.format(fs["dev"]), f.format(fs["AIC"]), f.format(fs["BIC"]), f.format(fs["AICc"])]],
+        [
+            [
+                f.format(fs["ll"]),
+                f.format(fs["dev"]),
+                f.format(fs["AIC"]),
+                f.format(fs["BIC"]),
+                f.format(fs["AICc"]),
+            ]
+        ],
     )
     if res.with_random:
         lines += ["", "Variance Components:", ""]
         rows = []
-        for name, v, nl, fixed in zip(res.s_names, res.sigma2, res.s_nlevels, res.vc_fixed["sigma2"], strict=True):
-            rows.append([f"sigma^2 ({name})", f.format(v), f.format(np.sqrt(v)), str(nl), "yes" if fixed else "no"])
+        for name, v, nl, fixed in zip(
+            res.s_names, res.sigma2, res.s_nlevels, res.vc_fixed["sigma2"], strict=True
+        ):
+            rows.append(
+                [f"sigma^2 ({name})", f.format(v), f.format(np.sqrt(v)), str(nl), "yes" if fixed else "no"]
+            )
         if rows:
             lines += _table(["", "estim", "sqrt", "nlvls", "fixed"], rows)
         for key, names, levels, nlev, struct in (
@@ -60,9 +72,9 @@ def format_mv_summary(res: MVResult, *, digits: int = 4) -> str:
                 "",
             ]
             trows = []
-            label = (lambda j: f"{vname}.{j + 1} ({levels[j]})") if v.size > 1 else (lambda j: vname)
             for j in range(v.size):
-                trows.append([label(j), f.format(v[j]), f.format(np.sqrt(v[j])), "yes" if vfix[j] else "no"])
+                label = f"{vname}.{j + 1} ({levels[j]})" if v.size > 1 else vname
+                trows.append([label, f.format(v[j]), f.format(np.sqrt(v[j])), "yes" if vfix[j] else "no"])
             if struct not in ("ID", "DIAG"):
                 for j in range(r.size):
                     trows.append([rname if r.size == 1 else f"{rname}.{j + 1}", f.format(r[j]), "",
@@ -114,7 +126,9 @@ def format_network_summary(result, ranking=None, dbt=None, splits=None, *, digit
     eff = result.effects()
     ratio = result.measure in ("OR", "RR", "ROM")
     tr = np.exp if ratio else (lambda x: x)
-    scale = f" (exp: {result.measure})" if ratio else (f" ({result.measure})" if result.measure != "GEN" else "")
+    scale = (
+        f" (exp: {result.measure})" if ratio else (f" ({result.measure})" if result.measure != "GEN" else "")
+    )
     n_st = len(result.data.arms)
     lines = [
         f"Network meta-analysis: {n_st} studies, {len(result.treatments)} treatments, "
@@ -131,7 +145,10 @@ def format_network_summary(result, ranking=None, dbt=None, splits=None, *, digit
     lines += _table(["treatment", "estimate", "95% CI", "95% PI", "pval"], rows)
     if ranking is not None:
         better = "larger" if ranking.small_values == "bad" else "smaller"
-        lines += ["", f"Ranking ({better} effects are better; SUCRA from {ranking.n_sim} draws, seed {ranking.seed}):"]
+        lines += [
+            "",
+            f"Ranking ({better} effects are better; SUCRA from {ranking.n_sim} draws, seed {ranking.seed}):",
+        ]
         order = np.argsort(-ranking.pscore, kind="stable")
         rows = [
             [ranking.treatments[i], f.format(ranking.pscore[i]), f.format(ranking.sucra[i]),

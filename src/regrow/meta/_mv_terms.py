@@ -177,7 +177,9 @@ def parse_random(formula: str, data, k: int) -> RandomTerm:
         For a formula that is not ``~ 1 | a[/b...]`` or ``~ inner | outer``, or unknown variables.
     """
     if not isinstance(formula, str):
-        raise InputError.invalid("random", formula, "a formula string like '~ 1 | study/es' or '~ outcome | trial'")
+        raise InputError.invalid(
+            "random", formula, "a formula string like '~ 1 | study/es' or '~ outcome | trial'"
+        )
     text = formula.strip()
     match = re.fullmatch(r"~?\s*(\S+?)\s*\|\s*(.+)", text)
     allowed = "'~ 1 | study', '~ 1 | study/es' or '~ inner | outer'"
@@ -285,7 +287,8 @@ def model_matrix(formula: str, data, k: int) -> tuple[np.ndarray, list[str], boo
                 bad = np.flatnonzero(~np.isfinite(values))
                 if bad.size:
                     raise InputError(
-                        f"Moderator {var.name!r} is missing or not finite in row {bad[0] + 1}.", field=var.name
+                        f"Moderator {var.name!r} is missing or not finite in row {bad[0] + 1}.",
+                        field=var.name,
                     )
                 cache[var.label] = (values, None)
         return cache[var.label]
@@ -326,4 +329,3 @@ def model_matrix(formula: str, data, k: int) -> tuple[np.ndarray, list[str], boo
     if not columns:
         raise InputError(f"mods formula {formula!r} has no columns.", field="mods", value=formula)
     return np.column_stack(columns), names, intercept
-

@@ -60,7 +60,10 @@ class NetworkEffects:
             }
             if self.measure in _RATIO:
                 row.update(
-                    {f"exp_{key}": float(np.exp(row[key])) for key in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")}
+                    {
+                        f"exp_{key}": float(np.exp(row[key]))
+                        for key in ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")
+                    }
                 )
             rows.append(row)
         return {"reference": self.reference, "measure": self.measure, "effects": rows}
@@ -139,7 +142,9 @@ class NetworkResult:
 
     def effects(self, *, reference: str | None = None, level: float | None = None) -> NetworkEffects:
         """Each treatment against ``reference`` (default: the model's), with CIs and prediction intervals."""
-        ref = self.reference if reference is None else _check_treatment(reference, self.treatments, "reference")
+        ref = (
+            self.reference if reference is None else _check_treatment(reference, self.treatments, "reference")
+        )
         r = self.treatments.index(ref)
         b, vb = self._full()
         L = np.eye(len(b))
@@ -234,7 +239,9 @@ def _alpha(level: float) -> float:
 def _check_treatment(name: str, treatments: Sequence[str], what: str) -> str:
     if name not in treatments:
         raise InputError(
-            f"Unknown {what} {name!r}; the network's treatments are {', '.join(treatments)}.", field=what, value=name
+            f"Unknown {what} {name!r}; the network's treatments are {', '.join(treatments)}.",
+            field=what,
+            value=name,
         )
     return name
 

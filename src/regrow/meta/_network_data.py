@@ -253,7 +253,8 @@ def network_arms(
         bad = np.flatnonzero((x < 0) | (x > nn))
         if bad.size:
             raise InputError(
-                f"events must lie in [0, n]; row {bad[0] + 1} has {x[bad[0]]:g} of {nn[bad[0]]:g}.", field="events"
+                f"events must lie in [0, n]; row {bad[0] + 1} has {x[bad[0]]:g} of {nn[bad[0]]:g}.",
+                field="events",
             )
         groups = _group_arms(s_lab, t_lab)
         est, var, warnings, groups = _binary_arms(measure, x, nn, groups, add, to)
@@ -268,10 +269,14 @@ def _group_arms(s_lab: list[str], t_lab: list[str]) -> dict[str, list[int]]:
     for s, rows in groups.items():
         treats = [t_lab[i] for i in rows]
         if len(rows) < 2:
-            raise InputError(f"Study {s!r} has a single arm ({treats[0]!r}); every study needs two or more.", field="study")
+            raise InputError(
+                f"Study {s!r} has a single arm ({treats[0]!r}); every study needs two or more.", field="study"
+            )
         dup = {t for t in treats if treats.count(t) > 1}
         if dup:
-            raise InputError(f"Study {s!r} lists treatment {sorted(dup)[0]!r} more than once.", field="treatment")
+            raise InputError(
+                f"Study {s!r} lists treatment {sorted(dup)[0]!r} more than once.", field="treatment"
+            )
     return groups
 
 
@@ -284,7 +289,9 @@ def _binary_arms(measure, x, nn, groups, add, to):
         r = np.array(rows)
         if np.all(x[r] == 0) or np.all(x[r] == nn[r]):
             kind = "no events" if np.all(x[r] == 0) else "only events"
-            warnings.append(f"Study {s!r} has {kind} in every arm and was left out (it carries no information).")
+            warnings.append(
+                f"Study {s!r} has {kind} in every arm and was left out (it carries no information)."
+            )
             continue
         zero = np.any((x[r] == 0) | (x[r] == nn[r]))
         if to == "all" or (to == "only0" and zero):
@@ -407,7 +414,9 @@ def network_contrasts(
         base = b[rows[0]]
         treats = [a[i] for i in rows]
         if base in treats or len(set(treats)) != len(treats):
-            raise InputError(f"Study {s!r} compares a treatment with itself or lists it twice.", field="treat1")
+            raise InputError(
+                f"Study {s!r} compares a treatment with itself or lists it twice.", field="treat1"
+            )
         V = np.diag(v[rows])
         if len(rows) > 1:
             if c is None or np.any(~np.isfinite(c[rows])):

@@ -96,7 +96,9 @@ def plot_network(
     ax.set_ylim(-1.6, 1.6)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title or f"{len(net.arms)} studies, {t} treatments (line: studies; node: {what})", fontsize=10)
+    ax.set_title(
+        title or f"{len(net.arms)} studies, {t} treatments (line: studies; node: {what})", fontsize=10
+    )
     if path is not None:
         fig.savefig(Path(path), bbox_inches="tight", dpi=150)
     return fig

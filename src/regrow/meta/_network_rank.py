@@ -104,7 +104,9 @@ def pscores(b: np.ndarray, vb: np.ndarray, *, small_values: str = "bad") -> tupl
     return np.nanmean(prob, axis=1), prob
 
 
-def network_rank(result, *, small_values: str = "bad", n_sim: int = 10_000, seed: int | None = 0) -> NetworkRanking:
+def network_rank(
+    result, *, small_values: str = "bad", n_sim: int = 10_000, seed: int | None = 0
+) -> NetworkRanking:
     """Rank the treatments of a fitted network (:func:`network_meta`).
 
     Parameters

@@ -59,7 +59,8 @@ def _rho_matrix(rho, values: np.ndarray, name: str, labels=None) -> tuple[np.nda
         missing = [v for v in uniq if str(v) not in lookup]
         if missing:
             raise InputError(
-                f"The {name} value {missing[0]!r} has no row in the correlation matrix (rho_labels).", field="rho_labels"
+                f"The {name} value {missing[0]!r} has no row in the correlation matrix (rho_labels).",
+                field="rho_labels",
             )
         R = arr
         index = {v: lookup[str(v)] for v in uniq}
@@ -75,7 +76,7 @@ def vcalc(
     data=None,
     subgroup=None,
     obs=None,
-    type=None,  # noqa: A002 - metafor's argument name
+    type=None,  # metafor's argument name
     time1=None,
     time2=None,
     grp1=None,
@@ -157,7 +158,9 @@ def vcalc(
     if rvars is not None:
         R = _from_rvars(rvars, data, clusters, k)
     else:
-        R = _from_dependence(k, clusters, data, obs, type, time1, time2, grp1, grp2, w1, w2, rho, phi, rho_labels)
+        R = _from_dependence(
+            k, clusters, data, obs, type, time1, time2, grp1, grp2, w1, w2, rho, phi, rho_labels
+        )
     if checkpd:
         for c in dict.fromkeys(clusters.tolist()):
             rows = np.flatnonzero(clusters == c)
@@ -182,7 +185,8 @@ def _from_rvars(rvars, data, clusters: np.ndarray, k: int) -> np.ndarray:
     sizes = {c: int(np.sum(clusters == c)) for c in dict.fromkeys(clusters.tolist())}
     if max(sizes.values()) > cols.shape[1]:
         raise InputError(
-            f"{cols.shape[1]} rvars columns were given but a cluster has {max(sizes.values())} rows.", field="rvars"
+            f"{cols.shape[1]} rvars columns were given but a cluster has {max(sizes.values())} rows.",
+            field="rvars",
         )
     if max(sizes.values()) != cols.shape[1]:
         raise InputError(
@@ -196,7 +200,9 @@ def _from_rvars(rvars, data, clusters: np.ndarray, k: int) -> np.ndarray:
     return R
 
 
-def _from_dependence(k, clusters, data, obs, type_, time1, time2, grp1, grp2, w1, w2, rho, phi, labels) -> np.ndarray:
+def _from_dependence(
+    k, clusters, data, obs, type_, time1, time2, grp1, grp2, w1, w2, rho, phi, labels
+) -> np.ndarray:
     have_obs, have_type = obs is not None, type_ is not None
     if (have_obs or have_type) and rho is None:
         raise InputError("rho must be given when obs or type is.", field="rho")
@@ -206,7 +212,8 @@ def _from_dependence(k, clusters, data, obs, type_, time1, time2, grp1, grp2, w1
         pair = list(rho) if isinstance(rho, list | tuple | np.ndarray) and len(rho) == 2 else []
         if len(pair) != 2:
             raise InputError(
-                "With both obs and type, rho must give the within- and between-construct correlations.", field="rho"
+                "With both obs and type, rho must give the within- and between-construct correlations.",
+                field="rho",
             )
         rho_obs, rho_type = pair[0], pair[1]
         lab_obs, lab_type = (None, None) if labels is None else labels
@@ -222,10 +229,18 @@ def _from_dependence(k, clusters, data, obs, type_, time1, time2, grp1, grp2, w1
     if grp2 is not None and grp1 is None:
         raise InputError("Give grp1 (and optionally grp2), not grp2 alone.", field="grp2")
     g1 = _check_len(_get(grp1, data, k, "grp1"), k, "grp1") if grp1 is not None else np.ones(k, dtype=object)
-    g2 = _check_len(_get(grp2, data, k, "grp2"), k, "grp2") if grp2 is not None else np.full(k, 2, dtype=object)
+    g2 = (
+        _check_len(_get(grp2, data, k, "grp2"), k, "grp2")
+        if grp2 is not None
+        else np.full(k, 2, dtype=object)
+    )
     if time2 is not None and time1 is None:
         raise InputError("Give time1 (and optionally time2), not time2 alone.", field="time2")
-    t1 = np.asarray(_check_len(_get(time1, data, k, "time1"), k, "time1"), float) if time1 is not None else np.ones(k)
+    t1 = (
+        np.asarray(_check_len(_get(time1, data, k, "time1"), k, "time1"), float)
+        if time1 is not None
+        else np.ones(k)
+    )
     t2 = np.asarray(_check_len(_get(time2, data, k, "time2"), k, "time2"), float) if time2 is not None else t1
     if time1 is not None:
         if phi is None:
@@ -252,20 +267,20 @@ def _from_dependence(k, clusters, data, obs, type_, time1, time2, grp1, grp2, w1
         rows = np.flatnonzero(clusters == c)
         if rows.size < 2:
             continue
-        I, J = np.meshgrid(rows, rows, indexing="ij")
+        ri, rj = np.meshgrid(rows, rows, indexing="ij")
         base = np.where(
-            type_v[I] == type_v[J],
-            np.where(obs_v[I] == obs_v[J], 1.0, R_obs[oc[I], oc[J]]),
-            R_type[tc[I], tc[J]],
+            type_v[ri] == type_v[rj],
+            np.where(obs_v[ri] == obs_v[rj], 1.0, R_obs[oc[ri], oc[rj]]),
+            R_type[tc[ri], tc[rj]],
         )
         num = (
-            f(g1s[I] == g1s[J], t1[I], t1[J]) * np.sqrt(1 / a1[I] / a1[J])
-            - f(g1s[I] == g2s[J], t1[I], t2[J]) * np.sqrt(1 / a1[I] / a2[J])
-            - f(g2s[I] == g1s[J], t2[I], t1[J]) * np.sqrt(1 / a2[I] / a1[J])
-            + f(g2s[I] == g2s[J], t2[I], t2[J]) * np.sqrt(1 / a2[I] / a2[J])
+            f(g1s[ri] == g1s[rj], t1[ri], t1[rj]) * np.sqrt(1 / a1[ri] / a1[rj])
+            - f(g1s[ri] == g2s[rj], t1[ri], t2[rj]) * np.sqrt(1 / a1[ri] / a2[rj])
+            - f(g2s[ri] == g1s[rj], t2[ri], t1[rj]) * np.sqrt(1 / a2[ri] / a1[rj])
+            + f(g2s[ri] == g2s[rj], t2[ri], t2[rj]) * np.sqrt(1 / a2[ri] / a2[rj])
         )
         d = np.sqrt(1 / a1 + 1 / a2 - 2 * f(g1s == g2s, t1, t2) * np.sqrt(1 / a1 / a2))
-        block = base * num / (d[I] * d[J])
+        block = base * num / (d[ri] * d[rj])
         np.fill_diagonal(block, 1.0)
         R[np.ix_(rows, rows)] = block
     return R
