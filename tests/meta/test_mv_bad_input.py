@@ -91,8 +91,12 @@ def test_a_struct_with_more_parameters_than_the_data_support():
 
 
 def test_more_coefficients_than_effect_sizes():
-    with pytest.raises(TooFewStudiesError, match="2 effect sizes cannot support a model with 2"):
-        rma_mv(Y[:2], VI[:2], mods=[1.0, 2.0])
+    """With k rows at most k columns are linearly independent: the rest are dropped (as R's lm does), and a
+    saturated model (k = p) is fitted as metafor fits it, with QE = 0 and the variance components at 0."""
+    res = rma_mv(Y[:2], VI[:2], mods=[[1.0, 3.0], [2.0, 5.0]], random="~ 1 | study", data={"study": [1, 2]})
+    assert res.p == 2 and res.QE == 0 and res.QEp == 1 and res.sigma2[0] == 0
+    assert any("Redundant predictors dropped" in w for w in res.warnings)
+    assert any("k = p = 2" in w for w in res.warnings)
 
 
 def test_random_variables_with_missing_values_are_named():
