@@ -170,9 +170,10 @@ def test_network_text_league_and_plot(capsys, data_dir, tmp_path):
 
 def test_network_contrast_level_csv(capsys, tmp_path):
     path = tmp_path / "c.csv"
-    rows = [("study", "t1", "t2", "yi", "vi", "cov"), ("a", "MN", "placebo", 0.8, 0.05, ""),
-            ("b", "MN+minoxidil", "placebo", 1.4, 0.06, 0.02), ("b", "minoxidil", "placebo", 0.7, 0.05, 0.02),
-            ("c", "MN+minoxidil", "MN", 0.5, 0.07, ""), ("d", "minoxidil", "placebo", 0.6, 0.04, "")]  # fmt: skip
+    # synthetic numbers exercising the format (one three-arm study), not trial results
+    rows = [("study", "t1", "t2", "yi", "vi", "cov"), ("a", "B", "placebo", 0.8, 0.05, ""),
+            ("b", "C", "placebo", 1.4, 0.06, 0.02), ("b", "D", "placebo", 0.7, 0.05, 0.02),
+            ("c", "C", "B", 0.5, 0.07, ""), ("d", "D", "placebo", 0.6, 0.04, "")]  # fmt: skip
     with path.open("w", newline="") as handle:
         csv.writer(handle).writerows(rows)
     out = _run_json(capsys, ["meta", "network", str(path), "--treat1", "t1", "--treat2", "t2", "--cov", "cov",
