@@ -25,16 +25,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from bench_meta import best_time  # same timing rule as the rma benchmark (run from benchmarks/)
 from regrow.meta import network_arms, network_meta, rma_mv
 
 SEED = 20261203
@@ -123,19 +122,6 @@ def write_csv(data: dict[str, np.ndarray], path: Path) -> None:
         writer.writerow(list(data))
         for row in zip(*data.values(), strict=True):
             writer.writerow([f"{v:.17g}" if isinstance(v, float | np.floating) else v for v in row])
-
-
-def best_time(fn, *, repeats: int, budget_s: float = 10.0) -> tuple[float, float, object]:
-    """Best wall time (and that call's CPU time) over ``repeats`` calls or ``budget_s`` seconds."""
-    best, best_cpu, result, spent, n = math.inf, math.inf, None, 0.0, 0
-    while n < repeats and spent < budget_s:
-        start, start_cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
-        if elapsed < best:
-            best, best_cpu = elapsed, cpu
-        spent, n = spent + elapsed, n + 1
-    return best, best_cpu, result
 
 
 def run_r(csv_path: Path, task: str, timeout_s: float) -> dict | str:
@@ -235,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                      lambda r: ([r.tau2], r.fit.beta)))  # fmt: skip
         for name, k, data, task, fit, extract in jobs:
             fit()  # warm-up: imports, BLAS threads
-            seconds, cpu, res = best_time(fit, repeats=10)
+            seconds, cpu, res = best_time(fit, repeats=10, budget_s=10.0)
             r_s = r_cpu = None
             note = "metafor not run"
             if use_r:

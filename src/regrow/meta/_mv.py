@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from regrow.errors import InputError, TooFewStudiesError
-from regrow.meta._design import drop_redundant
 from regrow.meta._mv_dist import chi2_sf, crit_value, f_sf, level_alpha, p_two_sided
 from regrow.meta._mv_input import (
     RandomSpec,
@@ -412,6 +411,8 @@ def rma_mv(
 
 def _drop_redundant(X: np.ndarray, names: list[str]):
     """Drop aliased columns left to right, as R's ``lm`` (and so metafor) does."""
+    from regrow.meta._design import drop_redundant  # imported here: _design may load pandas
+
     return drop_redundant(X, names)
 
 

@@ -203,25 +203,21 @@ def predict_mv(
         crit = np.asarray(crit_value(alpha, ddf), dtype=float)
     se = np.sqrt(np.where(vpred < 0, np.nan, vpred))
     extra = np.full(k_new, float(np.sum(res.sigma2)))
-    t_names = g_names = None
-    if with_g:
-        if n_t == 1:
-            extra += res.tau2[0]
-        elif tau2_levels is None:
+    names: dict[str, list[str] | None] = {"tau2": None, "gamma2": None}
+    for comp, values, levels, wanted in (
+        ("tau2", res.tau2, res.g_levels, tau2_levels),
+        ("gamma2", res.gamma2, res.h_levels, gamma2_levels),
+    ):
+        if values is None:
+            continue
+        if values.size == 1:
+            extra += values[0]
+        elif wanted is None:  # a heteroscedastic structure: which level's variance is unknown
             extra[:] = np.nan
         else:
-            idx = _level_index(res.g_levels, tau2_levels, k_new, "tau2_levels")
-            extra += res.tau2[idx]
-            t_names = [res.g_levels[i] for i in idx]
-    if with_h:
-        if n_g == 1:
-            extra += res.gamma2[0]
-        elif gamma2_levels is None:
-            extra[:] = np.nan
-        else:
-            idx = _level_index(res.h_levels, gamma2_levels, k_new, "gamma2_levels")
-            extra += res.gamma2[idx]
-            g_names = [res.h_levels[i] for i in idx]
+            idx = _level_index(levels, wanted, k_new, f"{comp}_levels")
+            extra += values[idx]
+            names[comp] = [levels[i] for i in idx]
     spread = np.sqrt(vpred + extra)
     out = {
         "pred": pred,
@@ -233,7 +229,7 @@ def predict_mv(
     }
     if transf is not None:
         out = {key: (None if key == "se" else transf(value)) for key, value in out.items()}
-    return MVPrediction(**out, tau2_levels=t_names, gamma2_levels=g_names)
+    return MVPrediction(**out, tau2_levels=names["tau2"], gamma2_levels=names["gamma2"])
 
 
 def _block_arrays(res: MVResult):

@@ -88,6 +88,17 @@ def _check(res: MVResult, component: str, index: int) -> None:
         raise InputError(f"{component}[{index}] was fixed, so it has no profile.", field="component")
 
 
+def _targets(res: MVResult, component: str | None, index: int) -> list[tuple[str, int]]:
+    """The one component asked for, or every estimated one."""
+    if component is not None:
+        _check(res, component, index)
+        return [(component, index)]
+    targets = _free_components(res)
+    if not targets:
+        raise InputError("The model has no estimated variance components.", field="component")
+    return targets
+
+
 def profile_loglik(res: MVResult, component: str, index: int, value: float) -> float:
     """The model's (restricted) log-likelihood maximised with ``component[index]`` fixed at ``value``."""
     setup = with_fixed(res._setup, component, index, value)
@@ -143,13 +154,7 @@ def profile_mv(
     """
     if steps < 2:
         raise InputError.invalid("steps", steps, "a whole number >= 2")
-    if component is None:
-        targets = _free_components(res)
-        if not targets:
-            raise InputError("The model has no estimated variance components to profile.", field="component")
-    else:
-        _check(res, component, index)
-        targets = [(component, index)]
+    targets = _targets(res, component, index)
     method = "REML" if res.method == "REML" else "ML"
     out = []
     for comp, idx in targets:
@@ -206,13 +211,7 @@ def confint_mv(
     crit = float(chdtri(1, alpha))
     method = "REML" if res.method == "REML" else "ML"
     ll_max = res.fit_stats[method]["ll"]
-    if component is None:
-        targets = _free_components(res)
-        if not targets:
-            raise InputError("The model has no estimated variance components.", field="component")
-    else:
-        _check(res, component, index)
-        targets = [(component, index)]
+    targets = _targets(res, component, index)
     out = []
     for comp, idx in targets:
         est = _estimate(res, comp, idx)
