@@ -31,6 +31,16 @@ def _dense_ll(y, X, V, s_codes, sigma2, g, G, h, H, *, reml):
     return ll - 0.5 * k * np.log(2 * np.pi)
 
 
+def _check_value_and_gradient(ev, dense, psi) -> None:
+    """The block evaluation equals the dense formula, and its gradient the dense central differences."""
+    assert ev.ll == pytest.approx(dense(psi), rel=1e-12)
+    step = 1e-6
+    numeric = np.array(
+        [(dense(psi + step * e) - dense(psi - step * e)) / (2 * step) for e in np.eye(psi.size)]
+    )
+    np.testing.assert_allclose(ev.grad, numeric, rtol=1e-6, atol=1e-7)
+
+
 @pytest.fixture
 def problem(rng):
     """Studies with correlated sampling errors, crossed labs, a CS term and an AR term."""
@@ -66,12 +76,7 @@ def test_blockwise_likelihood_and_gradient_match_the_dense_formula(problem, reml
         sigma2, (gv, gr), (hv, hr) = model.natural(p)
         return _dense_ll(y, X, V, s_codes, sigma2, g, g[0].matrix(gv, gr), h, h[0].matrix(hv, hr), reml=reml)
 
-    assert ev.ll == pytest.approx(dense(psi), rel=1e-12)
-    step = 1e-6
-    numeric = np.array(
-        [(dense(psi + step * e) - dense(psi - step * e)) / (2 * step) for e in np.eye(psi.size)]
-    )
-    np.testing.assert_allclose(ev.grad, numeric, rtol=1e-6, atol=1e-7)
+    _check_value_and_gradient(ev, dense, psi)
 
 
 def test_unstructured_cholesky_gradient(rng):
@@ -90,12 +95,7 @@ def test_unstructured_cholesky_gradient(rng):
         return _dense_ll(y, X, np.diag(vi), [], [], g, g[0].matrix(gv, gr), None, None, reml=True)
 
     ev = model.evaluate(psi)
-    assert ev.ll == pytest.approx(dense(psi), rel=1e-12)
-    step = 1e-6
-    numeric = np.array(
-        [(dense(psi + step * e) - dense(psi - step * e)) / (2 * step) for e in np.eye(psi.size)]
-    )
-    np.testing.assert_allclose(ev.grad, numeric, rtol=1e-6, atol=1e-7)
+    _check_value_and_gradient(ev, dense, psi)
 
 
 def test_connected_blocks_against_breadth_first_search(rng):

@@ -167,6 +167,32 @@ class MVResult:
 
         return robust_mv(self, cluster, **options)
 
+    def structured_terms(self) -> list[dict[str, Any]]:
+        """The ``~ inner | outer`` terms: G (tau2, rho) and H (gamma2, phi), with names, levels and fixed flags."""
+        out = []
+        for key, var_name, cor_name in (("G", "tau2", "rho"), ("H", "gamma2", "phi")):
+            prefix = key.lower()
+            names = getattr(self, f"{prefix}_names")
+            if names is None:
+                continue
+            out.append(
+                {
+                    "key": key,
+                    "var_name": var_name,
+                    "cor_name": cor_name,
+                    "var": getattr(self, var_name),
+                    "cor": getattr(self, cor_name),
+                    "var_fixed": self.vc_fixed[var_name],
+                    "cor_fixed": self.vc_fixed[cor_name],
+                    "names": names,
+                    "levels": getattr(self, f"{prefix}_levels"),
+                    "nlevels": getattr(self, f"{prefix}_nlevels"),
+                    "struct": getattr(self, f"{prefix}_struct"),
+                    "matrix": getattr(self, key),
+                }
+            )
+        return out
+
     def summary(self, *, digits: int = 4) -> str:
         """A metafor-style text summary; see :func:`regrow.meta.format_mv_summary`."""
         from regrow.meta._mv_summary import format_mv_summary
@@ -202,23 +228,16 @@ class MVResult:
                 )
             ],
         }
-        for key, names, levels, nlev, st in (
-            ("G", self.g_names, self.g_levels, self.g_nlevels, self.g_struct),
-            ("H", self.h_names, self.h_levels, self.h_nlevels, self.h_struct),
-        ):
-            if names is None:
-                continue
-            v, r = (self.tau2, self.rho) if key == "G" else (self.gamma2, self.phi)
-            vname, rname = ("tau2", "rho") if key == "G" else ("gamma2", "phi")
-            out[vname] = [float(x) for x in v]
-            out[rname] = [float(x) for x in r]
-            out[key] = {
-                "struct": st,
-                "inner": names[0],
-                "outer": names[1],
-                "levels": list(levels),
-                "nlevels": list(nlev),
-                "matrix": np.asarray(self.G if key == "G" else self.H).tolist(),
+        for term in self.structured_terms():
+            out[term["var_name"]] = [float(x) for x in term["var"]]
+            out[term["cor_name"]] = [float(x) for x in term["cor"]]
+            out[term["key"]] = {
+                "struct": term["struct"],
+                "inner": term["names"][0],
+                "outer": term["names"][1],
+                "levels": list(term["levels"]),
+                "nlevels": list(term["nlevels"]),
+                "matrix": np.asarray(term["matrix"]).tolist(),
             }
         out.update(
             QE=self.QE,

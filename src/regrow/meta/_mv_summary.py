@@ -55,30 +55,24 @@ def format_mv_summary(res: MVResult, *, digits: int = 4) -> str:
             )
         if rows:
             lines += _table(["", "estim", "sqrt", "nlvls", "fixed"], rows)
-        for key, names, levels, nlev, struct in (
-            ("g", res.g_names, res.g_levels, res.g_nlevels, res.g_struct),
-            ("h", res.h_names, res.h_levels, res.h_nlevels, res.h_struct),
-        ):
-            if names is None:
-                continue
-            v, r = (res.tau2, res.rho) if key == "g" else (res.gamma2, res.phi)
-            vname, rname = ("tau^2", "rho") if key == "g" else ("gamma^2", "phi")
-            vfix = res.vc_fixed["tau2" if key == "g" else "gamma2"]
-            rfix = res.vc_fixed["rho" if key == "g" else "phi"]
+        for term in res.structured_terms():
+            v, r, levels = term["var"], term["cor"], term["levels"]
+            vname, rname = ("tau^2", "rho") if term["key"] == "G" else ("gamma^2", "phi")
             lines += [
                 "",
-                f"outer factor: {names[1]} (nlvls = {nlev[1]})",
-                f"inner factor: {names[0]} (nlvls = {nlev[0]}; struct = {struct})",
+                f"outer factor: {term['names'][1]} (nlvls = {term['nlevels'][1]})",
+                f"inner factor: {term['names'][0]} (nlvls = {term['nlevels'][0]}; struct = {term['struct']})",
                 "",
             ]
             trows = []
             for j in range(v.size):
                 label = f"{vname}.{j + 1} ({levels[j]})" if v.size > 1 else vname
-                trows.append([label, f.format(v[j]), f.format(np.sqrt(v[j])), "yes" if vfix[j] else "no"])
-            if struct not in ("ID", "DIAG"):
+                fixed = "yes" if term["var_fixed"][j] else "no"
+                trows.append([label, f.format(v[j]), f.format(np.sqrt(v[j])), fixed])
+            if term["struct"] not in ("ID", "DIAG"):
                 for j in range(r.size):
-                    trows.append([rname if r.size == 1 else f"{rname}.{j + 1}", f.format(r[j]), "",
-                                  "yes" if rfix[j] else "no"])  # fmt: skip
+                    label = rname if r.size == 1 else f"{rname}.{j + 1}"
+                    trows.append([label, f.format(r[j]), "", "yes" if term["cor_fixed"][j] else "no"])
             lines += _table(["", "estim", "sqrt", "fixed"], trows)
     lines.append("")
     if np.isfinite(res.QE):
