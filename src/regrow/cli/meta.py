@@ -15,6 +15,7 @@ import typer
 
 from regrow.cli._common import emit_json, split_csv_option
 from regrow.cli.meta_escalc import register_escalc
+from regrow.cli.meta_mv import register_mv
 from regrow.cli.meta_table import StudyTable, read_study_table
 from regrow.errors import DataFileError, InputError
 
@@ -26,6 +27,7 @@ meta_app = typer.Typer(
     no_args_is_help=True,
 )
 register_escalc(meta_app)
+register_mv(meta_app)
 
 
 def _parse_permutations(value: str | None) -> int | str | None:

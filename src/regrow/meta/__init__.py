@@ -53,6 +53,33 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
         weights,
     )
     from regrow.meta._mh import MH_MEASURES, MHResult, RevmanResult, revman_mh_dl, rma_mh, rma_peto
+    from regrow.meta._mv import MV_METHODS, MV_TESTS, MVResult, rma_mv
+    from regrow.meta._mv_infer import (
+        MVLikelihoodRatioTest,
+        MVPrediction,
+        MVRanef,
+        MVWaldTest,
+        lrt_mv,
+        predict_mv,
+        ranef_mv,
+        wald_mv,
+    )
+    from regrow.meta._mv_profile import MVConfint, MVProfile, confint_mv, profile_mv
+    from regrow.meta._mv_robust import MVRobustResult, robust_mv
+    from regrow.meta._mv_struct import STRUCTS as MV_STRUCTS
+    from regrow.meta._mv_summary import format_mv_summary, format_network_summary
+    from regrow.meta._network import NetworkEffects, NetworkLeague, NetworkResult, network_meta
+    from regrow.meta._network_consistency import (
+        DesignByTreatment,
+        NodeSplit,
+        design_by_treatment,
+        node_split,
+        random_inconsistency,
+    )
+    from regrow.meta._network_data import ARM_MEASURES as NETWORK_MEASURES
+    from regrow.meta._network_data import NetworkData, network_arms, network_contrasts
+    from regrow.meta._network_plot import plot_network
+    from regrow.meta._network_rank import NetworkRanking, network_rank, pscores
     from regrow.meta._permutest import PermutationTest, permutest
     from regrow.meta._plots import new_figure, plot_bubble, png_bytes
     from regrow.meta._plots import save as save_figure
@@ -85,6 +112,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
     from regrow.meta._tau2 import METHODS, Control
     from regrow.meta._transf import TRANSF, transf
     from regrow.meta._trimfill import TrimfillResult, trimfill
+    from regrow.meta._vcalc import vcalc
     from regrow.meta._vif import VIFResult, vif
 
 #: Every public name, mapped to ``(module, attribute)``: imported on first access, so that
@@ -183,6 +211,46 @@ _LAZY = {
     "METHODS": ("regrow.meta._tau2", "METHODS"),
     "TrimfillResult": ("regrow.meta._trimfill", "TrimfillResult"),
     "trimfill": ("regrow.meta._trimfill", "trimfill"),
+    # multilevel/multivariate models and network meta-analysis
+    "MV_METHODS": ("regrow.meta._mv", "MV_METHODS"),
+    "MV_TESTS": ("regrow.meta._mv", "MV_TESTS"),
+    "MVResult": ("regrow.meta._mv", "MVResult"),
+    "rma_mv": ("regrow.meta._mv", "rma_mv"),
+    "MVLikelihoodRatioTest": ("regrow.meta._mv_infer", "MVLikelihoodRatioTest"),
+    "MVPrediction": ("regrow.meta._mv_infer", "MVPrediction"),
+    "MVRanef": ("regrow.meta._mv_infer", "MVRanef"),
+    "MVWaldTest": ("regrow.meta._mv_infer", "MVWaldTest"),
+    "lrt_mv": ("regrow.meta._mv_infer", "lrt_mv"),
+    "predict_mv": ("regrow.meta._mv_infer", "predict_mv"),
+    "ranef_mv": ("regrow.meta._mv_infer", "ranef_mv"),
+    "wald_mv": ("regrow.meta._mv_infer", "wald_mv"),
+    "MVConfint": ("regrow.meta._mv_profile", "MVConfint"),
+    "MVProfile": ("regrow.meta._mv_profile", "MVProfile"),
+    "confint_mv": ("regrow.meta._mv_profile", "confint_mv"),
+    "profile_mv": ("regrow.meta._mv_profile", "profile_mv"),
+    "MVRobustResult": ("regrow.meta._mv_robust", "MVRobustResult"),
+    "robust_mv": ("regrow.meta._mv_robust", "robust_mv"),
+    "MV_STRUCTS": ("regrow.meta._mv_struct", "STRUCTS"),
+    "format_mv_summary": ("regrow.meta._mv_summary", "format_mv_summary"),
+    "format_network_summary": ("regrow.meta._mv_summary", "format_network_summary"),
+    "NetworkEffects": ("regrow.meta._network", "NetworkEffects"),
+    "NetworkLeague": ("regrow.meta._network", "NetworkLeague"),
+    "NetworkResult": ("regrow.meta._network", "NetworkResult"),
+    "network_meta": ("regrow.meta._network", "network_meta"),
+    "DesignByTreatment": ("regrow.meta._network_consistency", "DesignByTreatment"),
+    "NodeSplit": ("regrow.meta._network_consistency", "NodeSplit"),
+    "design_by_treatment": ("regrow.meta._network_consistency", "design_by_treatment"),
+    "node_split": ("regrow.meta._network_consistency", "node_split"),
+    "random_inconsistency": ("regrow.meta._network_consistency", "random_inconsistency"),
+    "NETWORK_MEASURES": ("regrow.meta._network_data", "ARM_MEASURES"),
+    "NetworkData": ("regrow.meta._network_data", "NetworkData"),
+    "network_arms": ("regrow.meta._network_data", "network_arms"),
+    "network_contrasts": ("regrow.meta._network_data", "network_contrasts"),
+    "plot_network": ("regrow.meta._network_plot", "plot_network"),
+    "NetworkRanking": ("regrow.meta._network_rank", "NetworkRanking"),
+    "network_rank": ("regrow.meta._network_rank", "network_rank"),
+    "pscores": ("regrow.meta._network_rank", "pscores"),
+    "vcalc": ("regrow.meta._vcalc", "vcalc"),
 }
 
 
@@ -295,4 +363,47 @@ __all__ = [
     "vif",
     "wald_test",
     "weights",
+]
+
+# multilevel/multivariate models and network meta-analysis
+__all__ += [
+    "MV_METHODS",
+    "MV_STRUCTS",
+    "MV_TESTS",
+    "NETWORK_MEASURES",
+    "DesignByTreatment",
+    "MVConfint",
+    "MVLikelihoodRatioTest",
+    "MVPrediction",
+    "MVProfile",
+    "MVRanef",
+    "MVResult",
+    "MVRobustResult",
+    "MVWaldTest",
+    "NetworkData",
+    "NetworkEffects",
+    "NetworkLeague",
+    "NetworkRanking",
+    "NetworkResult",
+    "NodeSplit",
+    "confint_mv",
+    "design_by_treatment",
+    "format_mv_summary",
+    "format_network_summary",
+    "lrt_mv",
+    "network_arms",
+    "network_contrasts",
+    "network_meta",
+    "network_rank",
+    "node_split",
+    "plot_network",
+    "predict_mv",
+    "profile_mv",
+    "pscores",
+    "random_inconsistency",
+    "ranef_mv",
+    "rma_mv",
+    "robust_mv",
+    "vcalc",
+    "wald_mv",
 ]
