@@ -29,6 +29,11 @@ PUBLIC = {
     "rma_mh", "rma_peto", "robust", "rstandard", "rstudent", "save_figure", "selmodel", "subgroup",
     "subgroup_difference_test", "trimfill", "wald_test",
 }  # fmt: skip
+PUBLIC |= {
+    "AnovaResult", "LSResult", "NA_ACTIONS", "RandomEffects", "TRANSF", "Table3D", "VIFResult", "anova",
+    "cooks_distance", "dfbetas", "fitted", "ranef", "residuals", "simulate", "to_long", "to_table", "to_wide",
+    "transf", "vcov", "vif", "weights",
+}  # fmt: skip
 PUBLIC |= set(MV_PUBLIC)  # rma_mv, vcalc and network meta-analysis: pinned in test_mv_api.py
 
 
