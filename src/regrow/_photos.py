@@ -90,7 +90,28 @@ def prepare_photo(
     allow_duplicate: bool = False,
     new_site: bool = False,
 ) -> PreparedPhoto:
-    """Strip and measure a photo in memory (see :func:`store_photo` for the parameters); stores nothing.
+    """Strip and measure a photo in memory; stores nothing (:func:`save_photos` does).
+
+    Parameters
+    ----------
+    data : bytes
+        The image as received.
+    suffix : str
+        Stored format: ``.jpg``, ``.png``, ``.tif`` or ``.webp``.
+    original_name : str
+        The file name the person chose (kept in the summary, shown in messages).
+    site : str
+        Scalp site, e.g. ``vertex`` (stored canonically).
+    taken_at : datetime, date or ISO 8601 str
+    um_per_px, device : optional
+        Calibration: micrometres per pixel, or a device profile name.
+    camera : str, optional
+    max_pixels : int
+        Largest image accepted (checked before decoding).
+    allow_duplicate : bool
+        Store the same image again for this site.
+    new_site : bool
+        Confirm a new site name that is close to one in use.
 
     Raises
     ------
@@ -219,21 +240,7 @@ def save_photos(
 
 
 def store_photo(
-    engine: Engine,
-    store: jr.PhotoStore,
-    data: bytes,
-    *,
-    person_id: int,
-    suffix: str,
-    original_name: str,
-    site: str,
-    taken_at: Any,
-    um_per_px: float | None = None,
-    device: str | None = None,
-    camera: str | None = None,
-    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
-    allow_duplicate: bool = False,
-    new_site: bool = False,
+    engine: Engine, store: jr.PhotoStore, data: bytes, *, person_id: int, **options: Any
 ) -> dict[str, Any]:
     """Strip, measure and store one photo with its measurement (all or nothing).
 
@@ -246,22 +253,11 @@ def store_photo(
     data : bytes
         The image as received (never written to disk as it is).
     person_id : int
-    suffix : str
-        Stored format: ``.jpg``, ``.png``, ``.tif`` or ``.webp``.
-    original_name : str
-        The file name the person chose (kept in the summary, shown in messages).
-    site : str
-        Scalp site, e.g. ``vertex``.
-    taken_at : datetime, date or ISO 8601 str
-    um_per_px, device : optional
-        Calibration: micrometres per pixel, or a device profile name.
-    camera : str, optional
-    max_pixels : int
-        Largest image accepted (checked before decoding).
-    allow_duplicate : bool
-        Store the same image again for this site.
-    new_site : bool
-        Confirm a new site name that is close to one in use.
+    **options
+        The keywords of :func:`prepare_photo`: ``suffix`` (``.jpg``, ``.png``, ``.tif`` or ``.webp``),
+        ``original_name``, ``site``, ``taken_at``, the calibration ``um_per_px`` or ``device``, ``camera``,
+        ``max_pixels``, ``allow_duplicate`` (the same image again for this site), ``new_site`` (confirm a new
+        site name close to one in use).
 
     Returns
     -------
@@ -276,17 +272,4 @@ def store_photo(
     InputError
         A bad site, date or calibration.
     """
-    prepared = prepare_photo(
-        data,
-        suffix=suffix,
-        original_name=original_name,
-        site=site,
-        taken_at=taken_at,
-        um_per_px=um_per_px,
-        device=device,
-        camera=camera,
-        max_pixels=max_pixels,
-        allow_duplicate=allow_duplicate,
-        new_site=new_site,
-    )
-    return save_photos(engine, store, [prepared], person_id=person_id)[0]
+    return save_photos(engine, store, [prepare_photo(data, **options)], person_id=person_id)[0]

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from regrow.cli._common import DATABASE_URL_ENV, emit_json, lazy_module
+from regrow.cli._options import PhotosDirOption
 from regrow.errors import InputError
 
 __all__ = ["register"]
@@ -31,12 +32,6 @@ ReasonOption = typer.Option(None, help="Your reason for the acknowledgement.")
 NeedleLengthOption = typer.Option(None, help="Needle length in mm; default: the device's.")
 AllowDuplicateOption = typer.Option(
     False, "--allow-duplicate", help="Store it although one like it is already logged (same kind and day)."
-)
-PhotosDirOption = typer.Option(
-    None,
-    "--photos-dir",
-    envvar="REGROW_PHOTOS_DIR",
-    help="The journal's photo folder; default: 'photos' beside the journal file.",
 )
 
 

@@ -15,6 +15,14 @@ from typing import Any
 import typer
 
 from regrow.cli._common import DATABASE_URL_ENV, emit_json, lazy_attr, lazy_module
+from regrow.cli._options import (
+    DeviceOption,
+    NewSiteOption,
+    PhotosDirOption,
+    RulerOption,
+    RulerPitchOption,
+    UmPerPxOption,
+)
 from regrow.errors import DataFileError, InputError
 
 __all__ = ["register"]
@@ -172,26 +180,16 @@ def measurement_add(
         None, "--image", help="A scalp image to store and measure instead of a count (as regrow photo add)."
     ),
     diameter_um: float | None = typer.Option(None, "--diameter-um", help="Mean shaft diameter in um."),
-    um_per_px: float | None = typer.Option(
-        None, "--um-per-px", help="Image scale in um per pixel (with --image)."
-    ),
-    device: str | None = typer.Option(
-        None, "--device", help="A device profile, e.g. fdu-70x (with --image)."
-    ),
-    ruler: Path | None = typer.Option(
-        None, "--ruler", help="Photo of a ruler/grid taken with the same device."
-    ),
-    ruler_pitch_um: float = typer.Option(
-        1000.0, "--ruler-pitch-um", help="Line pitch of the ruler/grid in um."
-    ),
+    um_per_px: float | None = UmPerPxOption,
+    device: str | None = DeviceOption,
+    ruler: Path | None = RulerOption,
+    ruler_pitch_um: float = RulerPitchOption,
     camera: str | None = typer.Option(None, "--camera", help="Camera or device used (flags changes)."),
     allow_duplicate: bool = typer.Option(
         False, "--allow-duplicate", help="Another hand count of the same site that day (a replicate)."
     ),
-    new_site: bool = typer.Option(False, "--new-site", help="Confirm a new site name close to one in use."),
-    photos_dir: Path | None = typer.Option(
-        None, "--photos-dir", envvar="REGROW_PHOTOS_DIR", help="The journal's photo folder (with --image)."
-    ),
+    new_site: bool = NewSiteOption,
+    photos_dir: Path | None = PhotosDirOption,
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
@@ -405,23 +403,17 @@ def measurement_import(
         ...,
         help="CSV with columns date, site, and count + area_cm2 or image[, diameter_um, um_per_px, device].",
     ),
-    um_per_px: float | None = typer.Option(
-        None, "--um-per-px", help="Scale of image rows without a um_per_px or device column."
-    ),
-    device: str | None = typer.Option(None, "--device", help="Device profile of image rows without one."),
-    ruler: Path | None = typer.Option(None, "--ruler", help="Ruler/grid photo calibrating image rows."),
-    ruler_pitch_um: float = typer.Option(
-        1000.0, "--ruler-pitch-um", help="Line pitch of the ruler/grid in um."
-    ),
+    um_per_px: float | None = UmPerPxOption,
+    device: str | None = DeviceOption,
+    ruler: Path | None = RulerOption,
+    ruler_pitch_um: float = RulerPitchOption,
     allow_duplicate: bool = typer.Option(
         False,
         "--allow-duplicate",
         help="Import rows although the journal holds a count of that site and day.",
     ),
-    new_site: bool = typer.Option(False, "--new-site", help="Confirm new site names close to ones in use."),
-    photos_dir: Path | None = typer.Option(
-        None, "--photos-dir", envvar="REGROW_PHOTOS_DIR", help="The journal's photo folder (image rows)."
-    ),
+    new_site: bool = NewSiteOption,
+    photos_dir: Path | None = PhotosDirOption,
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:

@@ -16,10 +16,17 @@ from typing import Any
 import typer
 
 from regrow.cli._common import emit_json
+from regrow.cli._options import (
+    DeviceOption,
+    NewSiteOption,
+    PhotosDirOption,
+    RulerOption,
+    RulerPitchOption,
+    UmPerPxOption,
+)
 from regrow.cli.journal import (
     DbOption,
     JsonOption,
-    PhotosDirOption,
     _journal,
     _my_journal,
     _row,
@@ -367,21 +374,15 @@ def photo_add(
     date: str | None = typer.Option(
         None, "--date", help="When the photos were taken (ISO 8601); now by default."
     ),
-    um_per_px: float | None = typer.Option(None, "--um-per-px", help="Image scale in micrometres per pixel."),
-    device: str | None = typer.Option(
-        None, "--device", help="A device profile, e.g. fdu-70x (regrow measure --help)."
-    ),
-    ruler: Path | None = typer.Option(
-        None, "--ruler", help="Photo of a ruler/grid taken with the same device."
-    ),
-    ruler_pitch_um: float = typer.Option(
-        1000.0, "--ruler-pitch-um", help="Line pitch of the ruler/grid in µm."
-    ),
+    um_per_px: float | None = UmPerPxOption,
+    device: str | None = DeviceOption,
+    ruler: Path | None = RulerOption,
+    ruler_pitch_um: float = RulerPitchOption,
     camera: str | None = typer.Option(None, "--camera", help="Camera or trichoscope used."),
     allow_duplicate: bool = typer.Option(
         False, "--allow-duplicate", help="Store an image already stored for this site."
     ),
-    new_site: bool = typer.Option(False, "--new-site", help="Confirm a new site name close to one in use."),
+    new_site: bool = NewSiteOption,
     db: str | None = DbOption,
     photos_dir: Path | None = PhotosDirOption,
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
