@@ -158,6 +158,10 @@ def progress_command(
     typer.echo(f"\nHow the overall verdict is decided: {report.verdict_rule}")
     if plot is not None and report.sites:
         typer.echo(f"\nPlot written to {plot}")
+    elif plot is not None:
+        typer.echo(
+            f"\nNo plot written to {plot}: no measurements yet (regrow photo add, regrow measurement add)."
+        )
 
 
 # --- measurements ------------------------------------------------------------------------------------------
