@@ -49,9 +49,21 @@ def record(cls: type[R], row: Any) -> R:
 
 
 def journal_records(session: Session, *, person_id: int) -> pr.JournalRecords:
-    """Everything the journal-wide rules look at for one person, as the protocol's plain records."""
+    """Everything the journal-wide rules look at for one person, as the protocol's plain records.
+
+    ``plan`` is the active plan (its newest version) and ``plan_versions`` all its versions oldest first,
+    so that schedules, adherence and checks judge each day by the version in force on it.
+    """
     profile = jr.get_profile(session, person_id=person_id)
-    plan = jr.get_active_plan(session, person_id=person_id)
+    active = jr.get_active_plan(session, person_id=person_id)
+    versions = (
+        ()
+        if active is None
+        else pr.version_chain(
+            [record(pr.PlanRecord, p) for p in jr.list_plans(session, person_id=person_id)],
+            active_id=active.id,
+        )
+    )
     return pr.JournalRecords(
         profile=None if profile is None else record(pr.ProfileRecord, profile),
         screening=jr.list_screening(session, person_id=person_id),
@@ -59,7 +71,8 @@ def journal_records(session: Session, *, person_id: int) -> pr.JournalRecords:
         disinfections=tuple(
             record(pr.DisinfectionRecord, d) for d in jr.list_disinfections(session, person_id=person_id)
         ),
-        plan=None if plan is None else record(pr.PlanRecord, plan),
+        plan=versions[-1] if versions else None,
+        plan_versions=versions,
         sessions=tuple(record(pr.SessionRecord, s) for s in jr.list_sessions(session, person_id=person_id)),
         doses=tuple(record(pr.DoseRecord, d) for d in jr.list_doses(session, person_id=person_id)),
         events=tuple(record(pr.EventRecord, e) for e in jr.list_events(session, person_id=person_id)),
@@ -189,7 +202,8 @@ def log_session(
 ) -> tuple[jr.TreatmentSession, list[pr.Finding]]:
     """Check a needling session against the rules and store it with its acknowledgements (one flush).
 
-    The needle length defaults to the device's; the session is filed under the active plan, if any.
+    The needle length defaults to the device's; the session is filed under the version of the active plan in
+    force on its day, if any.
 
     Parameters
     ----------
@@ -221,7 +235,10 @@ def log_session(
     check_acknowledged_ids(acknowledge, rules)
     device = jr.get_device(session, person_id=person_id, device_id=device_id)
     records = journal_records(session, person_id=person_id)
-    pr.check_session_date(records.plan, performed_at)
+    versions = records.versions()
+    pr.check_session_date(versions, performed_at)
+    # filed under the plan version in force on the session's day (not the one active when it is logged)
+    in_force = pr.plan_in_force(versions, performed_at.date()) if versions else None
     length = fields.get("needle_length_mm")
     candidate = pr.SessionRecord(
         performed_at=performed_at,
@@ -242,7 +259,7 @@ def log_session(
         person_id=person_id,
         device_id=device.id,
         performed_at=performed_at,
-        plan_id=None if records.plan is None else records.plan.id,
+        plan_id=None if in_force is None else in_force.id,
         acknowledgements=[
             {"rule_id": f.rule_id, "reason": acknowledge[f.rule_id], "message": f.message} for f in stops
         ],

@@ -3,7 +3,9 @@
 Usage: ``python crash_writer.py DATABASE_URL PHOTOS_DIR ACK_LOG SEED``. It opens the journal as the app
 does (migrate, sweep the photo folder), prints ``ready`` and then, forever, picks one of: store a photo
 (file + overlay + sidecar + photo and measurement rows), export an archive, import the latest archive with
-``replace`` (files + every row), delete everything (rows, then files, then VACUUM), or log a dose. After each
+``replace`` (files + every row), delete everything (rows, then files, then VACUUM), delete one photo (files
+to the trash, rows and history), undo the newest change (files back from the trash, rows, history), or log
+a dose. After each
 operation commits it appends an acknowledgement line to ``ACK_LOG`` (fsync'ed), which the test replays to
 know what must have survived the kill; operations that replace or delete rows first log ``begin ...``, so the
 test knows which outcome the operation in flight may have committed.
@@ -40,8 +42,9 @@ def _image(rng: np.random.Generator) -> bytes:
 
 
 def main(url: str, photos: str, ack_path: str, seed: int) -> None:
-    from regrow import _photos
+    from regrow import _edits, _photos
     from regrow import journal as jr
+    from regrow.errors import NotFoundError
 
     rng = np.random.default_rng(seed)
     engine = jr.open_journal(url)
@@ -90,6 +93,25 @@ def main(url: str, photos: str, ack_path: str, seed: int) -> None:
                 with jr.session_scope(engine) as session:
                     me = jr.get_or_create_default_person(session).id
                 _ack(log, "deleted")
+            elif roll < 0.93:
+                with jr.session_scope(engine) as session:
+                    photos = [p.id for p in jr.list_photos(session, person_id=me)]
+                if photos:
+                    victim = photos[int(rng.integers(len(photos)))]
+                    _ack(log, f"begin photo-delete {victim}")
+                    _edits.delete(engine, store, person_id=me, kind="photo", row_id=victim)
+                    _ack(log, f"photo-deleted {victim}")
+            elif roll < 0.96:
+                _ack(log, "begin undo")
+                try:
+                    result = _edits.undo(engine, store, person_id=me)
+                except NotFoundError:
+                    _ack(log, "undo nothing")
+                else:
+                    restored = [
+                        c["row_id"] for c in result["undone"]["changes"] if c["table_name"] == "photo"
+                    ]
+                    _ack(log, f"undone {json.dumps(restored)}")
             else:
                 with jr.session_scope(engine) as session:
                     at = dt.datetime(2015, 1, 1) + dt.timedelta(hours=2 * ((seed % 1000) * 500 + step))

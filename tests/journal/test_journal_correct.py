@@ -16,6 +16,24 @@ from regrow import journal as jr
 from regrow.errors import DuplicateError, InputError, NotFoundError
 
 TODAY = dt.date.today()
+#: Every field of a plan (add_plan takes no defaults).
+PLAN = dict(
+    name="p",
+    length_weeks=24,
+    needle_length_mm=0.5,
+    loading_interval_days=7,
+    loading_sessions=4,
+    maintenance_interval_days=14,
+    minoxidil=False,
+    minoxidil_strength_pct=None,
+    minoxidil_times=[],
+    minoxidil_hold_hours=24,
+    prp_sessions=0,
+    prp_interval_days=28,
+    photo_interval_weeks=4,
+    first_evaluation_week=12,
+    decision_week=24,
+)
 
 
 def _base(engine) -> int:
@@ -233,23 +251,7 @@ def test_dates_are_checked_against_today_and_the_birth_year(engine, when, ok):
 
 def test_a_plan_may_start_within_a_year_but_not_in_9999(engine):
     me = _base(engine)
-    fields = dict(
-        name="p",
-        length_weeks=24,
-        needle_length_mm=0.5,
-        loading_interval_days=7,
-        loading_sessions=4,
-        maintenance_interval_days=14,
-        minoxidil=False,
-        minoxidil_strength_pct=None,
-        minoxidil_times=[],
-        minoxidil_hold_hours=24,
-        prp_sessions=0,
-        prp_interval_days=28,
-        photo_interval_weeks=4,
-        first_evaluation_week=12,
-        decision_week=24,
-    )
+    fields = PLAN
     with jr.session_scope(engine) as s:
         jr.add_plan(s, person_id=me, start_date=TODAY + dt.timedelta(days=30), **fields)
         with pytest.raises(InputError, match="start_date"):
@@ -480,23 +482,7 @@ def test_a_deleted_photo_and_its_files_come_back_with_undo(engine, tmp_path):
 
 def test_plan_edits_are_new_versions_from_a_date(engine):
     me = _base(engine)
-    fields = dict(
-        name="p",
-        length_weeks=24,
-        needle_length_mm=0.5,
-        loading_interval_days=7,
-        loading_sessions=4,
-        maintenance_interval_days=14,
-        minoxidil=False,
-        minoxidil_strength_pct=None,
-        minoxidil_times=[],
-        minoxidil_hold_hours=24,
-        prp_sessions=0,
-        prp_interval_days=28,
-        photo_interval_weeks=4,
-        first_evaluation_week=12,
-        decision_week=24,
-    )
+    fields = PLAN
     with jr.session_scope(engine) as s:
         first = jr.add_plan(s, person_id=me, start_date="2025-01-01", **fields)
         second = jr.edit_plan(

@@ -29,9 +29,10 @@ from regrow import journal as jr
 WRITER = Path(__file__).with_name("crash_writer.py")
 
 
-def _replay(ack_log: Path) -> tuple[set[int], set[int], set[int] | None]:
+def _replay(ack_log: Path) -> tuple[set[int], set[int], tuple[set[int], set[int]] | None]:
     """The photo and dose ids every acknowledged operation says must exist now, and the photo ids that
-    must exist instead if the operation in flight (begun, not acknowledged) had committed before the kill.
+    must exist instead (photos, doses) if the operation in flight (begun, not acknowledged) had committed
+    before the kill.
 
     After each kill the campaign appends ``resolved yes|no``: whether the operation that was in flight had
     committed, as the check found; replaying applies it then.
@@ -46,17 +47,22 @@ def _replay(ack_log: Path) -> tuple[set[int], set[int], set[int] | None]:
         kind, _, rest = line.partition(" ")
         if kind == "begin":
             what, _, name = rest.partition(" ")
-            inflight = (what, name) if what in ("import", "deleted") else None
+            inflight = (what, name) if what in ("import", "deleted", "photo-delete", "undo") else None
             continue
         if kind == "resolved":
             if rest == "yes" and inflight is not None:
-                photos = set(exports[inflight[1]]) if inflight[0] == "import" else set()
-                doses = set()
+                photos, doses = _outcome(inflight, photos, doses, exports)
             inflight = None
             continue
         inflight = None
         if kind == "photo":
             photos.add(int(rest))
+        elif kind == "photo-deleted":
+            photos.discard(int(rest))
+        elif kind == "undone":
+            # an undo reverts the newest change, which may have been any of the above: what it brought back
+            # or removed is not tracked here, so only later acknowledged writes are expected from now on
+            photos, doses = set(), set()
         elif kind == "dose":
             doses.add(int(rest))
         elif kind == "export":
@@ -70,7 +76,17 @@ def _replay(ack_log: Path) -> tuple[set[int], set[int], set[int] | None]:
             photos, doses = set(), set()
     if inflight is None:
         return photos, doses, None
-    return photos, doses, set(exports[inflight[1]]) if inflight[0] == "import" else set()
+    return photos, doses, _outcome(inflight, photos, doses, exports)
+
+
+def _outcome(inflight, photos, doses, exports):
+    """What must exist if the operation in flight committed before the kill."""
+    what, name = inflight
+    if what == "import":
+        return set(exports[name]), set()
+    if what == "photo-delete":
+        return photos - {int(name)}, doses
+    return set(), set()  # delete everything; an undo (of something not tracked here)
 
 
 def _check_invariants(url: str, db: Path, photos_dir: Path, ack_log: Path) -> dict[str, int]:
@@ -85,12 +101,21 @@ def _check_invariants(url: str, db: Path, photos_dir: Path, ack_log: Path) -> di
     for _, name, sha in rows:
         for file in (photos_dir / name, photos_dir / f"{sha}.overlay.png", photos_dir / f"{sha}.json"):
             assert file.is_file(), f"row without its file: {file.name}"
+    # every deleted photo that undo can still restore keeps its files in the trash
+    engine = jr.open_journal(url)
+    try:
+        for sha in jr.recoverable_photos(engine):
+            assert list((photos_dir / ".trash").glob(f"{sha}.*")), (
+                f"an undoable photo deletion lost its files: {sha}"
+            )
+    finally:
+        engine.dispose()
     expected_photos, expected_doses, pending = _replay(ack_log)
     present = {r[0] for r in rows}
     committed = pending is not None and not (expected_photos <= present and expected_doses <= dose_ids)
     if committed:
-        # a delete or import was in flight and committed before the kill: its outcome is what must be there
-        expected_photos, expected_doses = pending, set()
+        # an operation in flight committed before the kill: its outcome is what must be there
+        expected_photos, expected_doses = pending
     with ack_log.open("a", encoding="utf-8") as log:
         log.write(f"resolved {'yes' if committed else 'no'}\n")
     assert expected_photos <= present, f"acknowledged photos lost: {sorted(expected_photos - present)}"
@@ -104,8 +129,21 @@ def _check_invariants(url: str, db: Path, photos_dir: Path, ack_log: Path) -> di
     keep = {name for _, name, _ in rows} | {
         f"{sha}{s}" for _, _, sha in rows for s in (".overlay.png", ".json")
     }
-    left = {p.name for p in photos_dir.iterdir()} - keep - {".lock"} if photos_dir.is_dir() else set()
+    left = (
+        {p.name for p in photos_dir.iterdir()} - keep - {".lock", ".trash"} if photos_dir.is_dir() else set()
+    )
     assert left == set(), f"files without rows after start-up: {sorted(left)}"
+    engine = jr.open_journal(url)
+    try:
+        recoverable = jr.recoverable_photos(engine)
+    finally:
+        engine.dispose()
+    trash = (
+        {p.name[:64] for p in (photos_dir / ".trash").iterdir()}
+        if (photos_dir / ".trash").is_dir()
+        else set()
+    )
+    assert trash <= recoverable, f"trashed files no undo can restore: {sorted(trash - recoverable)}"
     return {"photos": len(present), "doses": len(dose_ids)}
 
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
 from regrow.cli._common import emit_json
-from regrow.errors import DataFileError, InputError
+from regrow.errors import InputError
 
 __all__ = ["register"]
 
@@ -29,7 +25,7 @@ _DATA_OPTION = typer.Option(
 
 
 def _load(data_file: Path | None):
-    from regrow.evidence._trials import load_data
+    from regrow.evidence import load_data
 
     return load_data(data_file)
 
@@ -46,8 +42,7 @@ def _main(
     """Print the verdicts and a table of pooled results (the default when no subcommand is given)."""
     if ctx.invoked_subcommand is not None:
         return
-    from regrow.evidence._report import comparison_dict, summary_dict, write_html
-    from regrow.evidence._review import review
+    from regrow.evidence import comparison_dict, review, summary_dict, write_html
 
     data = _load(data_file)
     results = review(data)
@@ -58,7 +53,7 @@ def _main(
     if as_json:
         emit_json(summary_dict(data, results))
         return
-    from regrow.evidence._verdict import overall_summary
+    from regrow.evidence import overall_summary
 
     summary = overall_summary(results)
     typer.echo(summary["question"])
@@ -94,8 +89,7 @@ def export(
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
     """Write the study-level effect sizes used, so anyone can rerun them in metafor."""
-    from regrow.evidence._report import write_csv
-    from regrow.evidence._review import review
+    from regrow.evidence import review, write_csv
 
     if not csv_flag:
         raise InputError.invalid("format", None, "--csv (the only export format)")
@@ -107,43 +101,8 @@ def export(
         typer.echo(f"wrote {file}", err=True)
 
 
-def _save_user_copy(data) -> Path:
-    """Validate and write the user copy atomically (the installed package is never modified)."""
-    from regrow.evidence._trials import dump_data, parse_data, user_data_path
-
-    text = dump_data(data)
-    parse_data(yaml.safe_load(text), path="(user copy)")  # round-trip check before anything is written
-    target = user_data_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".evidence-", suffix=".yaml", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _merge(data, studies: list, *, replace: bool):
-    existing = {s.id: i for i, s in enumerate(data.studies)}
-    merged = list(data.studies)
-    for study in studies:
-        if study.id in existing:
-            if not replace:
-                raise InputError.invalid(
-                    "id", study.id, "a new study id (use --replace to correct the existing study)"
-                )
-            merged[existing[study.id]] = study
-        else:
-            existing[study.id] = len(merged)
-            merged.append(study)
-    return dataclasses.replace(data, studies=tuple(merged))
-
-
 def _report_rerun(data, ids: list[str]) -> None:
-    from regrow.evidence._review import review_comparison
+    from regrow.evidence import review_comparison
 
     touched = sorted({o.comparison for s in data.studies if s.id in ids for o in s.outcomes})
     for cid in touched:
@@ -161,31 +120,12 @@ def import_(
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
     """Validate studies from a file and add them to your copy of the evidence; the review reruns."""
-    from regrow.evidence._trials import parse_study, user_data_path
+    from regrow.evidence import merge_studies, read_studies, save_user_copy, user_data_path
 
-    if not file.is_file():
-        raise DataFileError(f"{file}: no such file.", path=str(file))
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataFileError(
-            f"{file}: not a UTF-8 text file (byte {exc.start} cannot be decoded); save it as UTF-8 YAML or JSON.",
-            path=str(file),
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = "" if mark is None else f" at line {mark.line + 1}"
-        raise DataFileError(
-            f"{file}: not valid YAML/JSON{where}: {getattr(exc, 'problem', None) or exc}.", path=str(file)
-        ) from exc
-    if isinstance(raw, dict) and "studies" in raw:
-        raw = raw["studies"]
-    entries = raw if isinstance(raw, list) else [raw]
     data = _load(data_file)
-    ids = {c.id for c in data.comparisons}
-    studies = [parse_study(e, path=str(file), index=i + 1, comparison_ids=ids) for i, e in enumerate(entries)]
-    data = _merge(data, studies, replace=replace)
-    target = _save_user_copy(data)
+    studies = read_studies(file, data)
+    data = merge_studies(data, studies, replace=replace)
+    target = save_user_copy(data)
     typer.echo(f"imported {len(studies)} stud{'y' if len(studies) == 1 else 'ies'} into {target}")
     _report_rerun(data, [s.id for s in studies])
     if target != user_data_path():  # pragma: no cover - defensive
@@ -256,7 +196,7 @@ def add(
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
     """Add (or, with --replace, correct) one study with one outcome; validated, then the review reruns."""
-    from regrow.evidence._trials import parse_study
+    from regrow.evidence import merge_studies, parse_study, save_user_copy
 
     if (treatment1 is None) != (treatment2 is None):
         given = "--treatment1" if treatment1 is not None else "--treatment2"
@@ -329,8 +269,8 @@ def add(
         ]
     data = _load(data_file)
     study = parse_study(raw, path="regrow evidence add", comparison_ids={c.id for c in data.comparisons})
-    data = _merge(data, [study], replace=replace)
-    target = _save_user_copy(data)
+    data = merge_studies(data, [study], replace=replace)
+    target = save_user_copy(data)
     typer.echo(f"{'corrected' if replace else 'added'} {study.id} in {target}")
     _report_rerun(data, [study.id])
 
@@ -338,7 +278,7 @@ def add(
 @evidence_app.command("path")
 def path() -> None:
     """Print where your copy of the evidence is (or would be) stored, and the bundled file."""
-    from regrow.evidence._trials import bundled_path, user_data_path
+    from regrow.evidence import bundled_path, user_data_path
 
     user = user_data_path()
     typer.echo(f"user copy: {user} ({'exists' if user.is_file() else 'not created yet'})")

@@ -11,16 +11,18 @@ from typing import Any
 
 import typer
 
-from regrow import _wiring as wire
-from regrow import journal as jr
-from regrow import protocol as pr
-from regrow.cli._common import emit_json
+from regrow.cli._common import DATABASE_URL_ENV, emit_json, lazy_module
+from regrow.cli._options import PhotosDirOption
 from regrow.errors import InputError
 
 __all__ = ["register"]
 
+wire = lazy_module("regrow._wiring")
+jr = lazy_module("regrow.journal")
+pr = lazy_module("regrow.protocol")
+
 DB_HELP = "Journal database URL (SQLite or postgresql+psycopg://); default: SQLite in your user data folder."
-DbOption = typer.Option(None, "--db", envvar=jr.DATABASE_URL_ENV, help=DB_HELP)
+DbOption = typer.Option(None, "--db", envvar=DATABASE_URL_ENV, help=DB_HELP)
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
 RulesOption = typer.Option(None, "--rules", help="A clinic's YAML rule overrides (by rule id).")
 AtOption = typer.Option(None, help="When (ISO 8601); now when omitted.")
@@ -30,12 +32,6 @@ ReasonOption = typer.Option(None, help="Your reason for the acknowledgement.")
 NeedleLengthOption = typer.Option(None, help="Needle length in mm; default: the device's.")
 AllowDuplicateOption = typer.Option(
     False, "--allow-duplicate", help="Store it although one like it is already logged (same kind and day)."
-)
-PhotosDirOption = typer.Option(
-    None,
-    "--photos-dir",
-    envvar="REGROW_PHOTOS_DIR",
-    help="The journal's photo folder; default: 'photos' beside the journal file.",
 )
 
 
@@ -98,6 +94,10 @@ def _print_findings(findings: list[pr.Finding]) -> None:
         typer.echo("No findings.")
     for f in findings:
         typer.echo(f"[{f.severity}] {f.rule_id}: {f.message}\n    source: {f.source}")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
 def _now() -> dt.datetime:
@@ -429,15 +429,18 @@ def plan_create(
 def plan_show(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """Show the active plan, its planned sessions and adherence so far."""
     with _my_journal(db) as (session, me):
-        row, plan = _active_plan(session, me)
-        sessions = [
-            pr.SessionRecord.from_mapping(s.as_dict()) for s in jr.list_sessions(session, person_id=me)
-        ]
+        row, _ = _active_plan(session, me)
+        records = wire.journal_records(session, person_id=me)
+    # every version of the plan, each in force from its date: the past is scored by the plan of its day
+    versions, sessions = records.versions(), records.sessions
     body = {
         "plan": _row(row),
-        "planned_sessions": [d.isoformat() for d in pr.planned_session_dates(plan)],
-        "next_session_due": (lambda d: d and d.isoformat())(pr.next_session_due(plan, sessions)),
-        "adherence": pr.adherence(plan, sessions, as_of=dt.date.today()).to_dict(),
+        "versions": [
+            {"id": v.id, "effective_from": _iso(v.effective_from or v.start_date)} for v in versions
+        ],
+        "planned_sessions": [d.isoformat() for d in pr.planned_session_dates(versions)],
+        "next_session_due": (lambda d: d and d.isoformat())(pr.next_session_due(versions, sessions)),
+        "adherence": pr.adherence(versions, sessions, as_of=dt.date.today()).to_dict(),
     }
     if as_json:
         emit_json(body)
@@ -605,7 +608,8 @@ def today(
     with _my_journal(db) as (session, me):
         records = wire.journal_records(session, person_id=me)
     plan = records.plan
-    due = [] if plan is None else pr.due_today(plan, records.sessions, records.doses, today=now.date())
+    versions = records.versions()
+    due = [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
     hold_hours = None if plan is None else plan.minoxidil_hold_hours
     holds = pr.active_holds(records.sessions, rules, now=now, hold_hours=hold_hours)
     findings = pr.check_journal(records, rules, now=now)
@@ -617,7 +621,7 @@ def today(
         "findings": [f.to_dict() for f in findings],
     }
     if plan is not None:
-        body["adherence"] = pr.adherence(plan, records.sessions, as_of=now.date()).to_dict()
+        body["adherence"] = pr.adherence(versions, records.sessions, as_of=now.date()).to_dict()
     if as_json:
         emit_json(body)
         return
@@ -627,6 +631,9 @@ def today(
         typer.echo(f"due: {_describe_due(item)}")
     if plan is not None and not due:
         typer.echo("Nothing is due today.")
+    if plan is not None:
+        a = body["adherence"]
+        typer.echo(f"adherence: {a['done_to_date']} of {a['planned_to_date']} planned sessions done so far")
     for hold in holds:
         typer.echo(f"hold: no minoxidil until {hold.end.isoformat(timespec='minutes')}")
     _print_findings(findings)
@@ -653,7 +660,8 @@ def schedule(
     rules = pr.load_rules(rules_file)
     with _my_journal(db) as (session, me):
         _, plan = _active_plan(session, me)
-    items = pr.plan_schedule(plan, rules=rules)
+        versions = wire.journal_records(session, person_id=me).versions()
+    items = pr.plan_schedule(versions, rules=rules)
     if ics is not None:
         try:
             ics.parent.mkdir(parents=True, exist_ok=True)

@@ -16,10 +16,17 @@ from typing import Any
 import typer
 
 from regrow.cli._common import emit_json
+from regrow.cli._options import (
+    DeviceOption,
+    NewSiteOption,
+    PhotosDirOption,
+    RulerOption,
+    RulerPitchOption,
+    UmPerPxOption,
+)
 from regrow.cli.journal import (
     DbOption,
     JsonOption,
-    PhotosDirOption,
     _journal,
     _my_journal,
     _row,
@@ -320,6 +327,153 @@ def measurement_review(
 photo_app = typer.Typer(
     help="Your scalp photos: list, show, edit, delete, correct the count.", no_args_is_help=True
 )
+
+
+def calibration_options(
+    um_per_px: float | None, device: str | None, ruler: Path | None, pitch_um: float, *, required: bool
+) -> tuple[float | None, str | None]:
+    """``(um_per_px, device)`` from the options ``--um-per-px``, ``--device`` or ``--ruler`` (at most one;
+    exactly one when ``required``); a ruler photo is turned into micrometres per pixel."""
+    given = sum(x is not None for x in (um_per_px, device, ruler))
+    if given > 1 or (required and given == 0):
+        raise InputError.invalid(
+            "calibration", f"{given} of them given", "exactly one of --um-per-px, --device or --ruler"
+        )
+    if ruler is not None:
+        from regrow.measure import calibrate_from_ruler, load_image_safely
+
+        return calibrate_from_ruler(load_image_safely(ruler), pitch_um=pitch_um).um_per_px, None
+    return um_per_px, device
+
+
+def image_suffix(path: Path) -> str:
+    """The stored format of an image file, by its extension."""
+    suffix = _SUFFIXES.get(path.suffix.lower())
+    if suffix is None:
+        raise InputError.invalid("image", path.name, "a .jpg, .jpeg, .png, .tif, .tiff, .webp or .bmp file")
+    if not path.is_file():
+        raise InputError.invalid("image", str(path), "an existing image file")
+    return suffix
+
+
+_SUFFIXES = {
+    ".jpg": ".jpg",
+    ".jpeg": ".jpg",
+    ".png": ".png",
+    ".tif": ".tif",
+    ".tiff": ".tif",
+    ".webp": ".webp",
+    ".bmp": ".png",
+}
+
+
+@photo_app.command("add")
+def photo_add(
+    images: list[Path] = typer.Argument(..., metavar="IMAGE...", help="JPEG, PNG, TIFF, WebP or BMP files."),
+    site: str = typer.Option(..., "--site", help="Scalp site, e.g. vertex (see docs: site names)."),
+    date: str | None = typer.Option(
+        None, "--date", help="When the photos were taken (ISO 8601); now by default."
+    ),
+    um_per_px: float | None = UmPerPxOption,
+    device: str | None = DeviceOption,
+    ruler: Path | None = RulerOption,
+    ruler_pitch_um: float = RulerPitchOption,
+    camera: str | None = typer.Option(None, "--camera", help="Camera or trichoscope used."),
+    allow_duplicate: bool = typer.Option(
+        False, "--allow-duplicate", help="Store an image already stored for this site."
+    ),
+    new_site: bool = NewSiteOption,
+    db: str | None = DbOption,
+    photos_dir: Path | None = PhotosDirOption,
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Store scalp photos in the journal: metadata stripped in memory, measured, overlay kept (as the web app does).
+
+    An image whose quality makes its count unreliable (blurred, too dark or bright, ...) is stored but flagged
+    for review: progress leaves it out until you accept or correct it. Each failed file is reported and the
+    others go on; the exit status is 2 when any failed.
+    """
+    from regrow import _photos
+
+    um_per_px, device = calibration_options(um_per_px, device, ruler, ruler_pitch_um, required=True)
+    when = date or dt.datetime.now().replace(microsecond=0).isoformat()
+    results, failed = [], 0
+    with _journal(db, photos_dir) as (engine, store):
+        me = _person(engine)
+        progress = _progress(len(images), quiet or as_json)
+        for path in images:
+            try:
+                suffix = image_suffix(path)
+                stored = _photos.store_photo(
+                    engine,
+                    store,
+                    path.read_bytes(),
+                    person_id=me,
+                    suffix=suffix,
+                    original_name=path.name,
+                    site=site,
+                    taken_at=when,
+                    um_per_px=um_per_px,
+                    device=device,
+                    camera=camera,
+                    allow_duplicate=allow_duplicate,
+                    new_site=new_site,
+                )
+                m = stored["measurement"]
+                item = {
+                    "image": str(path),
+                    "photo_id": stored["photo"]["id"],
+                    "measurement_id": m["id"],
+                    "hair_count": m["hair_count"],
+                    "density_per_cm2": m["density_per_cm2"],
+                    "quality_flags": m["quality_flags"],
+                    "review_status": m["review_status"],
+                    "review_reason": m["review_reason"],
+                }
+            except (InputError, OSError) as exc:
+                failed += 1
+                item = {"image": str(path), "error": str(exc)}
+                if not as_json:
+                    typer.echo(f"error: {path}: {exc}", err=True)
+            results.append(item)
+            progress()
+    if as_json:
+        emit_json(_plain_items(results))
+    else:
+        for item in results:
+            if "error" in item:
+                continue
+            note = (
+                f"  FLAGGED for review: {item['review_reason']}" if item["review_status"] == "flagged" else ""
+            )
+            name = Path(item["image"]).name
+            count = f"{item['hair_count']} hairs, {item['density_per_cm2']:.0f}/cm²"
+            typer.echo(f"Photo {item['photo_id']}: {count} ({name}){note}")
+    if failed:
+        raise typer.Exit(2)
+
+
+def _plain_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_plain(i) for i in items]
+
+
+def _progress(total: int, quiet: bool):
+    """A callable advancing a progress bar on stderr (nothing for one file or when quiet)."""
+    if quiet or total < 2:
+        return lambda: None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True, console=None)
+    bar.start()
+    task = bar.add_task("Measuring photos", total=total)
+
+    def advance() -> None:
+        bar.advance(task)
+        if bar.finished:
+            bar.stop()
+
+    return advance
 
 
 @photo_app.command("list")

@@ -276,7 +276,7 @@ def _moderators(study: Study, outcome: Outcome) -> dict[str, Any]:
 
 
 def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
-    from regrow.evidence._escalc import escalc
+    from regrow.meta import escalc
 
     label = study.label
     scale = _scale(comp, outcome)
@@ -382,7 +382,7 @@ def _smd_from_exact_p(outcome: Outcome, numbers, derivation: list[str]) -> tuple
     The sign comes from the means or, when they are not reported, from the outcome's ``direction``.
     Paired (split-scalp) p-values give a within-person d, not a between-group one, so they are not used.
     """
-    from regrow.evidence._escalc import escalc
+    from regrow.meta import escalc
 
     n1, n2, m1, m2, p = numbers
     if p is None or outcome.paired:
@@ -405,7 +405,7 @@ def _smd_from_exact_p(outcome: Outcome, numbers, derivation: list[str]) -> tuple
 
 
 def _binary(study, outcome, comp) -> StudyEffect | NotPooled:
-    from regrow.evidence._escalc import escalc
+    from regrow.meta import escalc
 
     derivation: list[str] = []
     counts = []
@@ -503,7 +503,7 @@ def pool(effects: list[StudyEffect] | tuple[StudyEffect, ...], *, level: float =
             study_ids=ids,
             weights_pct=(100.0,),
         )
-    from regrow.evidence._rma import rma
+    from regrow.meta import rma
 
     yi = np.array([e.yi for e in effects])
     vi = np.array([e.vi for e in effects])
@@ -545,7 +545,7 @@ def _moderator_analysis(effects: list[StudyEffect]) -> tuple[dict[str, Any], ...
             continue
         numeric = all(isinstance(v, int | float) for _, v in values)
         if numeric and len(values) >= META_REGRESSION_MIN_K:
-            from regrow.evidence._rma import rma
+            from regrow.meta import rma
 
             fit = rma(
                 [e.yi for e, _ in values],

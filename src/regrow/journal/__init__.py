@@ -153,8 +153,10 @@ from ._plans import (
     get_plan,
     list_plans,
     plan_in_force,
+    plan_versions,
 )
 from ._plausibility import PlausibleRange, check_range, plausibility, plausible_range
+from ._sites import canonical_site, check_new_site, known_sites
 
 __all__ = [
     "ARCHIVE_SUFFIX",
@@ -210,7 +212,9 @@ __all__ = [
     "add_session",
     "archive_bytes",
     "archive_name",
+    "canonical_site",
     "check_needle_length",
+    "check_new_site",
     "check_photo_file_name",
     "check_plan_fields",
     "check_range",
@@ -243,6 +247,7 @@ __all__ = [
     "import_journal",
     "interface",
     "is_empty",
+    "known_sites",
     "list_acknowledgements",
     "list_corrections",
     "list_devices",
@@ -262,6 +267,7 @@ __all__ = [
     "parse_datetime",
     "photo_file_name",
     "plan_in_force",
+    "plan_versions",
     "plausibility",
     "plausible_range",
     "read_export",

@@ -51,6 +51,7 @@ from ._plausibility import (
     check_range,
     duplicate_dose_minutes,
 )
+from ._sites import canonical_site
 
 NEEDLE_RANGE = f"a number in (0, {MAX_NEEDLE_LENGTH_MM:g}] mm"
 
@@ -370,7 +371,7 @@ def retire_device(
 SESSION_FIELDS = {
     "needle_length_mm": lambda v: check_needle_length("needle_length_mm", v),
     "passes": lambda v: check_range("passes", v, optional=True),
-    "area": lambda v: check_text("area", v, optional=True),
+    "area": lambda v: None if v is None or not str(v).strip() else canonical_site(v, field="area"),
     "area_cm2": lambda v: check_range("area_cm2", v, optional=True),
     "endpoint": lambda v: check_choice("endpoint", v, ENDPOINTS, optional=True),
     "pain_0_10": lambda v: check_range("pain_0_10", v, optional=True),

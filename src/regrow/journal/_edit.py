@@ -50,6 +50,7 @@ from ._models import (
 )
 from ._owned import get_owned, owned_query
 from ._plausibility import check_not_before, check_range
+from ._sites import canonical_site
 
 __all__ = [
     "EDITABLE",
@@ -89,7 +90,7 @@ EDITABLE: dict[str, tuple[type, dict[str, Check], tuple[str, ...]]] = {
     "dose": (AdjunctDose, DOSE_FIELDS, ("taken_at",)),
     "event": (AdverseEvent, {**EVENT_FIELDS, "session_id": lambda v: v}, ("onset_at", "resolved_at")),
     "measurement": (Measurement, {k: MEASUREMENT_FIELDS[k] for k in _MEASUREMENT_EDITABLE}, ("taken_at",)),
-    "photo": (Photo, {"site": lambda v: check_text("site", v)}, ("taken_at",)),
+    "photo": (Photo, {"site": canonical_site}, ("taken_at",)),
     "acknowledgement": (RuleAcknowledgement, {"reason": lambda v: check_text("reason", v)}, ()),
     "note": (Note, {"text": lambda v: check_text("text", v)}, ("written_at",)),
     "disinfection": (Disinfection, {"method": lambda v: check_text("method", v)}, ("disinfected_at",)),

@@ -15,7 +15,8 @@ from ._fields import MEASUREMENT_SOURCES, check_choice, check_number, check_text
 from ._models import Measurement, Photo
 from ._owned import get_owned, owned_query, owned_rows
 from ._photo_store import check_photo_file_name
-from ._plausibility import check_range, plausible_range, unusual_measurement
+from ._plausibility import check_range, plausible_range, quality_gate, unusual_measurement
+from ._sites import canonical_site, check_new_site
 
 __all__ = ["add_measurement", "add_photo", "get_photo", "list_measurements", "list_photos"]
 
@@ -31,6 +32,7 @@ def add_photo(
     width: int,
     height: int,
     allow_duplicate: bool = False,
+    new_site: bool = False,
 ) -> Photo:
     """Record a stored photo (the caller has already put the EXIF-stripped file into the photo folder).
 
@@ -50,6 +52,8 @@ def add_photo(
         Pixel size, at least 1.
     allow_duplicate : bool
         Store it although the same image (same SHA-256) is already stored for this site.
+    new_site : bool
+        Confirm a site name never used before that is very close to one in use.
 
     Returns
     -------
@@ -67,7 +71,8 @@ def add_photo(
     name = check_photo_file_name(file_name, field="file_name")
     if name[:64] != digest:
         raise InputError.invalid("file_name", file_name, f"named after the photo's sha256 {digest}")
-    site_name = check_text("site", site)
+    site_name = canonical_site(site)
+    check_new_site(site_name, sites_in_use(session, person_id=person_id), allow=new_site)
     stored = session.scalars(
         owned_query(Photo, person_id=person_id, sha256=digest, site=site_name).limit(1)
     ).first()
@@ -110,7 +115,7 @@ def list_photos(session: Session, *, person_id: int, site: str | None = None) ->
 
 #: Checks of a measurement's own fields (counts, sizes and calibration: plausibility.yaml).
 MEASUREMENT_FIELDS = {
-    "site": lambda v: check_text("site", v),
+    "site": lambda v: canonical_site(v),
     "area_cm2": lambda v: check_range("area_cm2", v),
     "hair_count": lambda v: check_range("hair_count", v, optional=True),
     "density_per_cm2": lambda v: check_range("density_per_cm2", v, optional=True),
@@ -165,7 +170,10 @@ def flag_if_unusual(session: Session, row: Measurement) -> None:
     """Flag a possible but unusual measurement for review (or clear a flag the values no longer need)."""
     if row.review_status == "accepted":
         return
-    reason = unusual_measurement(
+    gated = (
+        quality_gate(row.quality_flags) if row.source == "image" and row.count_source == "automatic" else None
+    )
+    reason = gated or unusual_measurement(
         density_per_cm2=row.density_per_cm2,
         diameter_um=row.diameter_um,
         previous_density_per_cm2=previous_density(
@@ -193,10 +201,11 @@ def add_measurement(
     quality_flags: list[str] | dict[str, Any] | None = None,
     um_per_px: float | None = None,
     camera: str | None = None,
-    replicate: int = 0,
+    replicate: int | None = None,
     notes: str | None = None,
     count_se: float | None = None,
     allow_duplicate: bool = False,
+    new_site: bool = False,
 ) -> Measurement:
     """Store one hair measurement of one scalp site.
 
@@ -228,13 +237,15 @@ def add_measurement(
         Calibration, µm per pixel.
     camera : str, optional
         Device or camera name.
-    replicate : int
-        Replicate index within one visit (0, 1, 2, ...).
+    replicate : int, optional
+        Replicate index within one visit (0, 1, 2, ...); by default the next one of this site that day.
     notes : str, optional
     count_se : float, optional
         Standard error of the count (hairs) from the measurer.
     allow_duplicate : bool
         Store a hand count although one of the same site is stored that day.
+    new_site : bool
+        Confirm a site name never used before that is very close to one in use.
 
     Returns
     -------
@@ -262,10 +273,11 @@ def add_measurement(
         "um_per_px": um_per_px,
         "camera": camera,
         "notes": notes,
-        "replicate": replicate,
+        "replicate": 0 if replicate is None else replicate,
         "count_se": count_se,
     }
     values = {key: MEASUREMENT_FIELDS[key](value) for key, value in given.items()}
+    check_new_site(values["site"], sites_in_use(session, person_id=person_id), allow=new_site)
     check_count_density(values)
     kind = check_choice("source", source, MEASUREMENT_SOURCES)
     when = check_when(session, "taken_at", taken_at, person_id=person_id)
@@ -283,6 +295,12 @@ def add_measurement(
         json.dumps(flags)
     except (TypeError, ValueError) as exc:
         raise InputError.invalid("quality_flags", flags, "a JSON list of strings or a JSON object") from exc
+    if replicate is None:
+        start = dt.datetime.combine(when.date(), dt.time())
+        same_day = owned_query(Measurement, person_id=person_id, site=values["site"]).where(
+            Measurement.taken_at >= start, Measurement.taken_at < start + dt.timedelta(days=1)
+        )
+        values["replicate"] = len(session.scalars(same_day).all())
     count = values.pop("hair_count")
     row = Measurement(
         person_id=person_id,
@@ -304,6 +322,16 @@ def add_measurement(
     flag_if_unusual(session, row)
     session.flush()
     return row
+
+
+def sites_in_use(session: Session, *, person_id: int) -> set[str]:
+    """The site names this person's measurements and photos use."""
+    from sqlalchemy import select
+
+    found = set(
+        session.scalars(select(Measurement.site).where(Measurement.person_id == person_id).distinct())
+    )
+    return found | set(session.scalars(select(Photo.site).where(Photo.person_id == person_id).distinct()))
 
 
 def check_count_density(values: dict[str, Any]) -> None:

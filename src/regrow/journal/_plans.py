@@ -31,6 +31,7 @@ __all__ = [
     "get_plan",
     "list_plans",
     "plan_in_force",
+    "plan_versions",
 ]
 
 PLAN_FIELDS = {
@@ -135,12 +136,24 @@ def list_plans(session: Session, *, person_id: int) -> list[Plan]:
     return owned_rows(session, Plan, person_id=person_id, order_by=(Plan.id,))
 
 
+def plan_versions(session: Session, *, person_id: int) -> list[Plan]:
+    """The versions of the active plan, oldest first (following ``supersedes_id`` back from it)."""
+    chain: list[Plan] = []
+    plan = get_active_plan(session, person_id=person_id)
+    seen: set[int] = set()
+    while plan is not None and plan.id not in seen:
+        seen.add(plan.id)
+        chain.append(plan)
+        plan = None if plan.supersedes_id is None else session.get(Plan, plan.supersedes_id)
+    return chain[::-1]
+
+
 def plan_in_force(session: Session, *, person_id: int, on: dt.date) -> Plan | None:
-    """The plan version in force on ``on``: the newest version whose effective date is not after it."""
+    """The version of the active plan in force on ``on``: the newest whose effective date is not after it
+    (``None`` before the plan's first version took effect). Older, replaced plans are never in force."""
     best = None
-    for plan in list_plans(session, person_id=person_id):
-        effective = plan.effective_from or plan.start_date
-        if effective <= on and (best is None or (best.effective_from or best.start_date) <= effective):
+    for plan in plan_versions(session, person_id=person_id):
+        if (plan.effective_from or plan.start_date) <= on:
             best = plan
     return best
 

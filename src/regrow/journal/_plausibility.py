@@ -26,6 +26,7 @@ __all__ = [
     "duplicate_dose_minutes",
     "plausibility",
     "plausible_range",
+    "quality_gate",
     "unusual_measurement",
 ]
 
@@ -194,6 +195,16 @@ def plan_start_future_days() -> int:
 def duplicate_dose_minutes() -> int:
     """Two doses of one kind closer than this are treated as one logged twice."""
     return int(plausibility()["duplicates"]["dose_minutes"])
+
+
+def quality_gate(flags: Any) -> str | None:
+    """Why an image's quality flags make its count unreliable (stored, flagged for review), or ``None``."""
+    gate = plausibility()["quality_gate"]["flags"]
+    names = list(flags) if isinstance(flags, list | tuple) else [k for k, v in dict(flags or {}).items() if v]
+    hits = [str(f) for f in names if str(f) in gate]
+    if not hits:
+        return None
+    return "image quality: " + "; ".join(f"{f} ({gate[f]})" for f in hits) + " - retake it, or accept it"
 
 
 def unusual_measurement(

@@ -476,7 +476,6 @@ class JournalService(EditMixin):
                 diameter_um=values.get("diameter_um"),
                 source="manual",
                 camera=values.get("camera"),
-                replicate=_photos.next_replicate(session, person_id=me, site=site, day=day),
                 notes=values.get("notes"),
                 allow_duplicate=bool(values.get("allow_duplicate")),
             )
@@ -533,7 +532,7 @@ class JournalService(EditMixin):
 
     def evidence_plot(self, comparison_id: str, kind: str) -> bytes:
         """A forest or funnel plot of one comparison as PNG bytes (cached)."""
-        from regrow.evidence._report_plots import forest_png, funnel_png
+        from regrow.evidence import forest_png, funnel_png
 
         _, results, _ = self._review()
         result = next((r for r in results if r.comparison.id == comparison_id), None)
