@@ -101,7 +101,7 @@ EDITS = {
     "dose": ("strength", "2%"),
     "event": ("severity", "moderate"),
     "measurement": ("hair_count", 12),
-    "photo": ("site", "crown"),
+    "photo": ("site", "occipital"),
     "acknowledgement": ("reason", "my dermatologist agreed"),
     "note": ("text", "started the plan on Monday"),
     "disinfection": ("method", "autoclave"),
@@ -430,7 +430,7 @@ def test_flagged_measurements_wait_for_review_then_are_accepted(api):
 def test_one_image_stored_for_two_sites_exports_once_and_restores_both(api, synthetic):
     _, jpeg = synthetic
     _upload(api, jpeg, site="vertex")
-    _upload(api, jpeg, site="crown")  # the same file backs two photo rows
+    _upload(api, jpeg, site="occipital")  # the same file backs two photo rows
     export = api.get("/api/export")
     assert export.status_code == 200
     with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
@@ -440,5 +440,16 @@ def test_one_image_stored_for_two_sites_exports_once_and_restores_both(api, synt
     restored = _ok(api.post("/api/import", files={"file": ("e.zip", export.content, "application/zip")}))
     assert restored["restored"]["photo"] == 2
     photos = _ok(api.get("/api/photos"))["photos"]
-    assert {p["site"] for p in photos} == {"vertex", "crown"}
+    assert {p["site"] for p in photos} == {"vertex", "occipital"}
     assert all(api.get(f"/api/photos/{p['id']}/image").status_code == 200 for p in photos)
+
+
+def test_a_site_name_close_to_one_in_use_is_confirmed_as_new(api):
+    body = {"hair_count": 20, "area_cm2": 0.1, "taken_at": TODAY.isoformat()}
+    _ok(api.post("/api/measurements", json={**body, "site": "vertex"}), 201)
+    err = _error(api.post("/api/measurements", json={**body, "site": "vertx"}), 409, "duplicate", "site")
+    assert "did you mean 'vertex'" in err["message"] and err["message"].endswith(
+        'repeat with "new_site": true.'
+    )
+    assert "--new-site" not in err["message"]
+    _ok(api.post("/api/measurements", json={**body, "site": "vertx", "new_site": True}), 201)

@@ -418,3 +418,16 @@ def test_export_delete_everything_import_restores_every_row_and_photo(app, clien
     with zipfile.ZipFile(io.BytesIO(archive)) as z:
         document = json.loads(z.read("journal.json"))
     assert len(document["tables"]["hair_correction"]) == 2
+
+
+def test_a_site_name_close_to_one_in_use_asks_for_a_tick(client):
+    count = {"site": "vertex", "hair_count": "20", "area_cm2": "0.1", "taken_at": TODAY.isoformat()}
+    _follow(client, _post(client, "/photos/count", count, token_from="/photos"))
+    r = _post(client, "/photos/count", {**count, "site": "vertx"}, token_from="/photos")
+    assert r.status_code == 409 and "tick &#39;Yes, this is a new site&#39; and save again" in r.text
+    assert '<input type="checkbox" name="new_site" value="on"> Yes, this is a new site' in r.text
+    page = _follow(
+        client,
+        _post(client, "/photos/count", {**count, "site": "vertx", "new_site": "on"}, token_from="/photos"),
+    )
+    assert "Count for vertx stored" in _flash(page)

@@ -394,7 +394,7 @@ def form_cases(client, ids: dict[str, Any]) -> list[Case]:
             "/photos",
             "/photos",
             "multipart",
-            {"site": "crown", "um_per_px": "8", "taken_at": start, "allow_duplicate": "on"},
+            {"site": "occipital", "um_per_px": "8", "taken_at": start, "allow_duplicate": "on"},
             UPLOAD,
             files={"files": ("tiny.png", tiny_image(), "image/png")},
         ),
@@ -403,7 +403,7 @@ def form_cases(client, ids: dict[str, Any]) -> list[Case]:
             "/photos/count",
             "/photos/count",
             "form",
-            {"site": "crown", "hair_count": "20", "area_cm2": "0.1", "allow_duplicate": "on"},
+            {"site": "occipital", "hair_count": "20", "area_cm2": "0.1", "allow_duplicate": "on"},
             COUNT,
         ),
         Case(
@@ -486,7 +486,7 @@ def api_cases(ids: dict[str, Any]) -> list[Case]:
     screening = {k: ("bool", False) for k in SCREENING}
     plan = {**PLAN, "minoxidil": ("bool", False), "acknowledge": ("acknowledge", False)}
     session = {**SESSION, "allow_duplicate": ("bool", False), "acknowledge": ("acknowledge", False)}
-    count = {**COUNT, "allow_duplicate": ("bool", False)}
+    count = {**COUNT, "allow_duplicate": ("bool", False), "new_site": ("bool", False)}
     cases = [
         Case("PUT", "/api/profile", "/api/profile", j, {}, profile),
         Case("PATCH", "/api/profile", "/api/profile", j, {}, profile),
@@ -584,7 +584,7 @@ def api_cases(ids: dict[str, Any]) -> list[Case]:
             "/api/measurements",
             "/api/measurements",
             j,
-            {"site": "crown", "hair_count": 20, "area_cm2": 0.1, "allow_duplicate": True},
+            {"site": "occipital", "hair_count": 20, "area_cm2": 0.1, "allow_duplicate": True},
             count,
         ),
         Case(
@@ -592,7 +592,7 @@ def api_cases(ids: dict[str, Any]) -> list[Case]:
             "/api/photos",
             "/api/photos",
             "multipart",
-            {"site": "crown", "um_per_px": "8", "taken_at": start, "allow_duplicate": "on"},
+            {"site": "occipital", "um_per_px": "8", "taken_at": start, "allow_duplicate": "on"},
             UPLOAD,
             files={"files": ("tiny.png", tiny_image(), "image/png")},
         ),
@@ -893,6 +893,22 @@ def test_the_cases_cover_every_route_and_every_form_input(fuzz_app):
         if method in ("POST", "PUT", "PATCH", "DELETE")
     }
     assert unsafe - covered == set(), f"routes no fuzz case sends bad values to: {sorted(unsafe - covered)}"
+    # every key of every JSON body the API describes is a fuzzed field
+    spec = app.openapi()
+    schemas = spec["components"]["schemas"]
+    for case in cases:
+        if case.style != "json":
+            continue
+        body = spec["paths"][case.route][case.method.lower()].get("requestBody", {})
+        schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+        schema = next((s for s in schema.get("anyOf", [schema]) if "$ref" in s), schema)
+        keys = (
+            set(schemas[schema["$ref"].rsplit("/", 1)[1]].get("properties", {}))
+            if "$ref" in schema
+            else set()
+        )
+        fuzzed = set().union(*(c.fields for c in cases if (c.method, c.route) == (case.method, case.route)))
+        assert keys <= fuzzed, f"{case.label}: body keys no case fuzzes: {keys - fuzzed}"
     # every input a page renders in a form is a fuzzed field (or a control of the form itself)
     controls = {
         "csrf_token",

@@ -13,7 +13,7 @@ from regrow import journal as jr
 from regrow.errors import DuplicateError, InputError, RegrowError, UnsupportedTypeError
 
 from ._app import error_body
-from ._edit_service import duplicate_label
+from ._edit_service import confirm_key, duplicate_label
 from ._forms import api_model
 from ._security import csrf_token, verify_csrf
 from ._service import JournalService
@@ -272,13 +272,14 @@ async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]
                 device=fields["device"],
                 camera=fields["camera"],
                 allow_duplicate=fields["allow_duplicate"],
+                new_site=fields["new_site"],
             )
             items.append({"name": name, **stored})
         except RegrowError as exc:
             body = error_body(request, exc)
             items.append({"name": name, "status": exc.http_status, **body})
             if isinstance(exc, DuplicateError):
-                items[-1]["duplicate_label"] = duplicate_label(exc)
+                items[-1].update(duplicate_label=duplicate_label(exc), confirm=confirm_key(exc))
     return items, fields
 
 
@@ -307,6 +308,7 @@ def get_photos(request: Request):
                             "device": {"type": "string"},
                             "camera": {"type": "string"},
                             "allow_duplicate": {"type": "boolean"},
+                            "new_site": {"type": "boolean"},
                         },
                     }
                 }

@@ -19,7 +19,7 @@ from regrow import journal as jr
 from regrow._interface import interface
 from regrow.errors import DuplicateError, RegrowError
 
-from ._edit_service import duplicate_label, duplicate_message
+from ._edit_service import confirm_key, duplicate_label, duplicate_message
 from ._records import number_attrs, text_maxlength
 from ._security import GuardMiddleware, csrf_token
 from ._service import JournalService
@@ -58,7 +58,7 @@ def error_body(request: Request, exc: RegrowError) -> dict[str, Any]:
     if isinstance(exc, DuplicateError):
         api = _is_api(request.url.path)
         body["error"]["message"] = duplicate_message(exc, api=api)
-        body["error"]["allowed"] = '"allow_duplicate": true' if api else duplicate_label(exc)
+        body["error"]["allowed"] = f'"{confirm_key(exc)}": true' if api else duplicate_label(exc)
     return body
 
 

@@ -27,7 +27,7 @@ from regrow.errors import DuplicateError, InputError, NotFoundError
 
 from ._records import RECORDS
 
-__all__ = ["EditMixin", "duplicate_message"]
+__all__ = ["EditMixin", "confirm_key", "duplicate_label", "duplicate_message"]
 
 #: Largest id a row can have (SQLite's signed 64-bit INTEGER); larger numbers name no row.
 _MAX_ROW_ID = 2**63 - 1
@@ -55,18 +55,26 @@ def _plain(value: Any) -> Any:
     return plain(value)
 
 
+def confirm_key(exc: DuplicateError) -> str:
+    """The request key that confirms a refused likely duplicate: ``new_site`` for a site name very close to
+    one in use, else ``allow_duplicate``."""
+    return "new_site" if "--new-site" in f"{exc} {exc.allowed or ''}" else "allow_duplicate"
+
+
 def duplicate_message(exc: DuplicateError, *, api: bool) -> str:
-    """The journal's duplicate refusal, ending with how to confirm it here (a form's tick box, or JSON)."""
+    """The journal's refusal of a likely duplicate, ending with how to confirm it here (a form's tick box, or
+    the JSON key) instead of the CLI's option."""
     text = str(exc)
-    head = text.split(" If it really is another one,")[0]
+    cut = text.find("repeat with --")
+    head = text if cut < 0 else text[:cut]
     if api:
-        return f'{head} If it really is another one, repeat with "allow_duplicate": true.'
-    return f"{head} If it really is another one, tick '{duplicate_label(exc)}' and save again."
+        return f'{head}repeat with "{confirm_key(exc)}": true.'
+    return f"{head}tick '{duplicate_label(exc)}' and save again."
 
 
 def duplicate_label(exc: DuplicateError) -> str:
     """The wording of the confirmation box the journal's message asks for (``web: tick '...'``)."""
-    found = re.search(r"web: tick '([^']+)'", exc.allowed or "")
+    found = re.search(r"web: tick '([^']+)'", f"{exc} {exc.allowed or ''}")
     return found.group(1) if found else "Yes, store it anyway"
 
 
@@ -286,7 +294,9 @@ class EditMixin:
         if group_id:
             with self._tx() as (session, me):
                 newest = jr.undoable_group(session, person_id=me)
-                named = next((g for g in jr.list_history(session, person_id=me) if g.group_id == group_id), None)
+                named = next(
+                    (g for g in jr.list_history(session, person_id=me) if g.group_id == group_id), None
+                )
             if named is not None and named.undone_by is not None:
                 raise InputError(
                     f"That change was undone already: '{named.summary}'.",
@@ -367,7 +377,9 @@ class EditMixin:
             }
         hairs = self._hairs(sha)
         if action == "add" and hair_index is not None:
-            raise InputError.invalid("hair_index", hair_index, "left out when adding a hair (it names a detection)")
+            raise InputError.invalid(
+                "hair_index", hair_index, "left out when adding a hair (it names a detection)"
+            )
         if action == "remove" and hairs:
             hair_index, x_px, y_px = _pick_hair(
                 hairs, removed, hair_index, x_px, y_px, _tap_radius(width, height)

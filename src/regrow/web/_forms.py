@@ -111,6 +111,7 @@ FORMS: dict[str, dict[str, str]] = {
         "camera": "str",
         "notes": "str",
         "allow_duplicate": "bool",
+        "new_site": "bool",
     },
     "photo": {
         "site": "str",
@@ -119,6 +120,7 @@ FORMS: dict[str, dict[str, str]] = {
         "device": "str",
         "camera": "str",
         "allow_duplicate": "bool",
+        "new_site": "bool",
     },
     # correcting: a plan version from a date, a photo's count and its detections, a review, an undo
     "plan_edit": {"effective_from": "str"},

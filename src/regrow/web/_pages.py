@@ -19,7 +19,7 @@ from regrow.errors import DuplicateError, InputError, NotFoundError, RegrowError
 from ._api import DELETE_CONFIRMATION, check_delete_confirmation, import_upload, store_photos
 from ._app import render
 from ._charts import site_chart
-from ._edit_service import duplicate_label, duplicate_message
+from ._edit_service import confirm_key, duplicate_label, duplicate_message
 from ._forms import FORMS, parse_acknowledgements, parse_form
 from ._security import verify_csrf
 from ._service import JournalService
@@ -78,7 +78,7 @@ def done(
 
 
 #: Form fields every form may carry besides its own (acknowledgements, confirmations, uploads).
-_COMMON_FIELDS = ("ack_reason", "files", "confirm", "file", "allow_duplicate")
+_COMMON_FIELDS = ("ack_reason", "files", "confirm", "file")
 
 
 def form_error(exc: RegrowError, fields: Any, aliases: Any = None) -> dict[str, Any]:
@@ -99,8 +99,12 @@ def form_error(exc: RegrowError, fields: Any, aliases: Any = None) -> dict[str, 
             "_blocked": [r.strip() for r in (exc.allowed or "").split(",") if r.strip()],
         }
     if isinstance(exc, DuplicateError):
-        return {"_form": duplicate_message(exc, api=False), "_duplicate": duplicate_label(exc)}
-    if field and field != "allow_duplicate" and (field in fields or field in _COMMON_FIELDS):
+        return {
+            "_form": duplicate_message(exc, api=False),
+            "_duplicate": duplicate_label(exc),
+            "_confirm": confirm_key(exc),
+        }
+    if field and (field in fields or field in _COMMON_FIELDS):
         return {field: str(exc)}
     return {"_form": str(exc)}
 
@@ -205,7 +209,9 @@ def _plan_values(data: dict[str, Any]) -> dict[str, Any]:
     values = dict(plan)
     values["minoxidil_times"] = ", ".join(plan.get("minoxidil_times") or [])
     # a change applies from today, or from the active version's own date when that is still ahead
-    values["effective_from"] = max(dt.date.today().isoformat(), plan.get("effective_from") or plan["start_date"])
+    values["effective_from"] = max(
+        dt.date.today().isoformat(), plan.get("effective_from") or plan["start_date"]
+    )
     return values
 
 
@@ -418,9 +424,10 @@ async def photos_post(request: Request) -> Response:
     failed = [i for i in items if "error" in i]
     if failed:
         errors = {"files": "; ".join(f"{i['name']}: {i['error']['message']}" for i in failed)}
-        duplicates = [i["duplicate_label"] for i in failed if "duplicate_label" in i]
+        duplicates = [i for i in failed if "duplicate_label" in i]
         if duplicates:
-            errors["_duplicate"] = duplicates[0]
+            errors["_duplicate"] = duplicates[0]["duplicate_label"]
+            errors["_confirm"] = duplicates[0]["confirm"]
         status = 422 if len(failed) == len(items) else 200
         return await run_in_threadpool(
             _photos_page, request, form="photo", values=raw, errors=errors, status_code=status, results=items

@@ -360,7 +360,9 @@ async def review_post(request: Request, measurement_id: int) -> Response:
     back = _local(form.get("next"), "/photos#review")
     try:
         if decision not in ("accept", "reflag"):
-            raise InputError.invalid("decision", decision, "accept (use the value) or reflag (check it again)")
+            raise InputError.invalid(
+                "decision", decision, "accept (use the value) or reflag (check it again)"
+            )
         result = await run_in_threadpool(_svc(request).review, measurement_id, accept=decision == "accept")
     except NotFoundError:
         raise

@@ -247,7 +247,9 @@ class JournalService(EditMixin):
             "defaults": plain(pr.PLAN_DEFAULTS),
         }
 
-    def check_plan(self, fields: Mapping[str, Any], acknowledge: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def check_plan(
+        self, fields: Mapping[str, Any], acknowledge: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """Findings for a draft plan, without storing anything (the live checks while editing).
 
         Raises
@@ -394,6 +396,7 @@ class JournalService(EditMixin):
         device: str | None,
         camera: str | None,
         allow_duplicate: bool = False,
+        new_site: bool = False,
     ) -> dict[str, Any]:
         """Strip an uploaded image's metadata in memory, measure it, store the photo and its measurement.
 
@@ -413,6 +416,7 @@ class JournalService(EditMixin):
             camera=camera,
             max_pixels=self.max_image_pixels,
             allow_duplicate=allow_duplicate,
+            new_site=new_site,
         )
         return plain(stored)
 
@@ -478,6 +482,7 @@ class JournalService(EditMixin):
                 camera=values.get("camera"),
                 notes=values.get("notes"),
                 allow_duplicate=bool(values.get("allow_duplicate")),
+                new_site=bool(values.get("new_site")),
             )
             return _row(m)
 

@@ -62,12 +62,12 @@
   const upForm = document.getElementById("upload-form");
   if (upForm && window.FormData && window.XMLHttpRequest) {
     const list = document.getElementById("upload-progress");
-    const offerDuplicate = (text) => {
-      if (upForm.querySelector('input[name="allow_duplicate"]')) return;
+    const offerDuplicate = (text, name) => {
+      if (upForm.querySelector('input[name="' + name + '"]')) return;
       const box = el("fieldset", { class: "ack dup" });
       box.append(el("legend", {}, "Store it anyway?"));
       const labelNode = el("label", { class: "check" });
-      labelNode.append(el("input", { type: "checkbox", name: "allow_duplicate", value: "on" }), " " + text);
+      labelNode.append(el("input", { type: "checkbox", name: name, value: "on" }), " " + text);
       box.append(labelNode);
       upForm.querySelector(".actions").before(box);
     };
@@ -118,8 +118,8 @@
             const failed = (body.items && body.items[0]) || body;
             const error = failed.error || body.error;
             if (error && error.code === "duplicate") {
-              label.textContent = file.name + ": this image is stored for this site already; tick '" + failed.duplicate_label + "' below and upload it again to keep both.";
-              offerDuplicate(failed.duplicate_label);
+              label.textContent = file.name + ": " + error.message.split(" If ")[0] + " Tick '" + failed.duplicate_label + "' below and upload it again if it is right.";
+              offerDuplicate(failed.duplicate_label, failed.confirm || "allow_duplicate");
             } else {
               label.textContent = file.name + ": " + ((error && error.message) || "failed (" + xhr.status + ")");
             }
