@@ -254,6 +254,8 @@ def _add_measurements(
                                 "hair_count": count,
                                 "area_cm2": area_cm2,
                                 "camera": "Demo trichoscope (simulated counts)",
+                                # replicate counts of one visit are meant, not a duplicate typed twice
+                                "allow_duplicate": rep > 0,
                             }
                         )
                     made["measurements"] += 1

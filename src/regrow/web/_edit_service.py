@@ -131,11 +131,15 @@ class EditMixin:
     def flagged(self) -> list[dict[str, Any]]:
         """Measurements waiting for review (possible but unusual values; not analysed until accepted)."""
         with self._tx() as (session, me):
-            return [
-                _plain(m.as_dict())
-                for m in jr.list_measurements(session, person_id=me)
-                if m.review_status == "flagged"
-            ]
+            rows = session.scalars(_flagged(me).order_by(jr.Measurement.taken_at, jr.Measurement.id))
+            return [_plain(m.as_dict()) for m in rows]
+
+    def flagged_count(self) -> int:
+        """How many measurements wait for review (one count query: the Today page shows it)."""
+        from sqlalchemy import func, select
+
+        with self._tx() as (session, me):
+            return session.scalar(select(func.count()).select_from(_flagged(me).subquery())) or 0
 
     def date_limits(self) -> dict[str, str]:
         """``min``/``max`` for date inputs from the plausibility rules (birth year, a day of slack, plans)."""
@@ -448,6 +452,13 @@ def _owned(session: Any, model: type, row_id: Any, me: int, kind: str) -> Any:
     if row is None or row.person_id != me:
         raise NotFoundError(f"No {RECORDS[kind].label} with id {row_id!r}.")
     return row
+
+
+def _flagged(me: int) -> Any:
+    from sqlalchemy import select
+
+    m = jr.Measurement
+    return select(m).where(m.person_id == me, m.review_status == "flagged")
 
 
 def _offer(group: Any) -> dict[str, Any]:

@@ -138,7 +138,7 @@ async def _submit(
 @router.get("/", summary="Today")
 def today_page(request: Request) -> Response:
     data = _svc(request).today()
-    flagged = len(_svc(request).flagged())
+    flagged = _svc(request).flagged_count()
     return render(request, "today.html", "today", today=data, flagged=flagged, flash=_flash(request))
 
 
