@@ -118,3 +118,19 @@ def serve(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def app_routes(app) -> list:
+    """Every route of the app, those of included routers too (FastAPI lists an included router as one
+    entry of ``app.routes``, which would hide its routes from a test)."""
+
+    def walk(routes):
+        for route in routes:
+            if hasattr(route, "original_router"):
+                yield from walk(route.original_router.routes)
+            else:
+                yield route
+
+    found = list(walk(app.routes))
+    assert len(found) > 60, "the app's routes could not be listed"
+    return found

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
 
-from conftest import UM_PER_PX
+from conftest import UM_PER_PX, app_routes
 from regrow import journal as jr
 
 TODAY = dt.date.today()
@@ -453,3 +454,23 @@ def test_a_site_name_close_to_one_in_use_is_confirmed_as_new(api):
     )
     assert "--new-site" not in err["message"]
     _ok(api.post("/api/measurements", json={**body, "site": "vertx", "new_site": True}), 201)
+
+
+def test_every_unsafe_route_refuses_a_request_without_the_csrf_token(app, client, journal):
+    before = _rows(app)
+    routes = [
+        (method, route.path)
+        for route in app_routes(app)
+        for method in sorted(getattr(route, "methods", None) or ())
+        if method in ("POST", "PUT", "PATCH", "DELETE")
+    ]
+    assert len(routes) > 50
+    token = client.headers.pop("x-csrf-token")
+    try:
+        for method, path in routes:
+            url = re.sub(r"\{kind\}", "session", re.sub(r"\{\w+\}", "1", path))
+            r = client.request(method, url, data={"confirm": "delete everything"})
+            assert r.status_code == 403, f"{method} {url}: {r.status_code}"
+    finally:
+        client.headers["x-csrf-token"] = token
+    assert _rows(app) == before
