@@ -138,9 +138,7 @@ async def delete_post(request: Request, kind: str, row_id: int) -> Response:
 
     def action() -> Response:
         result = _svc(request).delete(kind, row_id, device_in_use=in_use)
-        back = _local(form.get("next"), spec.home if kind != "measurement" else _home(kind, row))
-        if kind == "photo":
-            back = _local(form.get("next"), "/photos")
+        back = _local(form.get("next"), "/photos" if kind == "photo" else _home(kind, row))
         if result.get("retired"):
             message = f"Device {row_id} was used by sessions, so it was retired instead of deleted."
         else:

@@ -204,9 +204,18 @@ def field_kinds(kind: str) -> dict[str, str]:
     return {f.name: f.form_kind for f in RECORDS[kind].fields}
 
 
-_PY = {"str": str, "text": str, "int": int, "float": float, "list": list[str], "date": str, "datetime": str}
-_PY["choice"] = str
-_PY["id"] = int
+#: JSON type of each field type (dates and choices are text; ids are integers).
+_PY: dict[str, Any] = {
+    "str": str,
+    "text": str,
+    "choice": str,
+    "date": str,
+    "datetime": str,
+    "int": int,
+    "id": int,
+    "float": float,
+    "list": list[str],
+}
 _MODELS: dict[str, type[pydantic.BaseModel]] = {}
 
 
