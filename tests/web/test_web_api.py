@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from conftest import UM_PER_PX, png_with_gps
+from conftest import UM_PER_PX, app_routes, png_with_gps
 from regrow import protocol as pr
 
 TODAY = dt.date.today()
@@ -76,7 +76,7 @@ def test_openapi_describes_every_api_route(client, app):
     spec = client.get("/openapi.json").json()
     routes = {
         (m, r.path)
-        for r in app.routes
+        for r in app_routes(app)
         if getattr(r, "path", "").startswith("/api/")
         for m in r.methods
         if m != "HEAD"

@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
-import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from conftest import serve
 from regrow.web import Settings, create_app
 
 pytestmark = pytest.mark.browser
@@ -59,34 +58,15 @@ def _chromium() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path) -> Iterator[str]:
     """The app on a fresh journal, served by uvicorn on 127.0.0.1 in a thread."""
-    import uvicorn
-
-    port = _free_port()
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'journal.sqlite'}", photos_dir=tmp_path / "photos", port=port
+        database_url=f"sqlite:///{tmp_path / 'journal.sqlite'}", photos_dir=tmp_path / "photos"
     )
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
     app.state.engine.dispose()
 
 

@@ -126,8 +126,8 @@ def archive_bytes(
     files = 0
     with zipfile.ZipFile(buffer, "w") as archive:
         _add(archive, DOCUMENT, document, sums, compress=True)
-        for row in tables["photo"]:
-            name = row["file_name"]
+        # one image may back several photo rows (stored for two sites, or again once confirmed): once each
+        for name in dict.fromkeys(row["file_name"] for row in tables["photo"]):
             found = False
             for file in store.files_of(name):
                 _add(

@@ -10,8 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from regrow import journal as jr
-from regrow.errors import InputError, RegrowError, UnsupportedTypeError
+from regrow.errors import DuplicateError, InputError, RegrowError, UnsupportedTypeError
 
+from ._app import error_body
+from ._edit_service import confirm_key, duplicate_label
 from ._forms import api_model
 from ._security import csrf_token, verify_csrf
 from ._service import JournalService
@@ -46,7 +48,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for s, d in (
         (403, "CSRF token missing or wrong, or a request from another site"),
         (404, "Not found"),
-        (409, "Blocked by a stop safety finding; repeat with acknowledge {rule_id: reason}"),
+        (
+            409,
+            "Blocked by a stop safety finding (repeat with acknowledge {rule_id: reason}), or a likely "
+            'duplicate (code "duplicate"; repeat with "allow_duplicate": true)',
+        ),
         (413, "Request body too large"),
         (415, "Unsupported upload type"),
         (422, "Invalid input (names the field and what is allowed)"),
@@ -65,6 +71,7 @@ SessionIn = api_model("session")
 DoseIn = api_model("dose")
 EventIn = api_model("event")
 ResolveIn = api_model("resolve")
+NoteIn = api_model("note")
 MeasurementIn = api_model("measurement")
 
 
@@ -106,9 +113,14 @@ def get_profile(request: Request):
     return _svc(request).profile()
 
 
-@router.put("/profile", tags=["profile"], summary="Set profile fields (omitted ones stay as they are)")
+@router.put(
+    "/profile",
+    tags=["profile"],
+    summary="Set profile fields (omitted ones stay as they are; null clears one)",
+)
 def put_profile(request: Request, body: ProfileIn):
-    return _svc(request).set_profile(body.model_dump())
+    _svc(request).edit_profile(body.model_dump(exclude_unset=True))
+    return _svc(request).profile()
 
 
 @router.put("/profile/screening", tags=["profile"], summary="Answer screening questions (true/false)")
@@ -159,8 +171,8 @@ def post_plan(request: Request, body: PlanIn):
 
 @router.post("/plan/check", tags=["plan"], summary="Findings for a draft plan (nothing is stored)")
 def post_plan_check(request: Request, body: PlanIn):
-    values, _ = _split(body)
-    return _svc(request).check_plan(values)
+    values, acks = _split(body)
+    return _svc(request).check_plan(values, acks)
 
 
 @router.get("/plan/schedule.ics", tags=["plan"], summary="The active plan as an iCalendar file")
@@ -194,6 +206,11 @@ def post_dose(request: Request, body: DoseIn):
 @router.post("/events", tags=["log"], status_code=201, summary="Log an adverse event")
 def post_event(request: Request, body: EventIn):
     return _created(_svc(request).log_event(body.model_dump()))
+
+
+@router.post("/notes", tags=["log"], status_code=201, summary="Add a free-text note")
+def post_note(request: Request, body: NoteIn):
+    return _created(_svc(request).add_note(body.model_dump()))
 
 
 @router.post("/events/{event_id}/resolve", tags=["log"], summary="Mark an adverse event resolved")
@@ -254,10 +271,15 @@ async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]
                 um_per_px=fields["um_per_px"],
                 device=fields["device"],
                 camera=fields["camera"],
+                allow_duplicate=fields["allow_duplicate"],
+                new_site=fields["new_site"],
             )
             items.append({"name": name, **stored})
         except RegrowError as exc:
-            items.append({"name": name, "status": exc.http_status, **exc.to_dict()})
+            body = error_body(request, exc)
+            items.append({"name": name, "status": exc.http_status, **body})
+            if isinstance(exc, DuplicateError):
+                items[-1].update(duplicate_label=duplicate_label(exc), confirm=confirm_key(exc))
     return items, fields
 
 
@@ -285,6 +307,8 @@ def get_photos(request: Request):
                             "um_per_px": {"type": "number"},
                             "device": {"type": "string"},
                             "camera": {"type": "string"},
+                            "allow_duplicate": {"type": "boolean"},
+                            "new_site": {"type": "boolean"},
                         },
                     }
                 }

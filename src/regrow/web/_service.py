@@ -21,6 +21,8 @@ from regrow import journal as jr
 from regrow import protocol as pr
 from regrow.errors import InputError, NotFoundError
 
+from ._edit_service import EditMixin
+
 __all__ = ["JournalService", "plain"]
 
 
@@ -45,7 +47,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(second=0, microsecond=0)
 
 
-class JournalService:
+class JournalService(EditMixin):
     """One journal (engine), its photo folder and the rules in force.
 
     Parameters
@@ -62,7 +64,8 @@ class JournalService:
         Largest image accepted.
 
     On start the photo folder is swept: files no photo row references (left by a crash between writing a
-    file and committing its row) and temporary files are removed.
+    file and committing its row) and temporary files are removed. Editing, deleting, undo, history and hand
+    corrections come from :class:`regrow.web._edit_service.EditMixin`.
     """
 
     def __init__(
@@ -173,6 +176,7 @@ class JournalService:
         return {
             **_row(device),
             "last_disinfected_at": plain(cleaned[-1].disinfected_at) if cleaned else None,
+            "disinfections": [_row(c) for c in cleaned[::-1]],
             "findings": self._findings(findings),
         }
 
@@ -243,11 +247,23 @@ class JournalService:
             "defaults": plain(pr.PLAN_DEFAULTS),
         }
 
-    def check_plan(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Findings for a draft plan, without storing anything (the live checks while editing)."""
+    def check_plan(
+        self, fields: Mapping[str, Any], acknowledge: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Findings for a draft plan, without storing anything (the live checks while editing).
+
+        Raises
+        ------
+        InputError
+            A field storing the plan would refuse (named, with its range and source).
+        """
+        wire.check_acknowledged_ids(acknowledge or {}, self.rules)
         with jr.session_scope(self.engine) as session:
             me = jr.get_or_create_default_person(session).id
             plan = self._draft_plan(session, me, fields)
+            # the same field checks as storing it, so a draft with a bad value is refused here already
+            cleaned = {key: jr.PLAN_FIELDS[key](value) for key, value in plan.storable().items()}
+            jr.check_plan_fields(session, person_id=me, fields=cleaned)
             findings = pr.check_plan(plan, wire.journal_records(session, person_id=me), self.rules)
             session.rollback()
         return {"findings": self._findings(findings), "planned_sessions": len(pr.planned_session_dates(plan))}
@@ -310,6 +326,7 @@ class JournalService:
                 applied_during=values.get("applied_during"),
                 applied_after=values.get("applied_after"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return {"session": _row(row), "findings": self._findings(findings)}
 
@@ -326,6 +343,7 @@ class JournalService:
                 strength=values.get("strength"),
                 amount=values.get("amount"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return {"dose": _row(row), "findings": self._findings(findings)}
 
@@ -342,8 +360,18 @@ class JournalService:
                 resolved_at=values.get("resolved_at"),
                 session_id=values.get("session_id"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return {"event": _row(row)}
+
+    def add_note(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a free-text note (now when ``written_at`` is not given)."""
+        values = dict(fields)
+        with self._tx() as (session, me):
+            row = jr.add_note(
+                session, person_id=me, text=values.get("text"), written_at=values.get("written_at") or _now()
+            )
+            return {"note": _row(row)}
 
     def resolve_event(self, event_id: int, *, at: Any) -> dict[str, Any]:
         """Mark an adverse event resolved."""
@@ -367,6 +395,8 @@ class JournalService:
         um_per_px: float | None,
         device: str | None,
         camera: str | None,
+        allow_duplicate: bool = False,
+        new_site: bool = False,
     ) -> dict[str, Any]:
         """Strip an uploaded image's metadata in memory, measure it, store the photo and its measurement.
 
@@ -385,6 +415,8 @@ class JournalService:
             device=device,
             camera=camera,
             max_pixels=self.max_image_pixels,
+            allow_duplicate=allow_duplicate,
+            new_site=new_site,
         )
         return plain(stored)
 
@@ -449,6 +481,8 @@ class JournalService:
                 source="manual",
                 camera=values.get("camera"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
+                new_site=bool(values.get("new_site")),
             )
             return _row(m)
 
