@@ -114,7 +114,8 @@ class JournalService(EditMixin):
         with self._tx() as (session, me):
             records = wire.journal_records(session, person_id=me)
         plan = records.plan
-        due = [] if plan is None else pr.due_today(plan, records.sessions, records.doses, today=now.date())
+        versions = records.versions()  # the past is scored by the plan version in force on its day
+        due = [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
         hold_hours = None if plan is None else plan.minoxidil_hold_hours
         holds = pr.active_holds(records.sessions, self.rules, now=now, hold_hours=hold_hours)
         body: dict[str, Any] = {
@@ -126,8 +127,8 @@ class JournalService(EditMixin):
             "findings": self._findings(pr.check_journal(records, self.rules, now=now)),
             "adherence": None
             if plan is None
-            else pr.adherence(plan, records.sessions, as_of=now.date()).to_dict(),
-            "next_session_due": None if plan is None else plain(pr.next_session_due(plan, records.sessions)),
+            else pr.adherence(versions, records.sessions, as_of=now.date()).to_dict(),
+            "next_session_due": None if plan is None else plain(pr.next_session_due(versions, records.sessions)),
             "has_profile": records.profile is not None,
         }
         return body
@@ -235,13 +236,13 @@ class JournalService(EditMixin):
                 "history": history,
                 "defaults": plain(pr.PLAN_DEFAULTS),
             }
-        plan = records.plan
+        plan, versions = records.plan, records.versions()
         findings = pr.check_plan(plan, records, self.rules)
         return {
             "plan": _row(row),
-            "planned_sessions": plain(pr.planned_session_dates(plan)),
-            "next_session_due": plain(pr.next_session_due(plan, records.sessions)),
-            "adherence": pr.adherence(plan, records.sessions, as_of=dt.date.today()).to_dict(),
+            "planned_sessions": plain(pr.planned_session_dates(versions)),
+            "next_session_due": plain(pr.next_session_due(versions, records.sessions)),
+            "adherence": pr.adherence(versions, records.sessions, as_of=dt.date.today()).to_dict(),
             "findings": self._findings(findings),
             "history": history,
             "defaults": plain(pr.PLAN_DEFAULTS),
