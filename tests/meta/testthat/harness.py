@@ -311,3 +311,32 @@ def metafor_control():
     from regrow.meta import Control
 
     return Control(threshold=1e-5, maxiter=100)
+
+
+def write_status(status: dict[str, tuple[str, str]], path: Path = STATUS) -> dict[str, Any]:
+    """Write the machine-readable list of assertion statuses (``status.json``); returns the summary."""
+    info = summary(status)
+    by_category: dict[str, dict[str, int]] = {}
+    assertions = load_assertions()
+    for aid, (s, _) in status.items():
+        cat = assertions[aid]["category"]
+        by_category.setdefault(cat, {}).setdefault(s, 0)
+        by_category[cat][s] += 1
+    doc = {
+        "metafor": "3.8-1",
+        "summary": info,
+        "by_category": {c: dict(sorted(v.items())) for c, v in sorted(by_category.items())},
+        "assertions": {
+            aid: {"status": s, "detail": d} if d else {"status": s} for aid, (s, d) in sorted(status.items())
+        },
+    }
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    return info
+
+
+if __name__ == "__main__":  # python tests/meta/testthat/harness.py: refresh status.json and print the summary
+    import sys
+
+    sys.path.insert(0, str(HERE))
+    result = write_status(run_all())
+    print(json.dumps(result, indent=1))

@@ -17,7 +17,9 @@ def expectancy(c):
     c.check(18, fsn(yi, vi, pool="fisher").fsnum)
     c.check(21, fsn(yi, type="Orwin", target=0.05).fsnum)
     c.check(28, fsn(yi, vi, type="Rosenberg").fsnum)
-    c.not_portable(36, "metafor 3.8's type='REM' is a simulation with R's random numbers (metafor 4: 'General')")
+    c.not_portable(
+        36, "metafor 3.8's type='REM' is a simulation with R's random numbers (metafor 4: 'General')"
+    )
 
 
 @block("confint() gives correct results for the 'passive smoking data' in Becker (2005).")
