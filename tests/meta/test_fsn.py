@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "testthat"))
-from harness import col, data  # noqa: E402
+from harness import col, data
 
-from regrow.errors import InputError, TooFewStudiesError  # noqa: E402
-from regrow.meta import escalc, fsn, rma  # noqa: E402
+from regrow.errors import InputError, TooFewStudiesError
+from regrow.meta import escalc, fsn, rma
 
 
 def _dat(name):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "testthat"))
-import harness  # noqa: E402
+import harness
 
 
 @pytest.fixture(scope="module")
