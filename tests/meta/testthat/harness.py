@@ -79,8 +79,12 @@ def all_equal(actual: Any, expected: Any, tolerance: float | None) -> str | None
         na, ne = [num(v) for v in a], [num(v) for v in e]
         if all(x is not None for x in na + ne):
             return all_equal(na, ne, tolerance)
-        same = [str(x).strip() for x in a] == [str(y).strip() for y in e]
-        return None if same else f"{a[:6]} != {e[:6]}"
+        # element by element: numbers (as R formats them into text) as numbers, text as text
+        text = [i for i in range(len(a)) if na[i] is None or ne[i] is None]
+        if [str(a[i]).strip() for i in text] != [str(e[i]).strip() for i in text]:
+            return f"{a[:6]} != {e[:6]}"
+        nums = [i for i in range(len(a)) if i not in set(text)]
+        return all_equal([na[i] for i in nums], [ne[i] for i in nums], tolerance) if nums else None
     if any(isinstance(v, bool | np.bool_) for v in e):
         return None if [None if v is None else bool(v) for v in a] == e else f"{a[:6]} != {e[:6]}"
     na_a = [v is None for v in a]
