@@ -109,7 +109,7 @@ def _subset_mask(subset, k: int) -> np.ndarray:
 
 
 def rma(
-    yi,
+    yi=None,
     vi=None,
     *,
     sei=None,
@@ -132,6 +132,8 @@ def rma(
     scale_intercept: bool = True,
     scale_names: Sequence[str] | None = None,
     att: Sequence[int] | None = None,
+    measure: str | None = None,
+    **escalc_args: Any,
 ) -> RMAResult:
     """Fit an equal-, fixed- or random-effects meta-analysis or meta-regression (metafor's ``rma.uni``).
 
@@ -186,6 +188,12 @@ def rma(
         Names of the columns of an array ``scale``.
     att : sequence of int, optional
         0-based scale coefficients tested by QS (default: all but the intercept).
+    measure : str, optional
+        Compute the effect sizes first with :func:`escalc` from the arguments in ``escalc_args``
+        (``ai``, ``n1i``, ``xi``, ``ni``, ``add``, ``to``, ``drop00``, ...), as ``rma(measure=...)`` does in
+        metafor; ``yi`` and ``vi`` are then not given.
+    **escalc_args
+        The escalc arguments for ``measure``.
 
     Returns
     -------
@@ -210,6 +218,18 @@ def rma(
     >>> round(res.beta[0], 4)
     0.2937
     """
+    if measure is not None and measure != "GEN":
+        if yi is not None:
+            raise InputError(
+                "Give either yi (and vi) or measure= with its escalc arguments.", field="measure"
+            )
+        from regrow.meta._escalc import escalc
+
+        yi = escalc(measure, **escalc_args)
+    elif escalc_args:
+        raise InputError.invalid("argument", sorted(escalc_args)[0], "an rma() argument (or give measure=)")
+    if yi is None:
+        raise InputError("Give the effect sizes (yi) or measure= with the escalc arguments.", field="yi")
     measure = "GEN"
     if hasattr(yi, "yi") and hasattr(yi, "vi") and hasattr(yi, "measure"):
         if vi is None and sei is None:
