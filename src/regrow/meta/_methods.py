@@ -157,6 +157,12 @@ def weights(res: RMAResult, *, type: str = "diagonal", na_action: str | None = N
     -------
     ndarray
     """
+    if not isinstance(res, RMAResult) and hasattr(res, "weights_pct"):  # Mantel-Haenszel / Peto
+        if type == "diagonal":
+            return np.asarray(res.weights_pct, float)
+        if type == "matrix":
+            return np.diag(np.asarray(res.wi, float))
+        raise InputError.invalid("type", type, "'diagonal' or 'matrix'")
     mode = na_mode(res, na_action)
     w = res.weights if res.weighted else np.full(res.k, 1.0 / res.k)
     if type == "diagonal":
