@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
         cooks_distance,
         dfbetas,
         fitted,
+        formula,
         ranef,
         residuals,
         simulate,
@@ -92,6 +93,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
 #: Every public name, mapped to ``(module, attribute)``: imported on first access, so that
 #: ``import regrow.meta`` is instant and ``from regrow.meta import rma`` loads only what ``rma`` needs.
 _LAZY = {
+    "formula": ("regrow.meta._methods", "formula"),
     "FIT_STATS": ("regrow.meta._fitstats", "FIT_STATS"),
     "aic": ("regrow.meta._fitstats", "aic"),
     "bic": ("regrow.meta._fitstats", "bic"),
@@ -278,6 +280,7 @@ __all__ = [
     "fitstats",
     "fitted",
     "format_summary",
+    "formula",
     "fsn",
     "hatvalues",
     "hc",

@@ -349,3 +349,22 @@ def dfbetas(res: RMAResult, *, na_action: str | None = None) -> np.ndarray:
     from regrow.meta._influence import influence
 
     return influence(res, na_action=na_action).dfbs
+
+
+def formula(res, *, type: str = "mods") -> str | None:
+    """The formula a model was given (metafor's ``formula.rma``): ``type="mods"`` the moderators
+    (``"~ablat"``), ``"yi"`` the outcome formula (``"yi ~ ablat"``), ``"scale"`` the scale part of a
+    location-scale model; None when the model was not given one.
+
+    Raises
+    ------
+    InputError
+        For ``type="scale"`` on a model that is not a location-scale model, or an unknown type.
+    """
+    if type not in ("mods", "yi", "scale"):
+        raise InputError.invalid("type", type, "mods, yi or scale")
+    if type == "scale":
+        if getattr(res, "alpha_coef", None) is None:
+            raise InputError("Can only use type='scale' for location-scale models.", field="type")
+        return getattr(res, "formula_scale", None)
+    return getattr(res, f"formula_{type}", None)

@@ -145,6 +145,10 @@ class Case:
             )
         elif kind == "expect_null":
             why = None if value is None else f"{value!r} is not NULL"
+        elif isinstance(a.get("expected"), dict) and a["expected"].get("class") == "formula":
+            # an R formula object: compare the formula text (the assertion's code) without spaces
+            want = str(a.get("code", "")).replace(" ", "")
+            why = None if str(value).replace(" ", "") == want else f"{value!r} != {want!r}"
         elif kind == "expect_identical":
             why = all_equal(value, a.get("expected"), 0.0)
         else:
