@@ -102,6 +102,8 @@ def parse_formula(text: str) -> Formula:
             continue
         if "*" in piece and not piece.startswith(("I(", "log(", "exp(", "sqrt(", "abs(")):
             factors = [_norm(f) for f in _split_top(piece, "*")]
+            if not all(factors):
+                raise InputError.invalid("formula", text, "terms such as a*b with both sides given")
             expanded = []
             for r in range(1, len(factors) + 1):
                 from itertools import combinations

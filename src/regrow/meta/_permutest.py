@@ -454,6 +454,12 @@ def permutest(
     >>> float(permutest(res, iter="exact").pval[0])  # 2 of the 32 sign vectors are as extreme
     0.0625
     """
+    if getattr(res, "alpha_coef", None) is not None:
+        raise InputError(
+            "permutest() of location-scale models is not implemented; it permutes only rma() models "
+            "without scale moderators.",
+            field="res",
+        )
     for name, value, allowed in (("alternative", alternative, ("two.sided", "less", "greater")),
                                  ("p2defn", p2defn, ("abs", "px2")), ("stat", stat, ("test", "coef")),
                                  ("cialt", cialt, ("one.sided", "two.sided"))):  # fmt: skip

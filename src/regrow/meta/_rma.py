@@ -277,6 +277,10 @@ def rma(
         )
         if np.any(w[np.isfinite(w)] < 0):
             raise InputError.invalid("weights", float(np.min(w[np.isfinite(w)])), "weights >= 0")
+        if not np.any(w[np.isfinite(w)] > 0):
+            raise InputError(
+                "The weights are all zero (or missing); give at least one positive weight.", field="weights"
+            )
     labels_all = [f"Study {i + 1}" for i in range(k_all)] if slab is None else [str(s) for s in slab]
     if len(labels_all) != k_all:
         raise InputError(f"slab has {len(labels_all)} labels for {k_all} studies.", field="slab")

@@ -287,6 +287,8 @@ def robust(
     """
     import pandas as pd
 
+    if getattr(res, "alpha_coef", None) is not None:
+        raise InputError("robust() is not available for location-scale models (as in metafor).", field="res")
     if not (isinstance(adjust, bool | np.bool_) or adjust in ("Stata", "Stata1", "Stata2")):
         raise InputError.invalid("adjust", adjust, 'True, False, "Stata", "Stata1" or "Stata2"')
     labels = pd.Series(list(cluster) if not isinstance(cluster, np.ndarray) else cluster)

@@ -472,6 +472,10 @@ def selmodel(
         "scaleprec": scaleprec, "ni": ni, "defmap": defmap, "delta_init": delta_init, "delta_min": delta_min,
         "delta_max": delta_max, "pval_min": pval_min, "hessian_r": hessian_r, "int_rel_tol": int_rel_tol,
     }  # fmt: skip
+    if getattr(res, "alpha_coef", None) is not None:
+        raise InputError(
+            "Selection models cannot be fitted to location-scale models (as in metafor).", field="res"
+        )
     sel = _resolve_type(type)
     if alternative not in SELMODEL_ALTERNATIVES:
         raise InputError.invalid("alternative", alternative, "one of " + ", ".join(SELMODEL_ALTERNATIVES))
