@@ -23,6 +23,7 @@ import numpy as np
 
 from regrow.errors import ConvergenceError, InputError, TooFewStudiesError
 from regrow.meta._dist import chi2_sf, f_sf, norm_ppf, norm_sf, t_ppf, t_sf
+from regrow.meta._optim_r import hessian as numderiv_hessian
 from regrow.meta._rma_result import Prediction, RMAResult, alpha_of
 from regrow.meta._transf import resolve_transf
 
@@ -253,30 +254,6 @@ def _fisher_scoring(start, yi, vi, X, Z, reml: bool, link: str, maxiter: int = 1
     return alpha
 
 
-def _hessian(f, x: np.ndarray) -> np.ndarray:
-    """Hessian by central differences with Richardson extrapolation over four halvings of the step (as
-    numDeriv, which metafor uses); the parameters should be of order 1 (the scale design is standardized)."""
-    n = x.size
-    h0 = 1e-2 * np.maximum(np.abs(x), 1.0)
-    levels = []
-    for r in range(4):
-        h = h0 / 2**r
-        H = np.empty((n, n))
-        for i in range(n):
-            ei = np.zeros(n)
-            ei[i] = h[i]
-            for j in range(i, n):
-                ej = np.zeros(n)
-                ej[j] = h[j]
-                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
-                    4 * h[i] * h[j]
-                )
-        levels.append(H)
-    for m in range(1, len(levels)):
-        levels = [(4**m * levels[i + 1] - levels[i]) / (4**m - 1) for i in range(len(levels) - 1)]
-    return levels[0]
-
-
 def _standardizer(Z: np.ndarray, z_intercept: bool) -> np.ndarray | None:
     """metafor's ``mZ``: the matrix that maps coefficients of the standardized scale design (non-dummy
     columns centred and scaled) back to the original ones, so that the optimizer and the numerical Hessian
@@ -390,7 +367,7 @@ def fit_ls(
     if negll(best) >= 1e299:
         raise ConvergenceError("The location-scale model did not converge (no finite likelihood found).")
     try:
-        va_s = np.linalg.inv(_hessian(negll, best))
+        va_s = np.linalg.inv(numderiv_hessian(negll, best, r=8))  # metafor: numDeriv, hessianCtrl r = 8
     except np.linalg.LinAlgError:
         va_s = np.full((q, q), np.nan)
         warnings.append("The Hessian of the scale coefficients could not be inverted.")
