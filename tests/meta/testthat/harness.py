@@ -216,11 +216,15 @@ class Case:
         self._record(aid, "fail", "did not raise")
 
 
-def block(description: str) -> Callable[[Callable[[Case], None]], Callable[[Case], None]]:
-    """Mark a port function as the Python version of ``test_that(description, ...)``."""
+def block(
+    description: str, *, slow: bool = False
+) -> Callable[[Callable[[Case], None]], Callable[[Case], None]]:
+    """Mark a port function as the Python version of ``test_that(description, ...)``; ``slow`` blocks (more
+    than a few seconds) are left out of :func:`run_all` unless it is asked to include them."""
 
     def mark(func: Callable[[Case], None]) -> Callable[[Case], None]:
         func.description = description  # type: ignore[attr-defined]
+        func.slow = slow  # type: ignore[attr-defined]
         return func
 
     return mark
@@ -237,8 +241,9 @@ def _port_modules() -> list[Any]:
     return modules
 
 
-def run_all() -> dict[str, tuple[str, str]]:
-    """Status and detail of every recorded assertion."""
+def run_all(*, include_slow: bool = True) -> dict[str, tuple[str, str]]:
+    """Status and detail of every recorded assertion (``include_slow=False``: the slow blocks' assertions
+    are reported as ``skipped_slow``)."""
     assertions = load_assertions()
     status: dict[str, tuple[str, str]] = {}
     for module in _port_modules():
@@ -246,6 +251,11 @@ def run_all() -> dict[str, tuple[str, str]]:
         for name in dir(module):
             func = getattr(module, name)
             if not callable(func) or not hasattr(func, "description"):
+                continue
+            if getattr(func, "slow", False) and not include_slow:
+                for aid, a in assertions.items():
+                    if aid.split(":")[0] == file and a.get("test") == func.description:
+                        status[aid] = ("skipped_slow", "")
                 continue
             case = Case(file=file, assertions=assertions)
             members = [

@@ -21,7 +21,7 @@ def step_function(c):
         c.check(line, [ci.estimate, ci.ci_lb, ci.ci_ub])
 
 
-@block("results are correct for the beta function model.")
+@block("results are correct for the beta function model.", slow=True)
 def beta_function(c):
     yi = np.array([1.01, 0.82, 0.59, 0.44, 0.84, 0.73, 1.12, 0.04, 0.24, 0.32, 1.04, 1.31, 0.59, 0.66, 0.62, 0.47,
                    1.08, 0.98, 0.26, 0.39, 0.60, 0.94, 0.11])  # fmt: skip
@@ -48,7 +48,7 @@ def _preston():
     return escalc("OR", ai=ai, n1i=n1i, ci=ci, n2i=n2i, drop00=True)
 
 
-@block("results are correct for the various exponential function models.")
+@block("results are correct for the various exponential function models.", slow=True)
 def exponential(c):
     dat = _preston()
     res = c.warns(100, lambda: rma(dat, method="EE"))
