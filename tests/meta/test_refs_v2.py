@@ -177,7 +177,10 @@ def test_club_sandwich_hta():
     compare({"QM": s.QM, "QMdf": list(s.QMdf), "QMp": s.QMp}, REFS["robust"]["HTA"])
 
 
-@pytest.mark.parametrize("sel_type", sorted(REFS["selmodel"]))
+@pytest.mark.parametrize(
+    "sel_type",
+    [t if t == "stepfun" else pytest.param(t, marks=pytest.mark.slow) for t in sorted(REFS["selmodel"])],
+)
 def test_selection_models(sel_type):
     d = data("dat.hackshaw1998")
     res = rma(col(d, "yi"), col(d, "vi"), method="ML", control=Control(threshold=1e-5, maxiter=100))
