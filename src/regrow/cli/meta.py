@@ -106,12 +106,11 @@ def fit_command(
         labels = ["NA" if text[i] is None else text[i] for i in keep]
 
     from regrow.meta import format_summary, rma
-    from regrow.meta._tau2 import canonical_method
 
     res = rma(
         [y[i] for i in keep],
         [v[i] for i in keep],
-        method=canonical_method(method),
+        method=method,
         weights=None if w is None else [w[i] for i in keep],
         test=test,
         level=level,

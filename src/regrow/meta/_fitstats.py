@@ -33,13 +33,23 @@ def _kind(res: RMAResult, reml: bool | None) -> str:
 
 
 def loglik(res: RMAResult, *, reml: bool | None = None) -> float:
-    """Log-likelihood (restricted for REML fits unless ``reml=False``)."""
+    """Log-likelihood (restricted for REML fits unless ``reml=False``).
+
+    Returns
+    -------
+    float
+    """
     res = _check(res)
     return float(res.fit_stats[_kind(res, reml)]["ll"])
 
 
 def deviance(res: RMAResult, *, reml: bool | None = None) -> float:
-    """Deviance: -2 times the log-likelihood relative to the saturated model (ML) or -2 ll (REML)."""
+    """Deviance: -2 times the log-likelihood relative to the saturated model (ML) or -2 ll (REML).
+
+    Returns
+    -------
+    float
+    """
     res = _check(res)
     return float(res.fit_stats[_kind(res, reml)]["dev"])
 
@@ -64,7 +74,13 @@ def _table(fits, key: str, column: str):
 
 
 def aic(*fits: RMAResult, correct: bool = False):
-    """AIC (``correct=True``: AICc) of one model (a float), or a table ``df``, ``AIC`` of several."""
+    """AIC (``correct=True``: AICc) of one model, or a table of several.
+
+    Returns
+    -------
+    float or pandas.DataFrame
+        One model: its AIC. Several: columns ``df`` (parameters) and ``AIC`` (or ``AICc``), one row each.
+    """
     if not fits:
         raise InputError("Give at least one fitted model.", field="fits")
     fits = tuple(_check(f) for f in fits)
@@ -75,7 +91,13 @@ def aic(*fits: RMAResult, correct: bool = False):
 
 
 def bic(*fits: RMAResult):
-    """BIC of one model (a float), or a table ``df``, ``BIC`` of several."""
+    """BIC of one model, or a table of several.
+
+    Returns
+    -------
+    float or pandas.DataFrame
+        One model: its BIC. Several: columns ``df`` and ``BIC``, one row each.
+    """
     if not fits:
         raise InputError("Give at least one fitted model.", field="fits")
     fits = tuple(_check(f) for f in fits)
@@ -85,8 +107,13 @@ def bic(*fits: RMAResult):
 
 
 def fitstats(*fits: RMAResult, reml: bool | None = None):
-    """logLik, deviance, AIC, BIC and AICc of one or more models as a table (one column per model, named
-    ``model1``, ...; a single model's column is named ``ML`` or ``REML``)."""
+    """logLik, deviance, AIC, BIC and AICc of one or more models.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``logLik:`` ... ``AICc:``; one column per model (``model1``, ...), or ``ML``/``REML`` for one.
+    """
     import pandas as pd
 
     if not fits:
@@ -103,12 +130,22 @@ def fitstats(*fits: RMAResult, reml: bool | None = None):
 
 
 def nobs(res: RMAResult) -> int:
-    """Number of observations the likelihood uses: k, minus p for a REML fit (metafor's ``nobs``)."""
+    """Number of observations the likelihood uses: k, minus p for a REML fit (metafor's ``nobs``).
+
+    Returns
+    -------
+    int
+    """
     res = _check(res)
     return int(res.k - (res.p if res.method == "REML" else 0))
 
 
 def df_residual(res: RMAResult) -> int:
-    """Residual degrees of freedom ``k - p``."""
+    """Residual degrees of freedom ``k - p``.
+
+    Returns
+    -------
+    int
+    """
     res = _check(res)
     return int(res.k - res.p)

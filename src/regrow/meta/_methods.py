@@ -356,6 +356,10 @@ def formula(res, *, type: str = "mods") -> str | None:
     (``"~ablat"``), ``"yi"`` the outcome formula (``"yi ~ ablat"``), ``"scale"`` the scale part of a
     location-scale model; None when the model was not given one.
 
+    Returns
+    -------
+    str or None
+
     Raises
     ------
     InputError
