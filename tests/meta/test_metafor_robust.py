@@ -53,7 +53,7 @@ def test_robust_matches_metafor(name, mod):
     assert_close(out.QM, ref["QM"], rtol=ITERATIVE_RTOL, what="QM")
     assert_close(out.QMp, ref["QMp"], rtol=ITERATIVE_RTOL, what="QMp")
     assert_close(out.vb, np.array(ref["vb"], float), rtol=ITERATIVE_RTOL, what="vb")
-    assert out.vbest == "CR1" and out.to_frame().shape == (len(names), 6)
+    assert out.vbest == "CR1" and out.to_frame().shape == (len(names), 7)
 
 
 def test_robust_equals_explicit_sandwich_with_clusters(rng):

@@ -278,7 +278,7 @@ def test_errors():
     yi, vi = reference_yi_vi("hackshaw1998_OR")
     fit = rma(yi, vi, method="ML")
     with pytest.raises(InputError, match="type"):
-        selmodel(fit, type="beta")
+        selmodel(fit, type="gamma")
     with pytest.raises(InputError, match="alternative"):
         selmodel(fit, alternative="both")
     with pytest.raises(InputError, match="steps"):

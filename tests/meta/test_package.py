@@ -17,17 +17,20 @@ SRC = Path(regrow.meta.__file__).resolve().parents[2]
 
 #: The public API of regrow.meta; a rename or removal here must be deliberate (and documented).
 PUBLIC = {
-    "BLUP", "CommonTau2", "Control", "Cumulative", "ESCALC_ARGUMENTS", "ESCALC_MEASURES", "ESCALC_TO",
-    "EffectSizes", "FsnResult", "HCResult", "Influence", "Interval", "LeaveOneOut", "LevelFit",
-    "LikelihoodRatioTest", "METHODS", "MHResult", "MH_MEASURES", "PermutationTest", "Prediction",
-    "REGTEST_MODELS", "REGTEST_PREDICTORS", "RMAResult", "RanktestResult", "RegtestResult", "Residuals",
-    "RevmanResult", "RobustResult", "SELMODEL_ALTERNATIVES", "SELMODEL_TYPES", "SelectionModel",
-    "SubgroupAnalysis", "SubgroupDifferences", "SubgroupTest", "TESTS", "TauConfint", "TrimfillResult",
-    "WaldTest", "blup", "confint_profile", "cumul", "design_matrix", "escalc", "escalc_frame",
-    "format_summary", "fsn", "hatvalues", "hc", "influence", "leave1out", "lrt", "new_figure", "permutest",
-    "plot_bubble", "plot_forest", "plot_funnel", "png_bytes", "ranktest", "regtest", "revman_mh_dl", "rma",
-    "rma_mh", "rma_peto", "robust", "rstandard", "rstudent", "save_figure", "selmodel", "subgroup",
-    "subgroup_difference_test", "trimfill", "wald_test",
+    "AGGREGATE_STRUCTS", "AnovaResult", "BLUP", "CommonTau2", "Control", "Cumulative", "ESCALC_ARGUMENTS",
+    "ESCALC_MEASURES", "ESCALC_TO", "EffectSizes", "FIT_STATS", "FsnResult", "HCResult", "Influence",
+    "Interval", "LSResult", "LeaveOneOut", "LevelFit", "LikelihoodRatioTest", "METHODS", "MHResult",
+    "MH_MEASURES", "NA_ACTIONS", "PermutationTest", "Prediction", "REGTEST_MODELS", "REGTEST_PREDICTORS",
+    "RMAResult", "RandomEffects", "RanktestResult", "RegtestResult", "Residuals", "RevmanResult",
+    "RobustResult", "SELMODEL_ALTERNATIVES", "SELMODEL_TYPES", "SelectionModel", "SubgroupAnalysis",
+    "SubgroupDifferences", "SubgroupTest", "TESTS", "TRANSF", "Table3D", "TauConfint", "TrimfillResult",
+    "VIFResult", "WaldTest", "aggregate", "aic", "anova", "bic", "blup", "confint_profile", "cooks_distance",
+    "cumul", "design_matrix", "deviance", "df_residual", "dfbetas", "escalc", "escalc_frame", "fitstats",
+    "fitted", "format_summary", "formula", "fsn", "hatvalues", "hc", "influence", "leave1out", "loglik", "lrt",
+    "new_figure", "nobs", "permutest", "plot_bubble", "plot_forest", "plot_funnel", "png_bytes", "ranef",
+    "ranktest", "regtest", "residuals", "revman_mh_dl", "rma", "rma_mh", "rma_peto", "robust", "rstandard",
+    "rstudent", "save_figure", "selmodel", "simulate", "subgroup", "subgroup_difference_test", "to_long",
+    "to_table", "to_wide", "transf", "trimfill", "vcov", "vif", "wald_test", "weights",
 }  # fmt: skip
 PUBLIC |= {
     "AnovaResult", "LSResult", "NA_ACTIONS", "RandomEffects", "TRANSF", "Table3D", "VIFResult", "anova",

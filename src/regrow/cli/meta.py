@@ -68,7 +68,14 @@ def fit_command(
         metavar="A,B",
         help="Moderator columns, comma-separated (text columns become factors).",
     ),
-    method: str = typer.Option("REML", "--method", help="EE (= FE), DL, HE, HS, SJ, ML, REML, EB or PM."),
+    method: str = typer.Option(
+        "REML",
+        "--method",
+        help="EE (also CE, FE), DL, DLIT, HE, HS, HSk, SJ, SJIT, ML, REML, EB, PM, PMM or GENQ (needs --weights).",
+    ),
+    weights: str | None = typer.Option(
+        None, "--weights", metavar="COL", help="Column of user weights (metafor's weights=)."
+    ),
     test: str = typer.Option("z", "--test", help="z, knha (Knapp-Hartung) or adhoc."),
     level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
     slab: str | None = typer.Option(None, "--slab", metavar="COL", help="Column of study labels."),
@@ -80,13 +87,13 @@ def fit_command(
 ) -> None:
     """Fit a fixed/random-effects model or meta-regression (metafor's rma)."""
     perms = _parse_permutations(permutations)
-    method = {"EE": "FE", "CE": "FE"}.get(method.upper(), method.upper())
     table = read_study_table(data)
     y = table.numbers(yi)
     v = table.numbers(vi)
+    w = table.numbers(weights) if weights is not None else None
     names = split_csv_option(mods)
     moderators = {name: table.moderator(name) for name in names}
-    keep = _complete_rows(table, [y, v, *moderators.values()])
+    keep = _complete_rows(table, [y, v, *moderators.values(), *([w] if w is not None else [])])
     for i in keep:
         if v[i] <= 0:
             raise DataFileError(
@@ -106,6 +113,7 @@ def fit_command(
         [y[i] for i in keep],
         [v[i] for i in keep],
         method=method,
+        weights=None if w is None else [w[i] for i in keep],
         test=test,
         level=level,
         slab=labels,

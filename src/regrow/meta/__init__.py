@@ -21,12 +21,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is imported on first use
+    from regrow.meta._aggregate import AGGREGATE_STRUCTS, aggregate
     from regrow.meta._anova import LikelihoodRatioTest, WaldTest, lrt, wald_test
     from regrow.meta._anova_general import AnovaResult, anova
     from regrow.meta._cumul import Cumulative, cumul
     from regrow.meta._design import design_matrix
     from regrow.meta._escalc import ESCALC_MEASURES, ESCALC_TO, EffectSizes, escalc, escalc_frame
     from regrow.meta._escalc_input import ARGUMENT_NAMES as ESCALC_ARGUMENTS
+    from regrow.meta._fitstats import FIT_STATS, aic, bic, deviance, df_residual, fitstats, loglik, nobs
     from regrow.meta._fsn import FsnResult, fsn
     from regrow.meta._influence import (
         BLUP,
@@ -46,6 +48,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
         cooks_distance,
         dfbetas,
         fitted,
+        formula,
         ranef,
         residuals,
         simulate,
@@ -118,6 +121,17 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
 #: Every public name, mapped to ``(module, attribute)``: imported on first access, so that
 #: ``import regrow.meta`` is instant and ``from regrow.meta import rma`` loads only what ``rma`` needs.
 _LAZY = {
+    "formula": ("regrow.meta._methods", "formula"),
+    "FIT_STATS": ("regrow.meta._fitstats", "FIT_STATS"),
+    "aic": ("regrow.meta._fitstats", "aic"),
+    "bic": ("regrow.meta._fitstats", "bic"),
+    "deviance": ("regrow.meta._fitstats", "deviance"),
+    "df_residual": ("regrow.meta._fitstats", "df_residual"),
+    "fitstats": ("regrow.meta._fitstats", "fitstats"),
+    "loglik": ("regrow.meta._fitstats", "loglik"),
+    "nobs": ("regrow.meta._fitstats", "nobs"),
+    "AGGREGATE_STRUCTS": ("regrow.meta._aggregate", "AGGREGATE_STRUCTS"),
+    "aggregate": ("regrow.meta._aggregate", "aggregate"),
     "vif": ("regrow.meta._vif", "vif"),
     "VIFResult": ("regrow.meta._vif", "VIFResult"),
     "LSResult": ("regrow.meta._ls", "LSResult"),
@@ -270,10 +284,12 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AGGREGATE_STRUCTS",
     "BLUP",
     "ESCALC_ARGUMENTS",
     "ESCALC_MEASURES",
     "ESCALC_TO",
+    "FIT_STATS",
     "METHODS",
     "MH_MEASURES",
     "NA_ACTIONS",
@@ -315,24 +331,33 @@ __all__ = [
     "TrimfillResult",
     "VIFResult",
     "WaldTest",
+    "aggregate",
+    "aic",
     "anova",
+    "bic",
     "blup",
     "confint_profile",
     "cooks_distance",
     "cumul",
     "design_matrix",
+    "deviance",
+    "df_residual",
     "dfbetas",
     "escalc",
     "escalc_frame",
+    "fitstats",
     "fitted",
     "format_summary",
+    "formula",
     "fsn",
     "hatvalues",
     "hc",
     "influence",
     "leave1out",
+    "loglik",
     "lrt",
     "new_figure",
+    "nobs",
     "permutest",
     "plot_bubble",
     "plot_forest",

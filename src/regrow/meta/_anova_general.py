@@ -47,6 +47,7 @@ class AnovaResult:
     R2: float | None = None
     test: str = "z"
     warnings: list[str] = field(default_factory=list)
+    ddf: Any = None  # degrees of freedom of each Xb test (robust fits)
 
     @property
     def QS(self) -> float:

@@ -269,7 +269,8 @@ def escalc(
     subset : sequence of int or bool, optional
         The studies to compute (0-based rows or a mask); only those are returned.
     include : sequence of int or bool, optional
-        The studies to compute; the others are returned with missing ``yi``/``vi``.
+        The studies to compute (rows of the data as given, before ``subset``); the others are returned with
+        missing ``yi``/``vi``.
 
     Returns
     -------
@@ -353,10 +354,12 @@ def escalc(
         if extra in arrays and extra not in inputs:
             inputs[extra] = arrays[extra]
     k_all = lengths[used[0]]
+    included = None if include is None else _rows(include, k_all, "include")  # rows of the data as given
     if subset is not None:
         keep = _rows(subset, k_all, "subset")
         inputs = {name: arr[keep] for name, arr in inputs.items()}
         arrays = {name: arr[keep] for name, arr in arrays.items()}
+        included = None if included is None else included[keep]
     raw = spec.compute(inputs, measure=measure, add=add_value, to=to, drop00=bool(drop00), vtype=vtype)
 
     yi, vi = np.asarray(raw.yi, dtype=np.float64).copy(), np.asarray(raw.vi, dtype=np.float64).copy()
@@ -367,8 +370,8 @@ def escalc(
     with np.errstate(invalid="ignore"):
         vi[vi < 0] = np.nan
     notes = dict(raw.notes)
-    if include is not None:
-        left_out = ~_rows(include, yi.shape[0], "include")
+    if included is not None:
+        left_out = ~included
         yi[left_out] = np.nan
         vi[left_out] = np.nan
         notes = {"not in include": left_out, **notes}

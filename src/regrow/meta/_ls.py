@@ -23,6 +23,7 @@ import numpy as np
 
 from regrow.errors import ConvergenceError, InputError, TooFewStudiesError
 from regrow.meta._dist import chi2_sf, f_sf, norm_ppf, norm_sf, t_ppf, t_sf
+from regrow.meta._optim_r import hessian as numderiv_hessian
 from regrow.meta._rma_result import Prediction, RMAResult, alpha_of
 from regrow.meta._transf import resolve_transf
 
@@ -184,28 +185,73 @@ def _loglik(alpha, yi, vi, X, Z, reml: bool, link: str) -> float:
     )  # fmt: skip
 
 
-def _hessian(f, x: np.ndarray) -> np.ndarray:
-    """Hessian by central differences with Richardson extrapolation over four halvings of the step (as
-    numDeriv, which metafor uses); the parameters should be of order 1 (the scale design is standardized)."""
-    n = x.size
-    h0 = 1e-2 * np.maximum(np.abs(x), 1.0)
-    levels = []
-    for r in range(4):
-        h = h0 / 2**r
-        H = np.empty((n, n))
-        for i in range(n):
-            ei = np.zeros(n)
-            ei[i] = h[i]
-            for j in range(i, n):
-                ej = np.zeros(n)
-                ej[j] = h[j]
-                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
-                    4 * h[i] * h[j]
-                )
-        levels.append(H)
-    for m in range(1, len(levels)):
-        levels = [(4**m * levels[i + 1] - levels[i]) / (4**m - 1) for i in range(len(levels) - 1)]
-    return levels[0]
+def _score(alpha, yi, vi, X, Z, reml: bool, link: str):
+    """Log-likelihood, its gradient and the expected information in ``alpha``, or None off the domain.
+
+    With ``P = W - W X (X'WX)^-1 X'W`` (REML) or the GLS residuals ``e`` (ML), the derivative of the
+    log-likelihood in ``tau2_i`` is ``-(P_ii - (Py)_i^2) / 2`` (ML: ``-(w_i - (w_i e_i)^2) / 2``) and the
+    expected information ``P_il^2 / 2`` (ML: ``w_i^2 / 2`` on the diagonal); the chain rule through
+    ``tau2_i = exp(z_i'alpha)`` (or ``z_i'alpha``) gives them in ``alpha``.
+    """
+    lin = Z @ alpha
+    tau2 = np.exp(lin) if link == "log" else lin
+    if not np.all(np.isfinite(tau2)) or np.any(tau2 < 0):
+        return None
+    total = vi + tau2
+    if np.any(total <= 0):
+        return None
+    ll = _loglik(alpha, yi, vi, X, Z, reml, link)
+    if not math.isfinite(ll):
+        return None
+    w = 1.0 / total
+    WX = X * w[:, None]
+    A_inv = np.linalg.inv(X.T @ WX)
+    if reml:
+        P = np.diag(w) - WX @ A_inv @ WX.T
+        Py = P @ yi
+        d = -0.5 * (np.diag(P) - Py**2)
+        M = 0.5 * P**2
+    else:
+        e = yi - X @ (A_inv @ (WX.T @ yi))
+        d = -0.5 * (w - (w * e) ** 2)
+        M = np.diag(0.5 * w**2)
+    s = tau2 if link == "log" else np.ones_like(tau2)
+    grad = Z.T @ (d * s)
+    info = Z.T @ (M * np.outer(s, s)) @ Z
+    return ll, grad, info
+
+
+def _fisher_scoring(start, yi, vi, X, Z, reml: bool, link: str, maxiter: int = 1000):
+    """Maximise the (RE)ML log-likelihood by Fisher scoring with step halving; None when the start is off
+    the domain. Stops when a step no longer raises the log-likelihood by more than 1e-13 (relative)."""
+    cur = _score(start, yi, vi, X, Z, reml, link)
+    if cur is None:
+        return None
+    alpha = np.asarray(start, float)
+    for _ in range(maxiter):
+        ll, grad, info = cur
+        try:
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        except np.linalg.LinAlgError:
+            break
+        big = np.max(np.abs(step))
+        if big > 5:
+            step *= 5 / big
+        t, moved = 1.0, False
+        while t > 1e-10:
+            trial = alpha + t * step
+            new = _score(trial, yi, vi, X, Z, reml, link)
+            if new is not None and new[0] >= ll:
+                moved = True
+                break
+            t /= 2
+        if not moved:
+            break
+        gain = new[0] - ll
+        alpha, cur = trial, new
+        if gain <= 1e-13 * (1 + abs(ll)) and np.max(np.abs(t * step)) < 1e-8:
+            break
+    return alpha
 
 
 def _standardizer(Z: np.ndarray, z_intercept: bool) -> np.ndarray | None:
@@ -312,17 +358,16 @@ def fit_ls(
 
     start = _start(yi, vi, X, Z, link)
     start = start if mZ is None else np.linalg.solve(mZ, start)
-    simplex = {"xatol": 1e-12, "fatol": 1e-15, "maxiter": 40000}
-    best = optimize.minimize(negll, start, method="Nelder-Mead", options=simplex).x
-    for _ in range(3):  # polish: quasi-Newton from the simplex optimum, then the simplex again
-        for method_name, options in (("BFGS", {"gtol": 1e-9, "maxiter": 10000}), ("Nelder-Mead", simplex)):
-            trial = optimize.minimize(negll, best, method=method_name, options=options).x
-            if negll(trial) <= negll(best):
-                best = trial
+    best = _fisher_scoring(start, yi, vi, X, Zs, reml, link)
+    if best is None:  # the start is off the domain (identity link): the simplex finds a way in
+        best = optimize.minimize(negll, start, method="Nelder-Mead", options={"maxiter": 4000}).x
+        best = _fisher_scoring(best, yi, vi, X, Zs, reml, link)
+        if best is None:
+            raise ConvergenceError("The location-scale model did not converge (no finite likelihood found).")
     if negll(best) >= 1e299:
         raise ConvergenceError("The location-scale model did not converge (no finite likelihood found).")
     try:
-        va_s = np.linalg.inv(_hessian(negll, best))
+        va_s = np.linalg.inv(numderiv_hessian(negll, best, r=8))  # metafor: numDeriv, hessianCtrl r = 8
     except np.linalg.LinAlgError:
         va_s = np.full((q, q), np.nan)
         warnings.append("The Hessian of the scale coefficients could not be inverted.")

@@ -157,6 +157,12 @@ def weights(res: RMAResult, *, type: str = "diagonal", na_action: str | None = N
     -------
     ndarray
     """
+    if not isinstance(res, RMAResult) and hasattr(res, "weights_pct"):  # Mantel-Haenszel / Peto
+        if type == "diagonal":
+            return np.asarray(res.weights_pct, float)
+        if type == "matrix":
+            return np.diag(np.asarray(res.wi, float))
+        raise InputError.invalid("type", type, "'diagonal' or 'matrix'")
     mode = na_mode(res, na_action)
     w = res.weights if res.weighted else np.full(res.k, 1.0 / res.k)
     if type == "diagonal":
@@ -343,3 +349,26 @@ def dfbetas(res: RMAResult, *, na_action: str | None = None) -> np.ndarray:
     from regrow.meta._influence import influence
 
     return influence(res, na_action=na_action).dfbs
+
+
+def formula(res, *, type: str = "mods") -> str | None:
+    """The formula a model was given (metafor's ``formula.rma``): ``type="mods"`` the moderators
+    (``"~ablat"``), ``"yi"`` the outcome formula (``"yi ~ ablat"``), ``"scale"`` the scale part of a
+    location-scale model; None when the model was not given one.
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    InputError
+        For ``type="scale"`` on a model that is not a location-scale model, or an unknown type.
+    """
+    if type not in ("mods", "yi", "scale"):
+        raise InputError.invalid("type", type, "mods, yi or scale")
+    if type == "scale":
+        if getattr(res, "alpha_coef", None) is None:
+            raise InputError("Can only use type='scale' for location-scale models.", field="type")
+        return getattr(res, "formula_scale", None)
+    return getattr(res, f"formula_{type}", None)

@@ -107,6 +107,8 @@ class MHResult:
     #: Study-level effects of all rows (NaN where not computable), and which rows have one.
     yi_f: np.ndarray | None = None
     vi_f: np.ndarray | None = None
+    #: The weights of the tables used, unscaled (metafor's ``weights(res, type="matrix")`` diagonal).
+    wi: np.ndarray | None = None
 
     @property
     def p(self) -> int:
@@ -520,6 +522,7 @@ def rma_mh(
         k_yi=k_yi,
         k_pos=k_pos,
         weights_pct=100.0 * weights / total if total > 0 else np.full(weights.size, nan),
+        wi=np.asarray(weights, float),
         correct=bool(correct),
         **_tables_used(used, yi, vi, level, add, to, drop00, warnings, full, slab),
         **out,
@@ -606,6 +609,7 @@ def rma_peto(
         k_yi=k_yi,
         k_pos=k_pos,
         weights_pct=100.0 * V / sumV,
+        wi=np.asarray(V, float),
         **_tables_used(used, yi, vi, level, add, to, drop00, warnings, full, slab),
     )
 

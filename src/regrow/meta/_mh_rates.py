@@ -95,6 +95,7 @@ def pool_rates(x1i, x2i, t1i, t2i, measure, add, to, drop00, correct, level, sla
         k_yi=k_yi,
         k_pos=None,
         weights_pct=100.0 * weights / total if total > 0 else np.full(weights.size, nan),
+        wi=np.asarray(weights, float),
         correct=bool(correct),
         **_tables_used(used, yi, vi, level, add, to, drop00, warnings, full, slab),
         **out,

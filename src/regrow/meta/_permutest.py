@@ -23,7 +23,7 @@ findings from meta-regression. Stat Med 23:1663-1682. doi:10.1002/sim.1752.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,7 @@ CHUNK_WORK = 250_000
 #: Bounds on the permutations per batch.
 CHUNK_MIN, CHUNK_MAX = 64, 4096
 #: Estimators refitted in the batch (all of metafor's rma.uni estimators here).
-_BATCHED = ("FE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
+_BATCHED = ("FE", "EE", "CE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,9 @@ class PermutationTest:
         Seed of the random draws (None for exact tests).
     zval_perm : ndarray of shape (iterations, p)
     QM_perm : ndarray of shape (iterations,)
+    beta_perm : ndarray of shape (iterations, p)
+    ci_lb, ci_ub : ndarray of shape (p,)
+        The model's confidence intervals, or the permutation-based ones with ``permci``.
     """
 
     coef_names: list[str]
@@ -89,6 +92,13 @@ class PermutationTest:
     seed: int | None
     zval_perm: np.ndarray = field(repr=False)
     QM_perm: np.ndarray = field(repr=False)
+    beta_perm: np.ndarray | None = field(default=None, repr=False)
+    ci_lb: np.ndarray | None = None
+    ci_ub: np.ndarray | None = None
+    alternative: str = "two.sided"
+    p2defn: str = "abs"
+    stat: str = "test"
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def pval_perm(self) -> dict[str, float]:
@@ -150,7 +160,7 @@ def _btau2(method: str, Y: np.ndarray, V: np.ndarray, X: np.ndarray, control) ->
     B, k = Y.shape
     p = X.shape[1]
     df = k - p
-    if method == "FE":
+    if method in ("FE", "EE", "CE"):
         return np.zeros(B)
     if method in ("DL", "HS"):
         W = 1.0 / V
@@ -261,16 +271,18 @@ def _ll0check(method: str, Y, V, X, XX, tau2, control) -> np.ndarray:
     return out
 
 
-def _stats_batched(res: RMAResult, Y: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficient statistics (B, p) and QM (B,) of ``res``'s model refitted to each row of (Y, V)."""
+def _stats_batched(res: RMAResult, Y: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficient statistics (B, p), QM (B,) and coefficients (B, p) of ``res``'s model refitted to each row
+    of (Y, V)."""
     X = res.X
     k, p = X.shape
     tau2 = _btau2(res.method, Y, V, X, res.control)
     ok = np.isfinite(tau2)
     Z = np.full((Y.shape[0], p), np.nan)
     QM = np.full(Y.shape[0], np.nan)
+    Bt = np.full((Y.shape[0], p), np.nan)
     if not ok.any():
-        return Z, QM
+        return Z, QM, Bt
     Yo, Vo, to = Y[ok], V[ok], tau2[ok]
     W = 1.0 / (Vo + to[:, None])
     Ainv, beta, R, _ = _bwls(Yo, W, X)
@@ -288,20 +300,25 @@ def _stats_batched(res: RMAResult, Y: np.ndarray, V: np.ndarray) -> tuple[np.nda
     if res.test in ("knha", "adhoc"):
         qm /= len(btt)
     QM[ok] = qm
-    return Z, QM
+    Bt[ok] = beta
+    return Z, QM, Bt
 
 
-def _stats_loop(res: RMAResult, Y: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _stats_loop(res: RMAResult, Y: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The slow, obvious reference: one full :meth:`RMAResult.refit` per permutation (failed fits -> NaN)."""
     Z = np.full((Y.shape[0], res.p), np.nan)
     QM = np.full(Y.shape[0], np.nan)
+    Bt = np.full((Y.shape[0], res.p), np.nan)
+    extra = {"tau2": res.tau2} if res.tau2_fixed else {}
+    if res.user_weights is not None:
+        extra["weights"] = res.user_weights
     for b in range(Y.shape[0]):
         try:
-            r = res.refit(Y[b], V[b], res.X, with_r2=False, btt=res.btt)
+            r = res.refit(Y[b], V[b], res.X, with_r2=False, btt=res.btt, **extra)
         except _REFIT_ERRORS:
             continue
-        Z[b], QM[b] = r.zval, r.QM
-    return Z, QM
+        Z[b], QM[b], Bt[b] = r.zval, r.QM, r.beta
+    return Z, QM, Bt
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -364,6 +381,17 @@ def permutest(
     iter: int | str = 1000,
     seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    exact: bool = False,
+    alternative: str = "two.sided",
+    p2defn: str = "abs",
+    stat: str = "test",
+    comptol: float = COMPTOL,
+    permci: bool | Sequence[int] = False,
+    cialt: str = "one.sided",
+    distfac: float = 1.0,
+    tol: float = float(np.finfo(float).eps) ** 0.25,
+    maxiter: int = 100,
+    extend_int: bool = False,
 ) -> PermutationTest:
     """Permutation test of each coefficient and of the omnibus test (``permutest.rma.uni``).
 
@@ -383,6 +411,24 @@ def permutest(
         Seed of numpy's default generator for the random draws (the draws differ from R's).
     progress : callable, optional
         Called as ``progress(done, total)`` after each batch of refits.
+    exact : bool, default False
+        Run the exact test (the same as ``iter="exact"``).
+    alternative : {"two.sided", "less", "greater"}, default "two.sided"
+        Direction of the coefficient tests (metafor's ``control=list(alternative=)``).
+    p2defn : {"abs", "px2"}, default "abs"
+        Two-sided p-value as the share of ``|stat_perm| >= |stat|`` ("abs") or twice the smaller tail ("px2").
+    stat : {"test", "coef"}, default "test"
+        Compare test statistics or the coefficients themselves.
+    comptol : float, default sqrt(eps)
+        Tolerance of the comparisons.
+    permci : bool or sequence of int, default False
+        Permutation-based confidence intervals (all coefficients, or these 0-based ones), found by
+        inverting the test with R's ``uniroot`` (metafor's ``permci``; each bound costs many tests).
+    cialt, distfac, tol, maxiter, extend_int
+        metafor's control settings of the CI search: one- or two-sided inversion ("one.sided" or
+        "two.sided"), the width of the initial search interval in units of the distance from the
+        estimate to the model-based bound, the root finder's tolerance and iterations, and whether the
+        interval may be extended.
 
     Returns
     -------
@@ -408,6 +454,19 @@ def permutest(
     >>> float(permutest(res, iter="exact").pval[0])  # 2 of the 32 sign vectors are as extreme
     0.0625
     """
+    if getattr(res, "alpha_coef", None) is not None:
+        raise InputError(
+            "permutest() of location-scale models is not implemented; it permutes only rma() models "
+            "without scale moderators.",
+            field="res",
+        )
+    for name, value, allowed in (("alternative", alternative, ("two.sided", "less", "greater")),
+                                 ("p2defn", p2defn, ("abs", "px2")), ("stat", stat, ("test", "coef")),
+                                 ("cialt", cialt, ("one.sided", "two.sided"))):  # fmt: skip
+        if value not in allowed:
+            raise InputError.invalid(name, value, "one of " + ", ".join(allowed))
+    if exact:
+        iter = "exact"
     if res.k <= res.p:
         raise TooFewStudiesError(f"A permutation test needs more studies than coefficients (k = {res.k}).")
     exact_asked = isinstance(iter, str)
@@ -434,9 +493,11 @@ def permutest(
     total = n_exact if exact else n_iter
     rng = None if exact else np.random.default_rng(seed)
 
-    engine = _stats_batched if res.method in _BATCHED else _stats_loop
+    batched = res.method in _BATCHED and res.user_weights is None and res.weighted and not res.tau2_fixed
+    engine = _stats_batched if batched else _stats_loop
     Z = np.empty((total, res.p))
     QM = np.empty(total)
+    Bt = np.empty((total, res.p))
     arrangements = _multiset_permutations(classes) if (exact and not sign_flip) else None
     chunk = int(np.clip(CHUNK_WORK // (res.k * res.p * res.p), CHUNK_MIN, CHUNK_MAX))
     for start in range(0, total, chunk):
@@ -454,15 +515,34 @@ def permutest(
             # a uniform random row order; its inverse is uniform too, so draw the inverse directly
             block = rng.permuted(np.broadcast_to(np.arange(res.k), (n, res.k)), axis=1)
         Y, V = _data_for(res, block, sign_flip)
-        Z[start:stop], QM[start:stop] = engine(res, np.ascontiguousarray(Y), np.ascontiguousarray(V))
+        Z[start:stop], QM[start:stop], Bt[start:stop] = engine(
+            res, np.ascontiguousarray(Y), np.ascontiguousarray(V)
+        )
         if progress is not None:
             progress(stop, total)
     if not exact:  # metafor counts the observed data as the first permutation
-        Z[0], QM[0] = res.zval, res.QM
+        Z[0], QM[0], Bt[0] = res.zval, res.QM, res.beta
     failed = ~np.isfinite(QM)
-    Zk, QMk = Z[~failed], QM[~failed]
-    pval = np.mean(np.abs(Zk) >= np.abs(res.zval)[None, :] - COMPTOL, axis=0)
-    QMp = float(np.mean(QMk >= res.QM - COMPTOL))
+    perm = (Z if stat == "test" else Bt)[~failed]
+    obs = np.asarray(res.zval if stat == "test" else res.beta, float)
+    pval = _pvalues(perm, obs, alternative, p2defn, comptol)
+    QMp = float(np.mean(QM[~failed] >= res.QM - comptol))
+    ci_lb, ci_ub = np.asarray(res.ci_lb, float), np.asarray(res.ci_ub, float)
+    warnings: list[str] = []
+    if permci is not False:
+        a = res.alpha
+        if 1 / total > a / (1 if cialt == "one.sided" else 2):
+            warnings.append(f"Cannot obtain {100 * (1 - a):g}% permutation-based CI; number of permutations "
+                            f"({total}) too low.")  # fmt: skip
+        else:
+            coefs = range(res.p) if permci is True else sorted({int(j) for j in permci})
+            if any(j < 0 or j >= res.p for j in coefs):
+                raise InputError.invalid("permci", permci, f"True or 0-based coefficients below {res.p}")
+            opts = {"iter": "exact" if exact else n_iter, "seed": seed, "p2defn": p2defn, "stat": stat,
+                    "comptol": comptol}  # fmt: skip
+            ci_lb, ci_ub = np.full(res.p, np.nan), np.full(res.p, np.nan)
+            for j in coefs:
+                ci_lb[j], ci_ub[j] = _permci(res, j, opts, cialt, distfac, tol, maxiter, extend_int)
     return PermutationTest(
         coef_names=list(res.coef_names),
         zval=np.array(res.zval, float),
@@ -476,4 +556,54 @@ def permutest(
         seed=None if exact else seed,
         zval_perm=Z,
         QM_perm=QM,
+        beta_perm=Bt,
+        ci_lb=ci_lb,
+        ci_ub=ci_ub,
+        alternative=alternative,
+        p2defn=p2defn,
+        stat=stat,
+        warnings=warnings,
     )
+
+
+def _pvalues(perm: np.ndarray, obs: np.ndarray, alternative: str, p2defn: str, comptol: float) -> np.ndarray:
+    """metafor's permutation p-values of each column of ``perm`` against ``obs``."""
+    if alternative == "less":
+        pval = np.mean(perm <= obs[None, :] + comptol, axis=0)
+    elif alternative == "greater":
+        pval = np.mean(perm >= obs[None, :] - comptol, axis=0)
+    elif p2defn == "abs":
+        pval = np.mean(np.abs(perm) >= np.abs(obs)[None, :] - comptol, axis=0)
+    else:
+        upper = obs > np.median(perm, axis=0)
+        pval = np.where(upper, 2 * np.mean(perm >= obs[None, :] - comptol, axis=0),
+                        2 * np.mean(perm <= obs[None, :] + comptol, axis=0))  # fmt: skip
+    return np.minimum(pval, 1.0)
+
+
+def _permci(res: RMAResult, j: int, opts: dict, cialt: str, distfac: float, tol: float, maxiter: int,
+            extend: bool) -> tuple[float, float]:  # fmt: skip
+    """Bounds of the permutation CI of coefficient ``j`` (metafor's ``.permci`` with ``uniroot``)."""
+    from regrow.errors import RegrowError
+    from regrow.meta._roots import uniroot
+
+    level = res.alpha
+    b = float(res.beta[j])
+
+    def diff(val: float, alternative: str) -> float:
+        shifted = res.refit(res.yi - val * res.X[:, j], res.vi, res.X, with_r2=False, btt=res.btt,
+                            **({"tau2": res.tau2} if res.tau2_fixed else {}))  # fmt: skip
+        p = permutest(shifted, alternative=alternative, **opts).pval[j]
+        d = p - level / (1 if alternative == "two.sided" else 2)
+        return d * 10 if d < 0 else d
+
+    bounds = []
+    for side, lo, hi, ext in (("greater", float(res.ci_lb[j]) - distfac * (b - float(res.ci_lb[j])), b, "upX"),
+                              ("less", b, float(res.ci_ub[j]) + distfac * (float(res.ci_ub[j]) - b), "downX")):  # fmt: skip
+        alt = side if cialt == "one.sided" else "two.sided"
+        try:
+            bounds.append(uniroot(lambda v, alt=alt: diff(v, alt), lo, hi, extend=ext if extend else "no", tol=tol,
+                                  maxiter=maxiter))  # fmt: skip
+        except (ValueError, RegrowError):
+            bounds.append(float("nan"))
+    return bounds[0], bounds[1]

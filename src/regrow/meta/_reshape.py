@@ -82,7 +82,9 @@ def _family(measure: str) -> tuple[str, tuple[tuple[str, ...], ...], list[str], 
     )
 
 
-def _inputs(measure: str, args: Mapping[str, Any], subset) -> tuple[dict[str, np.ndarray], list[str]]:
+def _inputs(
+    measure: str, args: Mapping[str, Any], subset, slab=None
+) -> tuple[dict[str, np.ndarray], list[str]]:
     _kind, groups, *_ = _family(measure)
     values: dict[str, np.ndarray] = {}
     needed = [name for g in groups for name in g]
@@ -101,7 +103,12 @@ def _inputs(measure: str, args: Mapping[str, Any], subset) -> tuple[dict[str, np
     for name in needed:
         values[name] = np.asarray(args[name], dtype=float).reshape(-1)
     k = values[needed[0]].size
-    slab = [str(i + 1) for i in range(k)]
+    if slab is None:
+        slab = [str(i + 1) for i in range(k)]
+    else:
+        slab = [str(x) for x in slab]
+        if len(slab) != k:
+            raise InputError(f"slab has {len(slab)} labels for {k} studies.", field="slab")
     if subset is not None:
         keep = np.asarray(subset)
         idx = np.flatnonzero(keep) if keep.dtype == bool else keep.astype(int)
@@ -110,7 +117,7 @@ def _inputs(measure: str, args: Mapping[str, Any], subset) -> tuple[dict[str, np
     return values, slab
 
 
-def to_long(measure: str, *, subset: Sequence[int] | None = None, **args: Any):
+def to_long(measure: str, *, subset: Sequence[int] | None = None, slab=None, data=None, **args: Any):
     """Arm-level data in long format (metafor's ``to.long``).
 
     Parameters
@@ -120,26 +127,42 @@ def to_long(measure: str, *, subset: Sequence[int] | None = None, **args: Any):
         rates, one-group means, paired designs, alphas).
     subset : sequence of int or bool, optional
         0-based rows to keep.
+    slab : sequence, optional
+        Study labels (default 1, 2, ...).
+    data : pandas.DataFrame, optional
+        The data the arguments come from; its columns come first in the output, repeated per arm, as
+        metafor does with ``data=``.
     **args : array-like
         The escalc arguments (``ai``, ``n1i``, ``m1i``, ...).
 
     Returns
     -------
     pandas.DataFrame
-        ``study`` (1-based labels), ``group`` ("1"/"2", two-group measures only) and the measure's columns,
+        The columns of ``data`` (if given), ``study`` (the labels), ``group`` ("1"/"2", two-group measures only) and the measure's columns,
         e.g. ``out1, out2`` (2x2), ``events, ptime``, ``mean, sd, n``, ``r, n``.
     """
     import pandas as pd
 
     kind, groups, names, _, _ = _family(measure)
-    values, slab = _inputs(measure, args, subset)
+    values, slab = _inputs(measure, args, subset, slab)
+    front = None
+    if data is not None:
+        front = pd.DataFrame(data).reset_index(drop=True)
+        if subset is not None:
+            keep = np.asarray(subset)
+            front = front.iloc[np.flatnonzero(keep) if keep.dtype == bool else keep.astype(int)]
+        front = front.reset_index(drop=True)
     if kind == "one":
-        return pd.DataFrame({"study": slab, **{n: values[a] for n, a in zip(names, groups[0], strict=True)}})
+        out = pd.DataFrame({"study": slab, **{n: values[a] for n, a in zip(names, groups[0], strict=True)}})
+        return out if front is None else pd.concat([front, out], axis=1)
     k = len(slab)
-    out: dict[str, Any] = {"study": np.repeat(slab, 2), "group": np.tile(["1", "2"], k)}
+    out = {"study": np.repeat(slab, 2), "group": np.tile(["1", "2"], k)}
     for j, name in enumerate(names):
         out[name] = np.column_stack([values[groups[0][j]], values[groups[1][j]]]).ravel()
-    return pd.DataFrame(out)
+    out = pd.DataFrame(out)
+    if front is None:
+        return out
+    return pd.concat([front.loc[front.index.repeat(2)].reset_index(drop=True), out], axis=1)
 
 
 @dataclass(frozen=True)
@@ -152,13 +175,18 @@ class Table3D:
     studies: list[str]
 
 
-def to_table(measure: str, *, subset: Sequence[int] | None = None, **args: Any) -> Table3D:
+def to_table(measure: str, *, subset: Sequence[int] | None = None, slab=None, rows: Sequence[str] | None = None,
+             cols: Sequence[str] | None = None, **args: Any) -> Table3D:  # fmt: skip
     """Arm-level data as a 3-way table per study (metafor's ``to.table``).
 
     Parameters
     ----------
     measure : str
     subset : sequence of int or bool, optional
+    slab : sequence, optional
+        Study labels.
+    rows, cols : sequence of str, optional
+        Labels of the groups and of the columns (default metafor's, e.g. "Grp1", "Out1").
     **args : array-like
 
     Returns
@@ -166,9 +194,13 @@ def to_table(measure: str, *, subset: Sequence[int] | None = None, **args: Any) 
     Table3D
         Shape (groups, columns, studies): e.g. 2 x 2 x k for 2x2 tables, 1 x 2 x k for correlations.
     """
-    _kind, groups, _, rows, cols = _family(measure)
-    values, slab = _inputs(measure, args, subset)
+    _kind, groups, _, def_rows, def_cols = _family(measure)
+    values, slab = _inputs(measure, args, subset, slab)
     arr = np.stack([np.stack([values[name] for name in g]) for g in groups])
+    rows = list(def_rows) if rows is None else [str(r) for r in rows]
+    cols = list(def_cols) if cols is None else [str(c) for c in cols]
+    if len(rows) != arr.shape[0] or len(cols) != arr.shape[1]:
+        raise InputError(f"rows/cols need {arr.shape[0]} and {arr.shape[1]} labels.", field="rows")
     return Table3D(values=arr, rows=rows, columns=cols, studies=slab)
 
 

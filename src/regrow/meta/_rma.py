@@ -109,7 +109,7 @@ def _subset_mask(subset, k: int) -> np.ndarray:
 
 
 def rma(
-    yi,
+    yi=None,
     vi=None,
     *,
     sei=None,
@@ -132,6 +132,9 @@ def rma(
     scale_intercept: bool = True,
     scale_names: Sequence[str] | None = None,
     att: Sequence[int] | None = None,
+    measure: str | None = None,
+    data=None,
+    **escalc_args: Any,
 ) -> RMAResult:
     """Fit an equal-, fixed- or random-effects meta-analysis or meta-regression (metafor's ``rma.uni``).
 
@@ -186,6 +189,16 @@ def rma(
         Names of the columns of an array ``scale``.
     att : sequence of int, optional
         0-based scale coefficients tested by QS (default: all but the intercept).
+    measure : str, optional
+        Compute the effect sizes first with :func:`escalc` from the arguments in ``escalc_args``
+        (``ai``, ``n1i``, ``xi``, ``ni``, ``add``, ``to``, ``drop00``, ...), as ``rma(measure=...)`` does in
+        metafor; ``yi`` and ``vi`` are then not given.
+    data : pandas.DataFrame or mapping of columns, optional
+        Lets ``yi``, ``vi``, ``sei``, ``weights``, ``slab`` be column names, ``yi`` a formula such as
+        ``"yi ~ ablat + factor(alloc)"`` and ``mods``/``scale`` formulas such as ``"~ ablat"``
+        (:mod:`regrow.meta._formula`); also the source of the escalc arguments given as column names.
+    **escalc_args
+        The escalc arguments for ``measure``.
 
     Returns
     -------
@@ -210,6 +223,35 @@ def rma(
     >>> round(res.beta[0], 4)
     0.2937
     """
+    formulas: dict[str, str | None] = {}
+    if data is not None or isinstance(yi, str) or isinstance(mods, str) or isinstance(scale, str):
+        from regrow.meta._formula import resolve_rma_args
+
+        args, formulas = resolve_rma_args(data, {"yi": yi, "vi": vi, "sei": sei, "weights": weights, "slab": slab,
+                                                 "mods": mods, "scale": scale, "intercept": intercept,
+                                                 "scale_intercept": scale_intercept})  # fmt: skip
+        yi, vi, sei, weights, slab = args["yi"], args["vi"], args["sei"], args["weights"], args["slab"]
+        mods, scale, intercept, scale_intercept = (
+            args["mods"],
+            args["scale"],
+            args["intercept"],
+            args["scale_intercept"],
+        )
+        if data is not None and measure is not None:
+            escalc_args = {k: (data[v] if isinstance(v, str) and k not in ("to", "vtype") else v)
+                           for k, v in escalc_args.items()}  # fmt: skip
+    if measure is not None and measure != "GEN":
+        if yi is not None:
+            raise InputError(
+                "Give either yi (and vi) or measure= with its escalc arguments.", field="measure"
+            )
+        from regrow.meta._escalc import escalc
+
+        yi = escalc(measure, **escalc_args)
+    elif escalc_args:
+        raise InputError.invalid("argument", sorted(escalc_args)[0], "an rma() argument (or give measure=)")
+    if yi is None:
+        raise InputError("Give the effect sizes (yi) or measure= with the escalc arguments.", field="yi")
     measure = "GEN"
     if hasattr(yi, "yi") and hasattr(yi, "vi") and hasattr(yi, "measure"):
         if vi is None and sei is None:
@@ -235,6 +277,10 @@ def rma(
         )
         if np.any(w[np.isfinite(w)] < 0):
             raise InputError.invalid("weights", float(np.min(w[np.isfinite(w)])), "weights >= 0")
+        if not np.any(w[np.isfinite(w)] > 0):
+            raise InputError(
+                "The weights are all zero (or missing); give at least one positive weight.", field="weights"
+            )
     labels_all = [f"Study {i + 1}" for i in range(k_all)] if slab is None else [str(s) for s in slab]
     if len(labels_all) != k_all:
         raise InputError(f"slab has {len(labels_all)} labels for {k_all} studies.", field="slab")
@@ -296,7 +342,7 @@ def rma(
         from dataclasses import replace as _replace
 
         return _replace(res, na_action=na_action, not_na=not_na, yi_all=y, vi_all=v, X_all=X_all, slab_all=labels_all,
-                        measure=measure, Z_all=Z_all[:, [z_names.index(n) for n in kept_z]])  # fmt: skip
+                        measure=measure, Z_all=Z_all[:, [z_names.index(n) for n in kept_z]], **formulas)  # fmt: skip
     res = fit_arrays(
         yf,
         vf,
@@ -325,6 +371,7 @@ def rma(
         X_all=X_all,
         slab_all=labels_all,
         measure=measure,
+        **formulas,
     )
 
 

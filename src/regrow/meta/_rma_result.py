@@ -138,6 +138,10 @@ class RMAResult:
     na_action: str = "omit"
     #: Mask over all rows given (``k_all``): True where a study entered the fit.
     not_na: np.ndarray | None = None
+    #: The formulas the model was given (as R prints them), if any.
+    formula_yi: str | None = None
+    formula_mods: str | None = None
+    formula_scale: str | None = None
     yi_all: np.ndarray | None = None
     vi_all: np.ndarray | None = None
     X_all: np.ndarray | None = None

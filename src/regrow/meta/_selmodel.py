@@ -23,7 +23,7 @@ reported optimum is wherever BFGS stops, so both algorithms are reproduced step 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,26 +32,28 @@ from scipy import special
 
 from regrow.errors import ConvergenceError, EstimationError, InputError, TooFewStudiesError
 from regrow.meta._dist import chi2_sf, norm_isf, norm_sf
+from regrow.meta._optim_r import HESS_R, OPTIM_MAXIT
+from regrow.meta._optim_r import hessian as _hessian
+from regrow.meta._optim_r import vmmin as _vmmin
 from regrow.meta._rma import RMAResult
+from regrow.meta._selmodel_types import (
+    SEL_TYPES,
+    SelType,
+    integrate_weights,
+    observed_weights,
+    selection_pvalues,
+)
 
 __all__ = ["SELMODEL_ALTERNATIVES", "SELMODEL_TYPES", "SelectionModel", "selmodel"]
 
-SELMODEL_TYPES = ("stepfun",)
+SELMODEL_TYPES = tuple(SEL_TYPES)
 SELMODEL_ALTERNATIVES = ("greater", "less", "two.sided")
 
 #: metafor's bounds on each ``delta`` of the step function (``delta.min``/``delta.max`` defaults): the
 #: optimiser works on ``logit((delta - DELTA_MIN) / (DELTA_MAX - DELTA_MIN))``.
 DELTA_MIN = 0.0
 DELTA_MAX = 100.0
-#: R ``optim`` defaults for BFGS: finite-difference step ``ndeps``, ``reltol = sqrt(eps)``, ``maxit``.
-OPTIM_NDEPS = 1e-3
-OPTIM_RELTOL = float(np.sqrt(np.finfo(float).eps))
-OPTIM_MAXIT = 100
-#: ``numDeriv::hessian`` settings used by metafor (``hessianCtrl = list(r = 6)``, other numDeriv defaults).
-HESS_D = 0.1
-HESS_EPS = 1e-4
-HESS_ZERO_TOL = float(np.sqrt(np.finfo(float).eps / 7e-7))
-HESS_R = 6
+_INT_REL_TOL = float(np.finfo(float).eps) ** 0.25  # R integrate()'s default rel.tol, metafor's intCtrl
 _TAU2_ZERO = 10 * float(np.finfo(float).eps)  # metafor: tau2 below 10 * eps is set to 0
 _BOUND_WARN = (float(np.finfo(float).eps) ** 0.25, 100 * float(np.finfo(float).eps) ** 0.25)
 
@@ -100,6 +102,45 @@ class SelectionModel:
     fn_count: int
     gr_count: int
     warnings: list[str] = field(default_factory=list)
+    H0_delta: tuple[float, ...] = ()
+    delta_min: np.ndarray | None = None
+    delta_max: np.ndarray | None = None
+    pval_min: float = 0.0
+    prec: str | None = None
+    preci: np.ndarray | None = None
+    LRT_tau2: float = float("nan")
+    LRTp_tau2: float = float("nan")
+    model: Any = None  # the ML rma fit the selection model was fitted to
+    settings: dict[str, Any] = field(default_factory=dict)  # the selmodel() arguments, for refits
+    delta_fix: np.ndarray | None = None
+    tau2_fix: bool = False
+
+    def refit(self, *, tau2: float | None = None, delta=None, hessian: bool = False) -> SelectionModel:
+        """The same selection model with ``tau2`` and/or some deltas fixed, started from this fit's estimates
+        (what metafor's profile() and confint() do)."""
+        args = dict(self.settings)
+        if delta is not None:
+            args["delta"] = delta
+        return selmodel(self.model, **args, _start=(self.beta, self.tau2), _tau2=tau2, _skip_hessian=not hessian,
+                        _skip_het=True)  # fmt: skip
+
+    def profile(self, **kwargs):
+        """Profile log-likelihood of tau2 or a delta; see :func:`regrow.meta._selmodel_profile.profile_selmodel`."""
+        from regrow.meta._selmodel_profile import profile_selmodel
+
+        return profile_selmodel(self, **kwargs)
+
+    def confint(self, **kwargs):
+        """Profile-likelihood CIs of tau2 and the deltas; see :func:`regrow.meta._selmodel_profile.confint_selmodel`."""
+        from regrow.meta._selmodel_profile import confint_selmodel
+
+        return confint_selmodel(self, **kwargs)
+
+    @property
+    def delta_names(self) -> list[str]:
+        """metafor's row names of the delta table: ``delta.1``, ... (``delta`` when there is one)."""
+        n = len(self.delta)
+        return ["delta"] if n == 1 else [f"delta.{j + 1}" for j in range(n)]
 
     def to_frame(self):
         """The coefficient table (estimate, se, zval, pval, ci_lb, ci_ub) as a DataFrame."""
@@ -143,8 +184,12 @@ class SelectionModel:
             "se_tau2": num(self.se_tau2),
             "delta": [
                 {
-                    "interval": lab,
-                    "k": int(kk),
+                    "name": name,
+                    **(
+                        {"interval": self.ptable_labels[j], "k": int(self.ptable_k[j])}
+                        if self.type == "stepfun"
+                        else {}
+                    ),
                     "estimate": num(self.delta[j]),
                     "se": num(self.se_delta[j]),
                     "zval": num(self.zval_delta[j]),
@@ -152,7 +197,7 @@ class SelectionModel:
                     "ci_lb": num(self.ci_lb_delta[j]),
                     "ci_ub": num(self.ci_ub_delta[j]),
                 }
-                for j, (lab, kk) in enumerate(zip(self.ptable_labels, self.ptable_k, strict=True))
+                for j, name in enumerate(self.delta_names)
             ],
             "QM": num(self.QM),
             "QMp": num(self.QMp),
@@ -162,6 +207,9 @@ class SelectionModel:
             "LRT": num(self.LRT),
             "LRTdf": self.LRTdf,
             "LRTp": num(self.LRTp),
+            "LRT_tau2": num(self.LRT_tau2),
+            "LRTp_tau2": num(self.LRTp_tau2),
+            "prec": self.prec,
             "level": self.level,
             "warnings": list(self.warnings),
         }
@@ -171,28 +219,32 @@ class SelectionModel:
 # The likelihood
 
 
-def selection_pvalues(yi: np.ndarray, vi: np.ndarray, alternative: str) -> np.ndarray:
-    """One- or two-sided p-values of the Wald tests ``yi / sqrt(vi)`` (metafor ``.selmodel.pval``)."""
-    z = np.asarray(yi, float) / np.sqrt(np.asarray(vi, float))
-    if alternative == "two.sided":
-        return 2.0 * special.ndtr(-np.abs(z))
-    return special.ndtr(z) if alternative == "less" else special.ndtr(-z)
-
-
 @dataclass(frozen=True)
 class _Problem:
     yi: np.ndarray
     vi: np.ndarray
     X: np.ndarray
-    steps: np.ndarray  # ends with 1
+    steps: np.ndarray  # stepfun: ends with 1; other types: (a,) or (a, 1)
     alternative: str
-    pgrp: np.ndarray  # 0-based interval of each study
+    pgrp: np.ndarray | None  # 0-based interval of each study (stepfun)
     delta_val: np.ndarray  # fixed values, NaN where estimated
     tau2_val: float | None  # fixed tau2 (0 for FE), None where estimated
+    sel: SelType = SEL_TYPES["stepfun"]
+    preci: np.ndarray | None = None
+    pvals: np.ndarray | None = None  # clipped at pval_min
+    pval_min: float = 0.0
+    delta_min: np.ndarray | None = None
+    delta_max: np.ndarray | None = None
+    exp_map: bool = False  # map deltas by exp (metafor's defmap) instead of a logistic between the bounds
+    int_rel_tol: float = _INT_REL_TOL
 
     @property
     def p(self) -> int:
         return self.X.shape[1]
+
+    @property
+    def prec(self) -> np.ndarray:
+        return np.ones(self.yi.size) if self.preci is None else self.preci
 
     def interval_probs(self, yhat: np.ndarray, tau2: float) -> np.ndarray:
         """``P(p_i in interval j)`` (k x J) for ``yi ~ N(yhat, vi + tau2)``, in metafor's arithmetic."""
@@ -223,7 +275,7 @@ class _Problem:
         return out
 
     def unpack(self, par: np.ndarray, *, transf: bool) -> tuple[np.ndarray, float, np.ndarray]:
-        """``(beta, tau2, delta)`` from the optimiser's vector, as metafor's ``.selmodel.ll.stepfun``."""
+        """``(beta, tau2, delta)`` from the optimiser's vector, as metafor's ``.selmodel.ll.*``."""
         p = self.p
         beta = par[:p]
         tau2 = float(np.exp(par[p])) if transf else float(par[p])
@@ -233,171 +285,36 @@ class _Problem:
             tau2 = 0.0
         delta = par[p + 1 :]
         if transf:
-            delta = DELTA_MIN + (DELTA_MAX - DELTA_MIN) / (1.0 + np.exp(-delta))
+            lo = DELTA_MIN if self.delta_min is None else self.delta_min
+            hi = DELTA_MAX if self.delta_max is None else self.delta_max
+            if self.exp_map:
+                delta = np.clip(np.exp(delta), lo, hi)
+            else:
+                delta = lo + (hi - lo) / (1.0 + np.exp(-delta))
         delta = np.where(np.isnan(self.delta_val), delta, self.delta_val)
         return beta, tau2, delta
 
     def loglik(self, beta: np.ndarray, tau2: float, delta: np.ndarray) -> float:
-        """The selection-model log-likelihood at ``(beta, tau2, delta)`` (``delta[0]`` enters A_i as 1)."""
+        """The selection-model log-likelihood at ``(beta, tau2, delta)``."""
         yhat = self.X @ beta
-        probs = self.interval_probs(yhat, tau2)
-        Ai = probs[:, 0] + probs[:, 1:] @ delta[1:]
         sd = np.sqrt(self.vi + tau2)
         logphi = -0.5 * np.log(2 * np.pi) - np.log(sd) - 0.5 * ((self.yi - yhat) / sd) ** 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return float(np.sum(np.log(delta[self.pgrp]) + logphi - np.log(Ai)))
+        prec = self.prec
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if not self.sel.continuous:  # step function: delta_1 enters A_i as 1, as in metafor
+                probs = self.interval_probs(yhat, tau2)
+                Ai = probs[:, 0] + (probs[:, 1:] @ delta[1:]) / prec
+                return float(np.sum(np.log(delta[self.pgrp] / prec) + logphi - np.log(Ai)))
+            a = float(self.steps[0])
+            Ai = integrate_weights(self.sel.name, delta, prec, a, self.vi, yhat, tau2, self.alternative,
+                                   self.pval_min, self.int_rel_tol)  # fmt: skip
+            wi = observed_weights(self.sel.name, delta, prec, a, self.pvals)
+            return float(np.sum(np.log(wi) + logphi - np.log(Ai)))
 
     def negll(self, par: np.ndarray, *, transf: bool) -> float:
         beta, tau2, delta = self.unpack(np.asarray(par, float), transf=transf)
         value = -self.loglik(beta, tau2, delta)
         return value if not np.isnan(value) else np.inf
-
-
-# --------------------------------------------------------------------------------------------------------
-# R's optimiser and numDeriv's Hessian
-
-
-def _optim_gradient(fn: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
-    """optim's central-difference gradient with ``ndeps = 1e-3`` (``fmingr`` in R's optim.c)."""
-    g = np.empty(x.size)
-    for i in range(x.size):
-        xp, xm = x.copy(), x.copy()
-        xp[i] = x[i] + OPTIM_NDEPS
-        xm[i] = x[i] - OPTIM_NDEPS
-        g[i] = (fn(xp) - fn(xm)) / (2 * OPTIM_NDEPS)
-        if not np.isfinite(g[i]):
-            raise ConvergenceError(
-                f"The selection model's likelihood is not finite near parameter {i + 1} "
-                f"(value {x[i]!r}); the optimiser cannot continue."
-            )
-    return g
-
-
-def _vmmin(
-    fn: Callable[[np.ndarray], float],
-    x0: np.ndarray,
-    *,
-    maxit: int = OPTIM_MAXIT,
-    reltol: float = OPTIM_RELTOL,
-    abstol: float = -np.inf,
-) -> tuple[np.ndarray, float, int, int, bool]:
-    """Minimise ``fn`` by R's ``optim(method = "BFGS")``: the variable-metric ``vmmin`` of R's optim.c.
-
-    Nash (1990) Compact Numerical Methods for Computers, Algorithm 21; returns
-    ``(x, fmin, fn_count, gr_count, converged)``.
-    """
-    stepredn, acctol, reltest = 0.2, 0.0001, 10.0
-    b = np.asarray(x0, float).copy()
-    n = b.size
-    f = fn(b)
-    if not np.isfinite(f):
-        raise ConvergenceError("The selection model's likelihood is not finite at the starting values.")
-    fmin = f
-    funcount = gradcount = 1
-    g = _optim_gradient(fn, b)
-    it = 1
-    ilast = gradcount
-    B = np.eye(n)
-    while True:
-        if ilast == gradcount:
-            B = np.eye(n)
-        X = b.copy()
-        c = g.copy()
-        t = -(B @ g)
-        gradproj = float(t @ g)
-        if gradproj < 0.0:
-            steplength = 1.0
-            accpoint = False
-            while True:
-                b = X + steplength * t
-                count = int(np.sum(reltest + X == reltest + b))
-                if count < n:
-                    f = fn(b)
-                    funcount += 1
-                    accpoint = bool(np.isfinite(f) and f <= fmin + gradproj * steplength * acctol)
-                    if not accpoint:
-                        steplength *= stepredn
-                if count == n or accpoint:
-                    break
-            enough = f > abstol and abs(f - fmin) > reltol * (abs(fmin) + reltol)
-            if not enough:
-                count = n
-                fmin = f
-            if count < n:
-                fmin = f
-                g = _optim_gradient(fn, b)
-                gradcount += 1
-                it += 1
-                t = steplength * t
-                c = g - c
-                D1 = float(t @ c)
-                if D1 > 0:
-                    Xv = B @ c
-                    D2 = 1.0 + float(Xv @ c) / D1
-                    B = B + (D2 * np.outer(t, t) - np.outer(Xv, t) - np.outer(t, Xv)) / D1
-                else:
-                    ilast = gradcount
-            else:
-                if ilast < gradcount:
-                    count = 0
-                    ilast = gradcount
-        else:
-            count = 0
-            if ilast == gradcount:
-                count = n
-            else:
-                ilast = gradcount
-        if it >= maxit:
-            break
-        if gradcount - ilast > 2 * n:
-            ilast = gradcount
-        if count == n and ilast == gradcount:
-            break
-    return b, fmin, funcount, gradcount, it < maxit
-
-
-def _hessian(fn: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
-    """Hessian by Richardson extrapolation, as ``numDeriv::hessian(method.args = list(r = 6))`` (genD)."""
-    x = np.asarray(x, float)
-    n, r, v = x.size, HESS_R, 2.0
-    f0 = fn(x)
-    h0 = np.abs(HESS_D * x) + HESS_EPS * (np.abs(x) < HESS_ZERO_TOL)
-    eye = np.eye(n)
-
-    def extrapolate(a: np.ndarray) -> float:
-        a = a.copy()
-        for m in range(1, r):
-            for kk in range(r - m):
-                a[kk] = (a[kk + 1] * 4.0**m - a[kk]) / (4.0**m - 1)
-        return float(a[0])
-
-    hdiag = np.empty(n)
-    for i in range(n):
-        h = h0.copy()
-        approx = np.empty(r)
-        for kk in range(r):
-            f1, f2 = fn(x + eye[i] * h), fn(x - eye[i] * h)
-            approx[kk] = (f1 - 2 * f0 + f2) / h[i] ** 2
-            h = h / v
-        hdiag[i] = extrapolate(approx)
-    H = np.diag(hdiag)
-    for i in range(n):
-        for j in range(i):
-            h = h0.copy()
-            approx = np.empty(r)
-            for kk in range(r):
-                step = eye[i] * h + eye[j] * h
-                f1, f2 = fn(x + step), fn(x - step)
-                approx[kk] = (f1 - 2 * f0 + f2 - hdiag[i] * h[i] ** 2 - hdiag[j] * h[j] ** 2) / (
-                    2 * h[i] * h[j]
-                )
-                h = h / v
-            H[i, j] = H[j, i] = extrapolate(approx)
-    return H
-
-
-# --------------------------------------------------------------------------------------------------------
-# The public function
 
 
 def _is_dummy(col: np.ndarray) -> bool:
@@ -408,42 +325,125 @@ def _fmt_step(x: float) -> str:
     return format(float(x), ".15g")
 
 
+def _resolve_type(type: str) -> SelType:
+    if type in SEL_TYPES:
+        return SEL_TYPES[type]
+    match = [name for name in SEL_TYPES if type and type in name]  # R: first option containing the text
+    if not match:
+        raise InputError.invalid("type", type, "one of " + ", ".join(SEL_TYPES))
+    return SEL_TYPES[match[0]]
+
+
+def _per_delta(name: str, value, n: int) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(value, float))
+    if arr.size == 1:
+        arr = np.repeat(arr, n)
+    if arr.size != n or np.any(np.isnan(arr)):
+        raise InputError.invalid(name, list(np.atleast_1d(value)), f"{n} number(s), one per delta")
+    return arr
+
+
+def _check_bounds(name: str, values: np.ndarray, sel: SelType, skip_nan: bool = False) -> None:
+    for j, v in enumerate(values):
+        if skip_nan and np.isnan(v):
+            continue
+        if (sel.lb_excl[j] and v <= sel.lb[j]) or (not sel.lb_excl[j] and v < sel.lb[j]):
+            raise InputError.invalid(
+                f"{name}[{j}]", float(v), f"{'>' if sel.lb_excl[j] else '>='} {sel.lb[j]:g}"
+            )
+        if v > sel.ub[j]:
+            raise InputError.invalid(f"{name}[{j}]", float(v), f"<= {sel.ub[j]:g}")
+
+
+def _precision(prec: str | None, vi: np.ndarray, ni, scaleprec: bool) -> np.ndarray | None:
+    if prec is None:
+        return None
+    if prec not in ("sei", "vi", "ninv", "sqrtninv"):
+        raise InputError.invalid("prec", prec, "sei, vi, ninv or sqrtninv")
+    if prec in ("ninv", "sqrtninv"):
+        if ni is None:
+            raise InputError(f"prec={prec!r} needs the sample sizes: give ni=.", field="ni")
+        ni = np.asarray(ni, float).reshape(-1)
+        if ni.size != vi.size or not np.all(np.isfinite(ni)) or np.any(ni <= 0):
+            raise InputError.invalid("ni", ni.tolist(), f"{vi.size} positive sample sizes")
+    preci = {
+        "sei": lambda: np.sqrt(vi),
+        "vi": lambda: vi,
+        "ninv": lambda: 1 / ni,
+        "sqrtninv": lambda: 1 / np.sqrt(ni),
+    }[prec]()
+    return preci / preci.max() if scaleprec else preci
+
+
 def selmodel(
     res: RMAResult,
     *,
     type: str = "stepfun",  # metafor's argument name
-    steps: Sequence[float] = (0.025,),
+    steps: Sequence[float] | float | None = None,
     alternative: str = "greater",
-    delta: Sequence[float | None] | None = None,
+    delta: Sequence[float | None] | float | None = None,
+    prec: str | None = None,
+    scaleprec: bool = True,
+    ni=None,
+    defmap: bool = False,
+    delta_init: Sequence[float] | float | None = None,
+    delta_min: Sequence[float] | float | None = None,
+    delta_max: Sequence[float] | float | None = None,
+    pval_min: float | None = None,
+    hessian_r: int = HESS_R,
+    int_rel_tol: float = _INT_REL_TOL,
+    _start: tuple[np.ndarray, float] | None = None,
+    _tau2: float | None = None,
+    _skip_hessian: bool = False,
+    _skip_het: bool = False,
 ) -> SelectionModel:
-    """Fit a step-function selection model to a fitted ``rma`` model (metafor's ``selmodel``).
+    """Fit a selection model to a fitted ``rma`` model (metafor's ``selmodel``).
 
-    The weight of a study is ``delta_j`` for the p-value interval ``j`` it falls in, with cut points
-    ``steps`` (and 1) and ``delta_1 = 1``; ``beta``, ``tau2`` and ``delta_2..J`` are estimated by maximum
-    likelihood (see the module docstring for the likelihood)::
+    The weight of a study is a function of its p-value (see :mod:`regrow.meta._selmodel_types` for the
+    types); ``beta``, ``tau2`` and the free ``delta`` parameters are estimated by maximum likelihood::
 
-        ll = sum_i log delta_j(i) + log phi(yi; x_i'beta, vi + tau2) - log sum_j delta_j P_ij(beta, tau2)
+        ll = sum_i log w(p_i) + log phi(yi; x_i'beta, vi + tau2) - log A_i,   A_i = E[w(p(y_i))]
 
-    Standard errors come from the inverse Hessian of ``-ll`` on the untransformed scale; ``LRT`` compares
-    ``ll`` with the log-likelihood ``ll0`` of the ML ``rma`` fit (all ``delta = 1``), on ``J - 1`` df.
+    For the step function ``A_i`` is a sum of normal probabilities; for the continuous types it is an
+    integral (see the types module). Standard errors come from the inverse Hessian of ``-ll`` on the
+    untransformed scale; ``LRT`` compares ``ll`` with the log-likelihood of the ML ``rma`` fit, on as many df
+    as there are estimated deltas; ``LRT_tau2`` tests tau^2 = 0 within the selection model.
 
     Parameters
     ----------
     res : RMAResult
         A fitted model (``rma``). Random-effects fits by another estimator are refitted by ML first, as
-        metafor does; a fixed-effect (``method="FE"``) fit keeps ``tau2 = 0``. Meta-regressions are supported
-        (continuous moderators are standardised during the fit and transformed back, as metafor does).
-    type : {"stepfun"}, default "stepfun"
-        The selection function; only the step function is implemented.
-    steps : sequence of float, default (0.025,)
-        Cut points of the p-value intervals, each in [0, 1] (1 is appended). ``(0.025,)`` with
-        ``alternative="greater"`` is the 3PSM.
+        metafor does; equal/fixed-effect fits keep ``tau2 = 0`` and a fixed tau^2 stays fixed. Continuous
+        moderators are standardised during the fit and transformed back, as metafor does.
+    type : str, default "stepfun"
+        "stepfun", "beta", "halfnorm", "negexp", "logistic", "power", "negexppow", "halfnorm2",
+        "negexp2", "logistic2" or "power2" (a unique part of a name is enough, as in R).
+    steps : float or sequence of float, optional
+        stepfun: cut points of the p-value intervals, each in [0, 1] (1 is appended); default (0.025,), the
+        3PSM. Other types (not beta): one p-value below which studies are not down-weighted.
     alternative : {"greater", "less", "two.sided"}, default "greater"
         Direction of the p-values that drive selection.
-    delta : sequence of float or None, optional
-        One value per interval (``len(steps) + 1`` with the appended 1) fixing that ``delta`` (>= 0);
-        ``None`` estimates it. ``delta[0]`` is always 1 (a value given for it is used as given, as metafor
-        does). Default: all estimated. ``LRTdf`` counts the estimated deltas; with none, ``LRTp`` is NaN.
+    delta : float or sequence of float or None, optional
+        Fixed values of the deltas (``None`` entries are estimated); stepfun: one per interval, ``delta[0]``
+        is 1 unless given.
+    prec : {"sei", "vi", "ninv", "sqrtninv"}, optional
+        Let selection depend on the studies' precision as well (divided by its maximum unless
+        ``scaleprec=False``); ``ninv``/``sqrtninv`` need ``ni``.
+    scaleprec : bool, default True
+    ni : array-like, optional
+        Sample sizes for ``prec="ninv"`` or ``"sqrtninv"``.
+    defmap : bool, default False
+        Map the deltas to the optimiser's scale by log instead of a logistic between ``delta_min`` and
+        ``delta_max`` (metafor's ``defmap=TRUE``).
+    delta_init, delta_min, delta_max : float or sequence of float, optional
+        metafor's control settings of the same names (defaults per type, e.g. bounds 0 and 100).
+    pval_min : float, optional
+        p-values are clipped to ``[pval_min, 1 - pval_min]`` (default 1e-5 for beta and power, else 0).
+    hessian_r : int, default 6
+        Richardson steps of the Hessian (metafor's ``control = list(hessianCtrl = list(r = ...))``).
+    int_rel_tol : float, default eps^0.25
+        Tolerance of the integrals of the continuous types (metafor's ``intCtrl = list(rel.tol = ...)``);
+        the default reproduces metafor, a smaller one (1e-10) gives more accurate standard errors.
 
     Returns
     -------
@@ -452,10 +452,9 @@ def selmodel(
     Raises
     ------
     InputError
-        Unknown type or alternative, steps outside [0, 1] or with nothing below 1, an interval with no
-        observed p-value (its delta is not estimable).
+        Unknown type, alternative or prec; bad steps or deltas; an interval with no observed p-value.
     TooFewStudiesError
-        Fewer studies than ``p + 1 + (J - 1)`` parameters.
+        Fewer studies than parameters.
     ConvergenceError
         When BFGS does not converge within optim's 100 iterations.
 
@@ -463,73 +462,155 @@ def selmodel(
     ----------
     Vevea JL, Hedges LV (1995). A general linear model for estimating effect size in the presence of
     publication bias. Psychometrika 60:419-435. doi:10.1007/BF02294384.
-    McShane BB, Boeckenholt U, Hansen KT (2016). Adjusting for publication bias in meta-analysis: an
-    evaluation of selection methods and some cautionary notes. Perspect Psychol Sci 11:730-749.
-    doi:10.1177/1745691616662243.
+    Citkowicz M, Vevea JL (2017). A parsimonious weight function for modeling publication bias.
+    Psychol Methods 22:28-41. doi:10.1037/met0000119 (the beta model).
+    Preston C, Ashby D, Smyth R (2004). Adjusting for publication bias: modelling the selection process.
+    J Eval Clin Pract 10:313-322. doi:10.1111/j.1365-2753.2003.00457.x (exponential and power models).
     """
-    if type not in SELMODEL_TYPES:
-        raise InputError.invalid("type", type, "one of " + ", ".join(SELMODEL_TYPES))
+    settings = {
+        "type": type, "steps": steps, "alternative": alternative, "delta": delta, "prec": prec,
+        "scaleprec": scaleprec, "ni": ni, "defmap": defmap, "delta_init": delta_init, "delta_min": delta_min,
+        "delta_max": delta_max, "pval_min": pval_min, "hessian_r": hessian_r, "int_rel_tol": int_rel_tol,
+    }  # fmt: skip
+    if getattr(res, "alpha_coef", None) is not None:
+        raise InputError(
+            "Selection models cannot be fitted to location-scale models (as in metafor).", field="res"
+        )
+    sel = _resolve_type(type)
     if alternative not in SELMODEL_ALTERNATIVES:
         raise InputError.invalid("alternative", alternative, "one of " + ", ".join(SELMODEL_ALTERNATIVES))
-    try:
-        raw = np.atleast_1d(np.asarray(steps, float))
-    except (TypeError, ValueError) as exc:
-        raise InputError.invalid("steps", steps, "numbers in [0, 1]") from exc
-    if raw.size == 0 or not np.all(np.isfinite(raw)) or np.any((raw < 0) | (raw > 1)):
-        raise InputError.invalid("steps", list(np.atleast_1d(steps)), "one or more numbers in [0, 1]")
-    cuts = np.unique(raw)
-    if cuts[-1] != 1:
-        cuts = np.append(cuts, 1.0)
-    if cuts.size < 2:
-        raise InputError.invalid("steps", list(raw), "at least one cut point below 1")
-    fixed_effect = res.method == "FE"
+    warnings: list[str] = []
+    if getattr(res, "user_weights", None) is not None or not getattr(res, "weighted", True):
+        raise InputError(
+            "Selection models need an inverse-variance weighted model (no custom weights).", field="res"
+        )
+    if np.any(np.asarray(res.vi) <= 0):
+        raise InputError("Selection models need positive sampling variances.", field="vi")
+    steps_given = steps is not None
+    if sel.name == "stepfun" and not steps_given:
+        steps = (0.025,)
+    cuts = np.array([0.0])
+    if steps is not None:
+        try:
+            raw = np.atleast_1d(np.asarray(steps, float))
+        except (TypeError, ValueError) as exc:
+            raise InputError.invalid("steps", steps, "numbers in [0, 1]") from exc
+        if raw.size == 0 or not np.all(np.isfinite(raw)) or np.any((raw < 0) | (raw > 1)):
+            raise InputError.invalid("steps", list(np.atleast_1d(steps)), "one or more numbers in [0, 1]")
+        cuts = np.unique(raw)
+        if cuts[-1] != 1:
+            cuts = np.append(cuts, 1.0)
+        if sel.name == "stepfun" and cuts.size < 2:
+            raise InputError.invalid("steps", list(raw), "at least one cut point below 1")
+        if sel.name == "beta":
+            warnings.append("Argument 'steps' ignored (not applicable to this type of selection model).")
+            cuts, steps_given = np.array([0.0]), False
+        elif sel.name != "stepfun" and cuts.size != 2:
+            raise InputError.invalid("steps", list(raw), f"a single p-value for type={sel.name!r}")
+    if prec is not None and sel.name == "beta":
+        warnings.append("Argument 'prec' ignored (not applicable to this type of selection model).")
+        prec = None
+    if prec is not None and sel.name == "stepfun":
+        warnings.append(
+            "Adding a precision measure to this selection model is undocumented and experimental."
+        )
+
+    fixed_effect = res.method in ("FE", "EE", "CE")
+    tau2_fixed = bool(getattr(res, "tau2_fixed", False)) or _tau2 is not None
     if not fixed_effect and res.method != "ML":
-        res = res.refit(res.yi, res.vi, res.X, method="ML")
+        # as metafor: refit by ML with the model's own control settings; BFGS starts from this fit, so on a
+        # flat likelihood where it stops depends on how tightly that fit converged (metafor's default
+        # control stops when tau2 changes by < 1e-5, regrow's default Control by < 1e-12)
+        res = res.refit(res.yi, res.vi, res.X, method="ML", **({"tau2": res.tau2} if res.tau2_fixed else {}))
     yi, vi, X = np.asarray(res.yi, float), np.asarray(res.vi, float), np.asarray(res.X, float)
     k, p = X.shape
-    J = cuts.size
-    delta_val = np.full(J, np.nan)
+    preci = _precision(prec, vi, ni, scaleprec)
+
+    n_delta = cuts.size if sel.name == "stepfun" else sel.deltas
+    delta_val = np.full(n_delta, np.nan)
     if delta is not None:
-        given = list(delta)
-        if len(given) != J:
-            raise InputError.invalid(
-                "delta", given, f"{J} values (one per p-value interval), None to estimate"
-            )
+        given = [delta] * n_delta if np.isscalar(delta) else list(delta)
+        if len(given) != n_delta:
+            raise InputError.invalid("delta", given, f"{n_delta} values (one per delta), None to estimate")
         for j, d in enumerate(given):
-            if d is None:
+            if d is None or (isinstance(d, float) and np.isnan(d)):
                 continue
             if not isinstance(d, numbers.Real) or not np.isfinite(d) or d < 0:
                 raise InputError.invalid(f"delta[{j}]", d, "a finite number >= 0, or None to estimate it")
             delta_val[j] = float(d)
-    if np.isnan(delta_val[0]):
-        delta_val[0] = 1.0
+    if sel.name == "stepfun":
+        lb, ub = np.zeros(n_delta), np.full(n_delta, np.inf)
+        init = np.ones(n_delta)
+        dmin, dmax = np.full(n_delta, DELTA_MIN), np.full(n_delta, DELTA_MAX)
+        H0 = np.ones(n_delta)
+        if np.isnan(delta_val[0]):
+            delta_val[0] = 1.0
+        pmin = 0.0
+    else:
+        _check_bounds("delta", delta_val, sel, skip_nan=True)
+        lb, ub = np.array(sel.lb), np.array(sel.ub)
+        init, dmin, dmax = np.array(sel.init), np.array(sel.dmin), np.array(sel.dmax)
+        H0 = np.array(sel.H0)
+        pmin = sel.pval_min
+    if delta_min is not None:
+        dmin = _per_delta("delta_min", delta_min, n_delta)
+    if delta_max is not None:
+        dmax = _per_delta("delta_max", delta_max, n_delta)
+    if np.any(dmax < dmin):
+        raise InputError("delta_max must be >= delta_min.", field="delta_max")
+    eps02 = float(np.finfo(float).eps) ** 0.2
+    dmin = np.where(~np.isnan(delta_val) & (dmin > delta_val), delta_val - eps02, dmin)
+    dmax = np.where(~np.isnan(delta_val) & (dmax < delta_val), delta_val + eps02, dmax)
+    if delta_init is not None:
+        init = _per_delta("delta_init", delta_init, n_delta)
+    init = np.where(np.isnan(delta_val), init, delta_val)
+    exp_map = defmap or bool(np.any(np.isinf(dmax)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        init_t = np.log(init) if exp_map else np.log((init - dmin) / (dmax - init))
+    if not np.all(np.isfinite(init_t)):
+        bad = int(np.flatnonzero(~np.isfinite(init_t))[0])
+        raise ConvergenceError(
+            f"delta[{bad}] = {init[bad]:g} lies on a bound of its mapping (delta_min {dmin[bad]:g}, delta_max "
+            f"{dmax[bad]:g}); the optimiser cannot start there (metafor fails here too). Move the value or "
+            "the bound."
+        )
+    if pval_min is not None:
+        pmin = float(pval_min)
+
     n_free = int(np.sum(np.isnan(delta_val)))
-    need = p + (0 if fixed_effect else 1) + n_free
+    need = p + (0 if fixed_effect or tau2_fixed else 1) + n_free
     if k < need:
         raise TooFewStudiesError(
             f"{k} studies are too few for this selection model: it has {need} parameters "
-            f"({p} coefficient(s), {'no' if fixed_effect else 'one'} tau2, {n_free} delta(s))."
+            f"({p} coefficient(s), {'no' if fixed_effect or tau2_fixed else 'one'} tau2, {n_free} delta(s))."
         )
 
-    pvals = selection_pvalues(yi, vi, alternative)
-    pgrp = np.searchsorted(cuts, pvals, side="left")  # first j with p <= steps[j]
-    ptable_k = np.bincount(pgrp, minlength=J)
-    left = ["0"] + [_fmt_step(s) for s in cuts[:-1]]
-    width = max(len(s) for s in left)
-    labels = tuple(f"{lo.ljust(width)} < p <= {_fmt_step(hi)}" for lo, hi in zip(left, cuts, strict=True))
-    empty = [labels[j] for j in range(J) if ptable_k[j] == 0 and np.isnan(delta_val[j])]
-    if empty:
-        raise InputError(
-            f"No observed p-value falls in the interval(s) {', '.join(empty)}; their delta cannot be "
-            f"estimated. Choose steps with at least one study in every interval above the first "
-            f"(p-value counts per interval: {ptable_k.tolist()}).",
-            field="steps",
-            value=list(raw),
-            allowed="cut points with at least one study in every interval above the first",
-        )
+    pvals = np.clip(selection_pvalues(yi, vi, alternative), pmin, 1 - pmin)
+    if steps_given or sel.name == "stepfun":
+        J = cuts.size
+        pgrp = np.searchsorted(cuts, pvals, side="left")  # first j with p <= steps[j]
+        ptable_k = np.bincount(pgrp, minlength=J)
+        left = ["0"] + [_fmt_step(x) for x in cuts[:-1]]
+        width = max(len(x) for x in left)
+        labels = tuple(f"{lo.ljust(width)} < p <= {_fmt_step(hi)}" for lo, hi in zip(left, cuts, strict=True))
+        if sel.name == "stepfun":
+            empty = [labels[j] for j in range(J) if ptable_k[j] == 0 and np.isnan(delta_val[j])]
+        else:
+            empty = [labels[j] for j in range(J) if ptable_k[j] == 0]
+        if empty:
+            raise InputError(
+                f"No observed p-value falls in the interval(s) {', '.join(empty)}; their delta cannot be "
+                f"estimated. Choose steps with at least one study in every interval above the first "
+                f"(p-value counts per interval: {ptable_k.tolist()}).",
+                field="steps",
+                value=[float(x) for x in cuts],
+                allowed="cut points with at least one study in every interval above the first",
+            )
+    else:
+        pgrp, ptable_k, labels = None, np.zeros(0, int), ()
 
     # Standardise continuous moderators (metafor's scaleX) and rescale the starting values.
-    beta_init = np.asarray(res.beta, float).copy()
+    beta_init = np.asarray(res.beta if _start is None else _start[0], float).copy()
     mX = None
     if p > 1 and res.intercept:
         is_d = np.array([_is_dummy(X[:, j]) for j in range(p)])
@@ -544,45 +625,46 @@ def selmodel(
     else:
         Xs = X
 
-    prob = _Problem(
-        yi=yi,
-        vi=vi,
-        X=Xs,
-        steps=cuts,
-        alternative=alternative,
-        pgrp=pgrp,
-        delta_val=delta_val,
-        tau2_val=0.0 if fixed_effect else None,
-    )
-    # metafor starts every delta at 1 (a fixed one at its value), mapped to the logit scale
-    start = np.where(np.isnan(delta_val), 1.0, np.clip(delta_val, DELTA_MIN + 1e-8, DELTA_MAX - 1e-8))
-    delta_init = np.log((start - DELTA_MIN) / (DELTA_MAX - start))
-    par0 = np.concatenate([beta_init, [np.log(res.tau2 + 0.001)], delta_init])
-    warnings: list[str] = []
+    if fixed_effect:
+        tau2_val = 0.0
+    elif _tau2 is not None:
+        tau2_val = float(_tau2)
+    else:
+        tau2_val = float(res.tau2) if tau2_fixed else None
+    tau2_start = float(res.tau2 if _start is None else _start[1])
+    prob = _Problem(yi=yi, vi=vi, X=Xs, steps=cuts, alternative=alternative, pgrp=pgrp, delta_val=delta_val,
+                    tau2_val=tau2_val, sel=sel, preci=preci, pvals=pvals, pval_min=pmin, delta_min=dmin,
+                    delta_max=dmax, exp_map=exp_map, int_rel_tol=float(int_rel_tol))  # fmt: skip
+    par0 = np.concatenate([beta_init, [np.log(tau2_start + 0.001)], init_t])
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         par, _, fn_count, gr_count, converged = _vmmin(lambda q: prob.negll(q, transf=True), par0)
     if not converged:
         raise ConvergenceError(
             f"The selection model did not converge in {OPTIM_MAXIT} BFGS iterations (R optim's limit)."
         )
-    beta_s, tau2, delta = prob.unpack(par, transf=True)
-    ll = prob.loglik(beta_s, tau2, delta)
+    beta_s, tau2, delta_hat = prob.unpack(par, transf=True)
+    ll = prob.loglik(beta_s, tau2, delta_hat)
     if not np.isfinite(ll):
         raise EstimationError("The selection model's log-likelihood is not finite at its optimum.")
-    free_delta = delta[np.isnan(delta_val)]
-    if np.any(free_delta <= DELTA_MIN + _BOUND_WARN[0]) or np.any(free_delta >= DELTA_MAX - _BOUND_WARN[1]):
+    if np.any(delta_hat <= dmin + _BOUND_WARN[0]) or np.any(delta_hat >= dmax - _BOUND_WARN[1]):
         warnings.append(
-            f"One or more delta estimates are (almost) equal to their bound {DELTA_MIN:g} or {DELTA_MAX:g}; "
-            "treat the results with caution."
+            "One or more delta estimates are (almost) equal to their lower or upper bound; treat the results "
+            "with caution (or adjust delta_min and/or delta_max)."
         )
 
     # Standard errors from the Hessian of -ll on the untransformed scale.
-    est = np.concatenate([np.ones(p, bool), [not fixed_effect], np.isnan(delta_val)])
+    est = np.concatenate([np.ones(p, bool), [tau2_val is None], np.isnan(delta_val)])
     vb = np.full((p, p), np.nan)
     se_tau2 = float("nan")
-    vd = np.full((J, J), np.nan)
+    vd = np.full((n_delta, n_delta), np.nan)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        H = _hessian(lambda q: prob.negll(q, transf=False), np.concatenate([beta_s, [tau2], delta]))
+        H = (
+            np.full((est.size, est.size), np.nan)
+            if _skip_hessian
+            else _hessian(
+                lambda q: prob.negll(q, transf=False), np.concatenate([beta_s, [tau2], delta_hat]), hessian_r
+            )
+        )
     Hh = H[np.ix_(est, est)]
     try:
         if not np.all(np.isfinite(Hh)):
@@ -592,12 +674,13 @@ def selmodel(
         iH = np.zeros((est.size, est.size))
         iH[np.ix_(est, est)] = Linv.T @ Linv
         vb = iH[:p, :p]
-        if not fixed_effect:
+        if tau2_val is None:
             se_tau2 = float(np.sqrt(iH[p, p]))
         free = np.flatnonzero(np.isnan(delta_val))
         vd[np.ix_(free, free)] = iH[np.ix_(p + 1 + free, p + 1 + free)]
     except np.linalg.LinAlgError:
-        warnings.append("The Hessian could not be inverted; standard errors are not available.")
+        if not _skip_hessian:
+            warnings.append("The Hessian could not be inverted; standard errors are not available.")
 
     beta = beta_s if mX is None else mX @ beta_s
     if mX is not None:
@@ -615,17 +698,29 @@ def selmodel(
     QMp = float(chi2_sf(QM, len(btt))) if np.isfinite(QM) else float("nan")
 
     se_delta = np.sqrt(np.diag(vd))
-    zval_delta = (delta - 1.0) / se_delta
+    zval_delta = (delta_hat - H0) / se_delta
     pval_delta = 2 * norm_sf(np.abs(zval_delta))
-    ci_lb_delta = np.maximum(delta - crit * se_delta, 0.0)
-    ci_ub_delta = delta + crit * se_delta
+    ci_lb_delta = np.maximum(delta_hat - crit * se_delta, lb)
+    ci_ub_delta = np.minimum(delta_hat + crit * se_delta, ub)
+
+    LRT_tau2 = LRTp_tau2 = float("nan")
+    if tau2_val is None and not _skip_het:  # the heterogeneity test: the same model with tau2 = 0
+        prob0 = _Problem(**{**prob.__dict__, "tau2_val": 0.0})
+        try:
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                par_0 = _vmmin(lambda q: prob0.negll(q, transf=True), par0)[0]
+            ll_0 = prob0.loglik(*prob0.unpack(par_0, transf=True))
+            LRT_tau2 = max(0.0, -2 * (ll_0 - ll))
+            LRTp_tau2 = float(chi2_sf(LRT_tau2, 1))
+        except ConvergenceError:
+            pass
 
     ll0 = float(res.fit_stats["ML"]["ll"])
     LRT = max(0.0, -2 * (ll0 - ll))
     return SelectionModel(
-        type=type,
+        type=sel.name,
         alternative=alternative,
-        steps=tuple(float(s) for s in cuts),
+        steps=tuple(float(x) for x in cuts),
         k=k,
         coef_names=list(res.coef_names),
         beta=beta,
@@ -637,7 +732,7 @@ def selmodel(
         vb=vb,
         tau2=tau2,
         se_tau2=se_tau2,
-        delta=delta,
+        delta=delta_hat,
         se_delta=se_delta,
         zval_delta=zval_delta,
         pval_delta=pval_delta,
@@ -658,4 +753,16 @@ def selmodel(
         fn_count=fn_count,
         gr_count=gr_count,
         warnings=warnings,
+        H0_delta=tuple(float(h) for h in H0),
+        delta_min=dmin,
+        delta_max=dmax,
+        pval_min=pmin,
+        prec=prec,
+        preci=preci,
+        LRT_tau2=LRT_tau2,
+        LRTp_tau2=LRTp_tau2,
+        model=res,
+        settings=settings,
+        delta_fix=~np.isnan(delta_val),
+        tau2_fix=tau2_val is not None,
     )

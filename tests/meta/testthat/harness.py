@@ -79,8 +79,12 @@ def all_equal(actual: Any, expected: Any, tolerance: float | None) -> str | None
         na, ne = [num(v) for v in a], [num(v) for v in e]
         if all(x is not None for x in na + ne):
             return all_equal(na, ne, tolerance)
-        same = [str(x).strip() for x in a] == [str(y).strip() for y in e]
-        return None if same else f"{a[:6]} != {e[:6]}"
+        # element by element: numbers (as R formats them into text) as numbers, text as text
+        text = [i for i in range(len(a)) if na[i] is None or ne[i] is None]
+        if [str(a[i]).strip() for i in text] != [str(e[i]).strip() for i in text]:
+            return f"{a[:6]} != {e[:6]}"
+        nums = [i for i in range(len(a)) if i not in set(text)]
+        return all_equal([na[i] for i in nums], [ne[i] for i in nums], tolerance) if nums else None
     if any(isinstance(v, bool | np.bool_) for v in e):
         return None if [None if v is None else bool(v) for v in a] == e else f"{a[:6]} != {e[:6]}"
     na_a = [v is None for v in a]
@@ -141,6 +145,10 @@ class Case:
             )
         elif kind == "expect_null":
             why = None if value is None else f"{value!r} is not NULL"
+        elif isinstance(a.get("expected"), dict) and a["expected"].get("class") == "formula":
+            # an R formula object: compare the formula text (the assertion's code) without spaces
+            want = str(a.get("code", "")).replace(" ", "")
+            why = None if str(value).replace(" ", "") == want else f"{value!r} != {want!r}"
         elif kind == "expect_identical":
             why = all_equal(value, a.get("expected"), 0.0)
         else:
@@ -208,11 +216,15 @@ class Case:
         self._record(aid, "fail", "did not raise")
 
 
-def block(description: str) -> Callable[[Callable[[Case], None]], Callable[[Case], None]]:
-    """Mark a port function as the Python version of ``test_that(description, ...)``."""
+def block(
+    description: str, *, slow: bool = False
+) -> Callable[[Callable[[Case], None]], Callable[[Case], None]]:
+    """Mark a port function as the Python version of ``test_that(description, ...)``; ``slow`` blocks (more
+    than a few seconds) are left out of :func:`run_all` unless it is asked to include them."""
 
     def mark(func: Callable[[Case], None]) -> Callable[[Case], None]:
         func.description = description  # type: ignore[attr-defined]
+        func.slow = slow  # type: ignore[attr-defined]
         return func
 
     return mark
@@ -229,8 +241,9 @@ def _port_modules() -> list[Any]:
     return modules
 
 
-def run_all() -> dict[str, tuple[str, str]]:
-    """Status and detail of every recorded assertion."""
+def run_all(*, include_slow: bool = True) -> dict[str, tuple[str, str]]:
+    """Status and detail of every recorded assertion (``include_slow=False``: the slow blocks' assertions
+    are reported as ``skipped_slow``)."""
     assertions = load_assertions()
     status: dict[str, tuple[str, str]] = {}
     for module in _port_modules():
@@ -238,6 +251,11 @@ def run_all() -> dict[str, tuple[str, str]]:
         for name in dir(module):
             func = getattr(module, name)
             if not callable(func) or not hasattr(func, "description"):
+                continue
+            if getattr(func, "slow", False) and not include_slow:
+                for aid, a in assertions.items():
+                    if aid.split(":")[0] == file and a.get("test") == func.description:
+                        status[aid] = ("skipped_slow", "")
                 continue
             case = Case(file=file, assertions=assertions)
             members = [
@@ -311,3 +329,32 @@ def metafor_control():
     from regrow.meta import Control
 
     return Control(threshold=1e-5, maxiter=100)
+
+
+def write_status(status: dict[str, tuple[str, str]], path: Path = STATUS) -> dict[str, Any]:
+    """Write the machine-readable list of assertion statuses (``status.json``); returns the summary."""
+    info = summary(status)
+    by_category: dict[str, dict[str, int]] = {}
+    assertions = load_assertions()
+    for aid, (s, _) in status.items():
+        cat = assertions[aid]["category"]
+        by_category.setdefault(cat, {}).setdefault(s, 0)
+        by_category[cat][s] += 1
+    doc = {
+        "metafor": "3.8-1",
+        "summary": info,
+        "by_category": {c: dict(sorted(v.items())) for c, v in sorted(by_category.items())},
+        "assertions": {
+            aid: {"status": s, "detail": d} if d else {"status": s} for aid, (s, d) in sorted(status.items())
+        },
+    }
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    return info
+
+
+if __name__ == "__main__":  # python tests/meta/testthat/harness.py: refresh status.json and print the summary
+    import sys
+
+    sys.path.insert(0, str(HERE))
+    result = write_status(run_all())
+    print(json.dumps(result, indent=1))
