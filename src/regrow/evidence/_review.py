@@ -382,7 +382,7 @@ def _smd_from_exact_p(outcome: Outcome, numbers, derivation: list[str]) -> tuple
     The sign comes from the means or, when they are not reported, from the outcome's ``direction``.
     Paired (split-scalp) p-values give a within-person d, not a between-group one, so they are not used.
     """
-    from regrow.evidence._escalc import escalc
+    from regrow.meta import escalc
 
     n1, n2, m1, m2, p = numbers
     if p is None or outcome.paired:
