@@ -83,7 +83,7 @@ def prisma_svg(counts, *, fmt: str = "svg") -> bytes:
     from regrow.meta import new_figure  # matplotlib, only when drawn
 
     rows = [(stage, _wrap(main), _wrap(side)) for stage, main, side in prisma_boxes(counts)]
-    line_h, pad, gap = 0.17, 0.12, 0.35  # inches: per text line, inside a box, between rows
+    line_h, pad, gap = 0.16, 0.12, 0.35  # inches: per text line, inside a box, between rows
     heights = [(max(main.count("\n"), side.count("\n")) + 1) * line_h + 2 * pad for _, main, side in rows]
     total = sum(heights) + gap * (len(rows) - 1) + 0.3
     fig = new_figure(9.0, total)
@@ -128,6 +128,9 @@ def prisma_svg(counts, *, fmt: str = "svg") -> bytes:
             )
         previous_bottom = bottom
         top = bottom - gap
+    from matplotlib import rc_context
+
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=110)
+    with rc_context({"svg.fonttype": "none"}):  # text stays text: searchable, and readable by screen readers
+        fig.savefig(buf, format=fmt, dpi=110)
     return buf.getvalue()
