@@ -241,7 +241,7 @@ def read_csv_studies(file: str | Path, data) -> list:
     studies = []
     for i, (sid, group) in enumerate(by_id.items(), start=1):
         rows = [f for _, f in group]
-        where = f"{path} rows {', '.join(str(n) for n, _ in group)}"
+        where = f"{path} row{'s' if len(group) > 1 else ''} {', '.join(str(n) for n, _ in group)}"
         try:
             raw = study_entry(rows)
         except InputError as exc:
