@@ -99,3 +99,13 @@ def test_plain_output_names_claims_networks_and_unmet_targets(capsys):
     out = capsys.readouterr().out
     assert "The article's claims:" in out and "Network density_smd: 8 studies" in out
     assert "2 separate parts" in out and "Targets of issue #16 not met" in out
+
+
+def test_the_summary_is_strict_json_for_every_consumer():
+    from regrow.evidence import summary_dict
+    from regrow.evidence._trials import bundled_path, load_data
+
+    doc = summary_dict(load_data(bundled_path()))
+    text = json.dumps(doc, allow_nan=False)  # the web API serialises it as it is
+    league = doc["networks"]["density_smd"]["components"][0]["league"]
+    assert league["pval"][0][0] is None and "NaN" not in text

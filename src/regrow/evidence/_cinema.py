@@ -38,7 +38,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from regrow.evidence._grade import LEVELS, MID
+from regrow.evidence._grade import LEVELS, MID, PUBLICATION_BIAS_MIN_K
 
 __all__ = ["JUDGEMENTS", "CinemaJudgement", "DomainJudgement", "judge_component"]
 
@@ -118,8 +118,8 @@ def _reporting_bias(shares, component, excluded, studies) -> DomainJudgement:
         return DomainJudgement(
             "reporting_bias",
             JUDGEMENTS[0],
-            "no study that compared these treatments is "
-            "missing from the analysis; too few studies for a funnel plot",
+            "no study that compared these treatments is missing from the analysis; "
+            + _funnel_note(component),
         )
     used = sum(s.n_participants for s in component.studies if shares.get(s.study_id, 0.0) > 0)
     lost = sum(e.n_total or 0 for e in missing)
@@ -130,8 +130,15 @@ def _reporting_bias(shares, component, excluded, studies) -> DomainJudgement:
         "reporting_bias",
         judgement,
         f"results missing from {len(missing)} stud{'y' if len(missing) == 1 else 'ies'} that compared these "
-        f"treatments ({names}): {lost} of {lost + used} participants ({share:.0%})",
+        f"treatments ({names}): {lost} of {lost + used} participants ({share:.0%}); {_funnel_note(component)}",
     )
+
+
+def _funnel_note(component) -> str:
+    k = len(component.studies)
+    if k < PUBLICATION_BIAS_MIN_K:
+        return f"too few studies ({k} < {PUBLICATION_BIAS_MIN_K}) for a funnel plot"
+    return "small-study effects not tested (no comparison-adjusted funnel plot is drawn)"
 
 
 def _indirectness(shares, studies) -> DomainJudgement:

@@ -238,8 +238,7 @@ def _durability(data: EvidenceData, by_comp) -> tuple[str, str, list[dict[str, A
                 )
                 after.append(
                     f"{s.label} ({s.id}) measured {o.outcome} at week {o.time_weeks:g}, "
-                    f"{o.time_weeks - s.duration_weeks.value:g} weeks after treatment ended ({what}), "
-                    f"with both arms stopped"
+                    f"{o.time_weeks - s.duration_weeks.value:g} weeks after treatment ended ({what})"
                 )
     verdict = (
         "The trials do not test it: no comparison in the evidence file sets stopping against continuing, so "

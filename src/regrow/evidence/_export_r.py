@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from regrow.evidence._review import SUBGROUP_MIN_PER_LEVEL, pool
 
@@ -146,14 +147,7 @@ def _network_parts(networks) -> tuple[list[dict], list[dict], dict[str, np.ndarr
                         "yi": repr(float(y)),
                     }
                 )
-            k = len(net.study)
-            V = np.zeros((k, k))
-            start = 0
-            for block in net.V_blocks:
-                m = block.shape[0]
-                V[start : start + m, start : start + m] = block
-                start += m
-            matrices[v_file] = V
+            matrices[v_file] = block_diag(*net.V_blocks)
             values.update(_network_values(f"network/{nr.spec.id}/{part}", comp))
     return index, contrasts, matrices, values
 

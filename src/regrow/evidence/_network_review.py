@@ -485,13 +485,10 @@ def _hat_rows(result) -> tuple[np.ndarray, list[str]]:
         [[(a == t) - (b == t) for t in others] for a, b in zip(net.treat1, net.treat2, strict=True)],
         dtype=float,
     )
+    from scipy.linalg import block_diag
+
     k = len(net.study)
-    M = np.zeros((k, k))
-    start = 0
-    for V in net.V_blocks:
-        m = V.shape[0]
-        M[start : start + m, start : start + m] = V
-        start += m
+    M = block_diag(*net.V_blocks)
     comp = [f"{a}|{b}" for a, b in zip(net.treat1, net.treat2, strict=True)]
     for i in range(k):
         for j in range(k):

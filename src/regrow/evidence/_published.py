@@ -94,6 +94,12 @@ def _pairwise_side(r: ComparisonResult) -> dict[str, Any]:
     return side
 
 
+def _not_estimable(side: dict[str, Any], why: str) -> dict[str, Any]:
+    side.update(estimable=False, k=0, n_participants=0, study_ids=[], imputed_ids=[], certainty="no evidence",
+                why_not=why)  # fmt: skip
+    return side
+
+
 def _network_side(nr: NetworkReview, t1: str, t2: str) -> dict[str, Any]:
     import math
 
@@ -115,33 +121,20 @@ def _network_side(nr: NetworkReview, t1: str, t2: str) -> dict[str, Any]:
     c1, c2 = nr.component_of(t1), nr.component_of(t2)
     if c1 is None or c2 is None:
         absent = [t for t, c in ((t1, c1), (t2, c2)) if c is None]
-        side.update(
-            estimable=False,
-            k=0,
-            n_participants=0,
-            study_ids=[],
-            imputed_ids=[],
-            certainty="no evidence",
-            why_not=f"no usable trial of ours includes {' or '.join(TREATMENTS[t] for t in absent)}",
+        return _not_estimable(
+            side, f"no usable trial of ours includes {' or '.join(TREATMENTS[t] for t in absent)}"
         )
-        return side
     if c1 is not c2:
         link = (
             f"; trials that would link them if their results could be read: {', '.join(nr.bridging)}"
             if nr.bridging
             else ""
         )
-        side.update(
-            estimable=False,
-            k=0,
-            n_participants=0,
-            study_ids=[],
-            imputed_ids=[],
-            certainty="no evidence",
-            why_not=f"in our network they fall in separate parts that no usable trial links "
+        return _not_estimable(
+            side,
+            f"in our network they fall in separate parts that no usable trial links "
             f"({', '.join(c1.treatments)} | {', '.join(c2.treatments)}){link}",
         )
-        return side
     est = c1.estimate(t1, t2)
     shares = {c1.studies[0].study_id: 1.0} if c1.result is None else c1.contributions[(t1, t2)]
     used = [s for s in c1.studies if shares.get(s.study_id, 0.0) > 0]

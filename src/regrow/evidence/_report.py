@@ -10,6 +10,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from regrow.evidence._review import METHOD, TEST, ComparisonResult, Pooled
 from regrow.evidence._trials import EvidenceData
 from regrow.evidence._verdict import overall_summary
@@ -142,20 +144,38 @@ def summary_dict(
     from regrow.evidence._network_report import network_dict
 
     full = full_review(data, results) if full is None else full
-    return {
-        "data_version": data.data_version,
-        "source": data.source,
-        "model": {"method": METHOD, "test": TEST, "level": 95},
-        "summary": overall_summary(full.results),
-        "claims": full.claims,
-        "targets": full.targets,
-        "prisma": full.prisma.to_dict(),
-        "comparisons": {r.comparison.id: comparison_dict(r, full.screening) for r in full.results},
-        "networks": {nr.spec.id: network_dict(nr) for nr in full.networks},
-        "published": full.published,
-        "provenance": full.provenance,
-        "provenance_coverage": {k: v for k, v in full.coverage.items() if k != "missing"},
-    }
+    return _plain(
+        {
+            "data_version": data.data_version,
+            "source": data.source,
+            "model": {"method": METHOD, "test": TEST, "level": 95},
+            "summary": overall_summary(full.results),
+            "claims": full.claims,
+            "targets": full.targets,
+            "prisma": full.prisma.to_dict(),
+            "comparisons": {r.comparison.id: comparison_dict(r, full.screening) for r in full.results},
+            "networks": {nr.spec.id: network_dict(nr) for nr in full.networks},
+            "published": full.published,
+            "provenance": full.provenance,
+            "provenance_coverage": {k: v for k, v in full.coverage.items() if k != "missing"},
+        }
+    )
+
+
+def _plain(obj: Any) -> Any:
+    """numpy values as Python ones and non-finite numbers (an undefined p-value, a league table's diagonal) as
+    None, recursively: strict JSON for every consumer (the CLI, the web API)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def export_rows(results: list[ComparisonResult]) -> list[dict[str, Any]]:
