@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -35,23 +34,36 @@ def _main(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the whole review as one JSON object."),
     html_dir: Path | None = typer.Option(
-        None, "--html", help="Write an HTML report with forest and funnel plots here."
+        None,
+        "--html",
+        help="Write an HTML report here: claims, targets, PRISMA diagram, networks, published reviews, "
+        "provenance, forest and funnel plots.",
+    ),
+    export_r_dir: Path | None = typer.Option(
+        None,
+        "--export-r",
+        help="Write the data and an R script (metafor) that reproduces every estimate here.",
     ),
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
     """Print the verdicts and a table of pooled results (the default when no subcommand is given)."""
     if ctx.invoked_subcommand is not None:
         return
-    from regrow.evidence import comparison_dict, review, summary_dict, write_html
+    from regrow.evidence import comparison_dict, export_r, full_review, summary_dict, write_html
 
     data = _load(data_file)
-    results = review(data)
+    full = full_review(data)
+    results = full.results
     if html_dir is not None:
-        index = write_html(data, html_dir, results)
+        index = write_html(data, html_dir, full=full)
         if not as_json:
             typer.echo(f"wrote {index}")
+    if export_r_dir is not None:
+        script = export_r(full, export_r_dir)
+        if not as_json:
+            typer.echo(f"wrote {script} (run: Rscript {script})")
     if as_json:
-        emit_json(summary_dict(data, results))
+        emit_json(summary_dict(data, full=full))
         return
     from regrow.evidence import overall_summary
 
@@ -65,7 +77,7 @@ def _main(
     typer.echo(header)
     typer.echo("-" * len(header))
     for r in results:
-        d = comparison_dict(r)
+        d = comparison_dict(r, full.screening)
         est = "-" if d["estimate"] is None else f"{d['estimate']:.3g} [{d['ci_lb']:.3g}, {d['ci_ub']:.3g}]"
         i2 = "-" if d["I2"] is None else f"{d['I2']:.0f}%"
         typer.echo(
@@ -74,6 +86,19 @@ def _main(
     typer.echo("")
     for r in results:
         typer.echo(f"* {r.comparison.title} ({r.comparison.outcome}): {r.verdict}")
+    typer.echo("")
+    typer.echo("The article's claims:")
+    for claim in full.claims:
+        typer.echo(f"* {claim['claim']} [{claim['certainty']}] {claim['verdict']}")
+    typer.echo("")
+    for nr in full.networks:
+        parts = "" if nr.connected else f"; {len(nr.components)} separate parts"
+        typer.echo(
+            f"Network {nr.spec.id}: {len(nr.studies)} studies, treatments {', '.join(nr.treatments_with_data)}{parts}"
+        )
+    unmet = [t["check"] for t in full.targets if not t["met"]]
+    if unmet:
+        typer.echo(f"Targets of issue #16 not met: {'; '.join(unmet)} (see --json 'targets' or the report).")
     typer.echo("")
     typer.echo(f"Does it last? {summary['durability']}")
     typer.echo(f"Is it safe? {summary['safety']}")
@@ -101,39 +126,34 @@ def export(
         typer.echo(f"wrote {file}", err=True)
 
 
-def _report_rerun(data, ids: list[str]) -> None:
-    from regrow.evidence import review_comparison
+def _report_rerun(before, after, ids: list[str]) -> None:
+    from regrow.evidence import rerun_report
 
-    touched = sorted({o.comparison for s in data.studies if s.id in ids for o in s.outcomes})
-    for cid in touched:
-        r = review_comparison(data, cid)
-        k = 0 if r.pooled is None else r.pooled.k
-        typer.echo(f"{cid}: k = {k}, certainty {r.certainty.label}")
+    for line in rerun_report(before, after, ids):
+        typer.echo(line)
 
 
 @evidence_app.command("import")
 def import_(
     file: Path = typer.Argument(
-        ..., help="YAML or JSON: one study, a list of studies, or a file with 'studies:'."
+        ...,
+        help="YAML or JSON (one study, a list of studies, or a file with 'studies:'), or CSV (one outcome per "
+        "row, columns named like the options of 'regrow evidence add').",
     ),
     replace: bool = typer.Option(False, "--replace", help="Replace studies whose id already exists."),
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
-    """Validate studies from a file and add them to your copy of the evidence; the review reruns."""
+    """Validate studies from a YAML, JSON or CSV file and add them to your copy; the whole review reruns."""
     from regrow.evidence import merge_studies, read_studies, save_user_copy, user_data_path
 
-    data = _load(data_file)
-    studies = read_studies(file, data)
-    data = merge_studies(data, studies, replace=replace)
+    before = _load(data_file)
+    studies = read_studies(file, before)
+    data = merge_studies(before, studies, replace=replace)
     target = save_user_copy(data)
     typer.echo(f"imported {len(studies)} stud{'y' if len(studies) == 1 else 'ies'} into {target}")
-    _report_rerun(data, [s.id for s in studies])
+    _report_rerun(before, data, [s.id for s in studies])
     if target != user_data_path():  # pragma: no cover - defensive
         raise InputError.invalid("target", str(target), "the user copy")
-
-
-def _num(value: float | None, status: str) -> Any:
-    return "UNVERIFIED" if value is None else {"value": value, "status": status}
 
 
 @evidence_app.command("add")
@@ -195,84 +215,26 @@ def add(
     replace: bool = typer.Option(False, "--replace", help="Correct an existing study with this id."),
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
-    """Add (or, with --replace, correct) one study with one outcome; validated, then the review reruns."""
-    from regrow.evidence import merge_studies, parse_study, save_user_copy
+    """Add (or, with --replace, correct) one study with one outcome; validated, then the whole review reruns."""
+    from regrow.evidence import merge_studies, parse_study, save_user_copy, study_entry
 
-    if (treatment1 is None) != (treatment2 is None):
-        given = "--treatment1" if treatment1 is not None else "--treatment2"
-        missing = "--treatment2" if treatment1 is not None else "--treatment1"
-        raise InputError.invalid(given, treatment1 or treatment2, f"given together with {missing}")
-    if treatment1 is None and (n_randomised1 is not None or n_randomised2 is not None):
-        raise InputError.invalid(
-            "--n-randomised1" if n_randomised1 is not None else "--n-randomised2",
-            n_randomised1 if n_randomised1 is not None else n_randomised2,
-            "given only with --treatment1 and --treatment2 (the arms it belongs to)",
-        )
-
-    def arm(n, mean, sd, events, ci, *, arm_no: int):
-        # Never drop a number the user typed: events only go with proportions, means/SDs only without.
-        if value_type == "proportion" and (mean is not None or sd is not None):
-            flag = f"--mean{arm_no}" if mean is not None else f"--sd{arm_no}"
-            raise InputError.invalid(
-                flag,
-                mean if mean is not None else sd,
-                f"omitted with --value-type proportion (give --events{arm_no})",
-            )
-        if value_type != "proportion" and events is not None:
-            raise InputError.invalid(
-                f"--events{arm_no}", events, "given only with --value-type proportion (and --unit events)"
-            )
-        out = {"n": _num(n, status)}
-        if treatment1 is not None:
-            out["arm"] = "A" if arm_no == 1 else "B"
-        if value_type == "proportion":
-            out["events"] = _num(events, status)
-        else:
-            out["mean"], out["sd"] = _num(mean, status), _num(sd, status)
-            if ci[0] is not None or ci[1] is not None:
-                out["ci_low"], out["ci_high"] = _num(ci[0], status), _num(ci[1], status)
-        return out
-
-    raw: dict[str, Any] = {
-        "id": study_id,
-        "first_author": author,
-        "urls": list(url),
-        "design": design,
-        "randomised": randomised,
-        "blinding": blinding,
-        "condition": condition,
-        "doi": doi,
-        "pmid": pmid,
-        "year": _num(year, status),
-        "needle_length_mm": _num(needle_length_mm, status),
-        "interval_days": _num(interval_days, status),
-        "duration_weeks": _num(duration_weeks, status),
-        "verification": f"added with `regrow evidence add` ({status})",
-        "provenance": {"source": url[0], "location": location},
-        "outcomes": [
-            {
-                "comparison": comparison,
-                "outcome": outcome,
-                "unit": unit,
-                "value_type": value_type,
-                "paired": design == "split_scalp",
-                "intervention": arm(n1, mean1, sd1, events1, (ci_low1, ci_high1), arm_no=1),
-                "comparator": arm(n2, mean2, sd2, events2, (ci_low2, ci_high2), arm_no=2),
-                "p_value": _num(p_value, status),
-            }
-        ],
-    }
-    if treatment1 is not None:
-        raw["arms"] = [
-            {"id": "A", "treatment": treatment1, "n_randomised": _num(n_randomised1, status)},
-            {"id": "B", "treatment": treatment2, "n_randomised": _num(n_randomised2, status)},
-        ]
-    data = _load(data_file)
-    study = parse_study(raw, path="regrow evidence add", comparison_ids={c.id for c in data.comparisons})
-    data = merge_studies(data, [study], replace=replace)
+    fields = {
+        "id": study_id, "author": author, "url": " ".join(url), "comparison": comparison, "outcome": outcome,
+        "unit": unit, "value_type": value_type, "year": year, "doi": doi, "pmid": pmid, "design": design,
+        "randomised": randomised, "blinding": blinding, "condition": condition, "n1": n1, "n2": n2,
+        "mean1": mean1, "mean2": mean2, "sd1": sd1, "sd2": sd2, "events1": events1, "events2": events2,
+        "p": p_value, "needle_length_mm": needle_length_mm, "interval_days": interval_days,
+        "duration_weeks": duration_weeks, "treatment1": treatment1, "treatment2": treatment2,
+        "n_randomised1": n_randomised1, "n_randomised2": n_randomised2, "ci_low1": ci_low1,
+        "ci_high1": ci_high1, "ci_low2": ci_low2, "ci_high2": ci_high2, "status": status, "location": location,
+    }  # fmt: skip
+    raw = study_entry([fields], flag=lambda name: "--" + name.replace("_", "-"))
+    before = _load(data_file)
+    study = parse_study(raw, path="regrow evidence add", comparison_ids={c.id for c in before.comparisons})
+    data = merge_studies(before, [study], replace=replace)
     target = save_user_copy(data)
     typer.echo(f"{'corrected' if replace else 'added'} {study.id} in {target}")
-    _report_rerun(data, [study.id])
+    _report_rerun(before, data, [study.id])
 
 
 @evidence_app.command("path")

@@ -13,7 +13,10 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from regrow.evidence._claims import claim_verdicts
+from regrow.evidence._entry import read_csv_studies, study_entry
 from regrow.evidence._expected import expected_density_change
+from regrow.evidence._export_r import export_r
 from regrow.evidence._extraction import (
     change_sd,
     convert_density_to_per_cm2,
@@ -27,9 +30,15 @@ from regrow.evidence._extraction import (
     se_md_from_p,
     t_from_p,
 )
+from regrow.evidence._full_review import FullReview, full_review
+from regrow.evidence._living import rerun_report
+from regrow.evidence._network_review import NetworkReview, network_review, network_reviews
+from regrow.evidence._network_specs import NETWORKS, NetworkSpec
+from regrow.evidence._published import compare_published
 from regrow.evidence._report import comparison_dict, summary_dict, write_csv, write_html
 from regrow.evidence._report_plots import forest_png, funnel_png
 from regrow.evidence._review import ComparisonResult, review, review_comparison
+from regrow.evidence._screening import load_screening, prisma_counts
 from regrow.evidence._store import merge_studies, read_studies, save_user_copy
 from regrow.evidence._trials import (
     EvidenceData,
@@ -44,26 +53,40 @@ from regrow.evidence._trials import (
 from regrow.evidence._verdict import overall_summary
 
 __all__ = [
+    "NETWORKS",
     "ComparisonResult",
     "EvidenceData",
+    "FullReview",
+    "NetworkReview",
+    "NetworkSpec",
     "Study",
     "bundled_path",
     "change_sd",
+    "claim_verdicts",
+    "compare_published",
     "comparison_dict",
     "convert_density_to_per_cm2",
     "dump_data",
     "expected_density_change",
+    "export_r",
     "forest_png",
+    "full_review",
     "funnel_png",
     "load_data",
+    "load_screening",
     "mean_sd_from_five_numbers",
     "mean_sd_from_median_iqr",
     "mean_sd_from_median_range",
     "merge_studies",
+    "network_review",
+    "network_reviews",
     "overall_summary",
     "parse_data",
     "parse_study",
+    "prisma_counts",
+    "read_csv_studies",
     "read_studies",
+    "rerun_report",
     "review",
     "review_comparison",
     "save_user_copy",
@@ -72,6 +95,7 @@ __all__ = [
     "sd_pooled_from_se_md",
     "se_md_from_ci",
     "se_md_from_p",
+    "study_entry",
     "summary_dict",
     "t_from_p",
     "user_data_path",

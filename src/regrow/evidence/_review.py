@@ -36,6 +36,7 @@ __all__ = [
     "Pooled",
     "StudyEffect",
     "effects_for",
+    "outcome_effect",
     "pool",
     "review",
     "review_comparison",
@@ -354,7 +355,7 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
                 )
             donor, current = found
             imputed.append(
-                f"{which} SD imputed as {donor.sd.value:g} {comp.unit} (largest comparable SD: {donor.label})"
+                f"{which} SD imputed as {donor.sd.value:g} {donor.unit} (largest comparable SD: {donor.label})"
             )
         if sd_ref == "sd1":
             sd1 = current
@@ -457,16 +458,30 @@ def effects_for(data: EvidenceData, comparison_id: str) -> tuple[list[StudyEffec
         for outcome in study.outcomes:
             if outcome.comparison != comp.id and outcome.comparison not in comp.pool_from:
                 continue
-            if comp.measure in ("RR", "OR"):
-                item = _binary(study, outcome, comp)
-            else:
-                item = _continuous(study, outcome, comp, data.sd_donors)
-            if isinstance(item, StudyEffect) and not (
-                np.isfinite(item.yi) and np.isfinite(item.vi) and item.vi > 0
-            ):
-                item = NotPooled(study.id, study.label, "effect size could not be computed")
+            item = outcome_effect(study, outcome, comp, data.sd_donors)
             (effects if isinstance(item, StudyEffect) else skipped).append(item)
     return effects, skipped
+
+
+def outcome_effect(
+    study: Study, outcome: Outcome, comp: Comparison, donors: tuple[SdDonor, ...]
+) -> StudyEffect | NotPooled:
+    """One outcome's effect on the scale of ``comp`` (its measure and unit), or why there is none.
+
+    The same conversions and flagged imputations as the pairwise review; the network meta-analysis uses it with
+    comparisons of its own (e.g. an SMD over every counting area).
+
+    Returns
+    -------
+    StudyEffect or NotPooled
+    """
+    if comp.measure in ("RR", "OR"):
+        item = _binary(study, outcome, comp)
+    else:
+        item = _continuous(study, outcome, comp, donors)
+    if isinstance(item, StudyEffect) and not (np.isfinite(item.yi) and np.isfinite(item.vi) and item.vi > 0):
+        return NotPooled(study.id, study.label, "effect size could not be computed")
+    return item
 
 
 # ------------------------------------------------------------------------------------------------ pooling

@@ -91,12 +91,14 @@ def merge_studies(data: EvidenceData, studies: list[Study], *, replace: bool = F
 
 
 def read_studies(file: str | Path, data: EvidenceData) -> list[Study]:
-    """Read and validate studies from a YAML or JSON file against the comparisons of ``data``.
+    """Read and validate studies from a YAML, JSON or CSV file against the comparisons of ``data``.
 
     Parameters
     ----------
     file : str or Path
-        One study, a list of studies, or a document with a ``studies:`` list.
+        YAML or JSON: one study, a list of studies, or a document with a ``studies:`` list. CSV (by the ``.csv``
+        extension): one outcome per row, the columns named like the options of ``regrow evidence add``
+        (:mod:`regrow.evidence._entry`).
     data : EvidenceData
         The evidence the studies will join (their outcomes must name one of its comparisons).
 
@@ -113,6 +115,10 @@ def read_studies(file: str | Path, data: EvidenceData) -> list[Study]:
     file = Path(file)
     if not file.is_file():
         raise DataFileError(f"{file}: no such file.", path=str(file))
+    if file.suffix.lower() == ".csv":
+        from regrow.evidence._entry import read_csv_studies
+
+        return read_csv_studies(file, data)
     try:
         raw: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:

@@ -316,7 +316,13 @@ class SdDonor:
 
 @dataclass(frozen=True)
 class PublishedMA:
-    """A published meta-analysis or systematic review, as reported."""
+    """A published meta-analysis or systematic review, as reported.
+
+    ``comparison`` names the review's pairwise comparison it matches; ``treatments`` (intervention, comparator,
+    from :data:`TREATMENTS`) and ``network`` (an id of :data:`regrow.evidence._network_specs.NETWORKS`) place its
+    estimate in a network. ``included_studies`` lists the ids of this evidence file's studies that it pooled,
+    when its included-study list could be read (None: not known).
+    """
 
     id: str
     citation: str
@@ -334,6 +340,9 @@ class PublishedMA:
     model: str | None = None
     notes: str | None = None
     url: str | None = None
+    treatments: tuple[str, ...] = ()
+    network: str | None = None
+    included_studies: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -475,13 +484,18 @@ def _dump_value(obj: Any) -> Any:
             value = getattr(obj, f.name)
             if (
                 value is None
-                or value == ()
+                or (value == () and f.name != "included_studies")
                 or (isinstance(value, Number) and value == MISSING)
                 or value is False
             ):
                 continue
             if f.name == "sources":
                 out[f.name] = dict(value)
+                continue
+            if (
+                f.name == "included_studies" and value == ()
+            ):  # known to pool none of ours: keep the empty list
+                out[f.name] = []
                 continue
             out[f.name] = _dump_value(value)
         return out

@@ -603,6 +603,9 @@ _MA_KEYS = (
     "model",
     "notes",
     "url",
+    "treatments",
+    "network",
+    "included_studies",
     *_MA_NUMBERS,
 )
 
@@ -617,6 +620,20 @@ def _published(path: str, index: int, raw: Any, comparison_ids: set[str]) -> Pub
         raise where.fail("comparison", comp, f"null or one of {', '.join(sorted(comparison_ids))}")
     values = {name: _number(where, name, raw.get(name)) for name in _MA_NUMBERS}
     model = raw.get("model")
+    treatments = _text_list(where, "treatments", raw.get("treatments"))
+    if treatments and (len(treatments) != 2 or any(t not in TREATMENTS for t in treatments)):
+        raise where.fail(
+            "treatments", list(treatments), "two treatments of the controlled list (intervention, comparator)"
+        )
+    network = raw.get("network")
+    if network is not None:
+        from regrow.evidence._network_specs import NETWORK_IDS
+
+        if network not in NETWORK_IDS or not treatments:
+            raise where.fail("network", network, f"one of {', '.join(NETWORK_IDS)}, given with 'treatments'")
+    included = raw.get("included_studies")
+    if included is not None:
+        included = _text_list(where, "included_studies", included)
     return PublishedMA(
         id=str(raw["id"]),
         citation=str(raw["citation"]),
@@ -628,6 +645,9 @@ def _published(path: str, index: int, raw: Any, comparison_ids: set[str]) -> Pub
         model=None if model in (None, "UNVERIFIED") else str(model),
         notes=_text(where, "notes", raw.get("notes")),
         url=_text(where, "url", raw.get("url")),
+        treatments=treatments,
+        network=network,
+        included_studies=included,
         **values,
     )
 
@@ -685,6 +705,11 @@ def parse_data(raw: Any, *, path: str = BUNDLED_NAME) -> EvidenceData:
     published = tuple(
         _published(path, i + 1, m, ids) for i, m in enumerate(raw.get("published_meta_analyses") or [])
     )
+    for i, ma in enumerate(published):
+        for sid in ma.included_studies or ():
+            if sid not in seen:
+                where = _Where(path, "published_meta_analyses", i + 1, ma.id)
+                raise where.fail("included_studies", sid, "the id of a study in this file")
     return EvidenceData(
         data_version=str(raw.get("data_version", "unversioned")),
         comparisons=comparisons,
