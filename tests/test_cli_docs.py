@@ -12,9 +12,8 @@ from pathlib import Path
 import click
 import click.testing
 import pytest
-import typer
 
-from regrow.cli import app
+from regrow.cli import build_command
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -32,7 +31,7 @@ def _commands(
     return out
 
 
-ROOT = typer.main.get_command(app)
+ROOT = build_command()
 ALL = _commands(ROOT)
 
 
@@ -49,7 +48,10 @@ def test_help_at_80_columns_shows_every_option_in_full(path):
     assert result.exit_code == 0, result.output
     text = result.output
     assert "…" not in text, f"a truncated option or command name in `regrow {' '.join(path)} --help`"
-    assert "<bool>" not in text
+    options = text.split("Options:", 1)[-1]
+    assert not re.search(r"<(bool|str|int|float|path|list\[\w+\])>", options), (
+        "a Python type as a placeholder"
+    )
     for param in command.params:
         if getattr(param, "param_type_name", "") == "option" and not getattr(param, "hidden", False):
             for name in param.opts + param.secondary_opts:
@@ -114,3 +116,22 @@ def test_the_readme_quick_tour_runs_as_written(tmp_path):
         assert done.stdout.strip(), f"`{line}` printed nothing"
         assert "Traceback" not in done.stderr
     assert (tmp_path / "progress.png").is_file()
+
+
+#: Commands that show no data: `serve` runs the web app until stopped.
+WITHOUT_JSON = {("serve",)}
+
+
+def test_every_command_that_shows_data_has_json():
+    leaves = [(p, c) for p, c in ALL if not hasattr(c, "list_commands")]
+    missing = [
+        " ".join(p)
+        for p, c in leaves
+        if p not in WITHOUT_JSON and "--json" not in {o for q in c.params for o in getattr(q, "opts", [])}
+    ]
+    assert len(leaves) > 60 and missing == []
+
+
+def test_help_placeholders_are_words_not_python_types():
+    result = click.testing.CliRunner().invoke(ROOT, ["progress", "--help"], terminal_width=80)
+    assert "--site TEXT" in result.output and "--plot PATH" in result.output

@@ -134,3 +134,28 @@ def test_ci_including_no_effect_never_claims_an_effect(blinding):
     )
     assert r.pooled.ci_lb < 0 < r.pooled.ci_ub
     assert "increases" not in r.verdict and "may increase" not in r.verdict
+
+
+@pytest.mark.parametrize(
+    ("author", "year", "label"),
+    [
+        ("Dhurat R", 2013, "Dhurat R 2013"),
+        ("Ro BI", None, "Ro BI (year not known)"),
+        ("(FRM split-scalp pilot)", None, "FRM split-scalp pilot (authors and year not known)"),
+        ("(FRM split-scalp pilot)", 2018, "FRM split-scalp pilot (authors not known, 2018)"),
+        ("(JCD 2025 e70408)", 2025, "JCD 2025 e70408 (authors not known)"),
+        ("Ragab (UNVERIFIED)", None, "Ragab (name not confirmed, year not known)"),
+    ],
+)
+def test_study_citations_read_as_a_person_writes_them(author, year, label):
+    from regrow.evidence._trials import citation_label
+
+    assert citation_label(author, year) == label
+
+
+def test_no_data_quality_marker_or_private_note_reaches_the_review_text(capsys):
+    from regrow.cli import main
+
+    assert main(["evidence"]) == 0
+    text = capsys.readouterr().out
+    assert "UNVERIFIED" not in text and "clinical-notes" not in text and " n.d." not in text

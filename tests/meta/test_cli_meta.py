@@ -177,3 +177,50 @@ def test_fit_random_permutations_are_seeded(capsys, bcg_csv):
     second = _run_json(capsys, args)
     assert [c["pval_perm"] for c in first["coefficients"]] == [c["pval_perm"] for c in second["coefficients"]]
     assert 0 < first["coefficients"][1]["pval_perm"] < 0.05
+
+
+def test_fit_writes_forest_and_funnel_plots(capsys, bcg_csv, tmp_path):
+    forest, funnel = tmp_path / "forest.svg", tmp_path / "funnel.png"
+    out = _run_json(
+        capsys,
+        [
+            "meta",
+            "fit",
+            str(bcg_csv),
+            "--forest",
+            str(forest),
+            "--funnel",
+            str(funnel),
+            "--transf",
+            "exp",
+            "--order",
+            "obs",
+            "--slab",
+            "author",
+            "--json",
+        ],
+    )
+    assert out["plots"] == {"forest": str(forest), "funnel": str(funnel)}
+    svg = forest.read_text()
+    assert "<svg" in svg and 'id="study_points"' in svg and "Aronson" in svg
+    assert funnel.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--forest", "x.gif"], "ending in .png, .svg or .pdf"),
+        (["--funnel", "/nonexistent-folder/f.png"], "existing folder"),
+        (["--forest", "f.png", "--transf", "log"], "--transf"),
+        (["--forest", "f.png", "--order", "size"], "--order"),
+        (["--forest", "f.png", "--mods", "ablat"], "without moderators"),
+    ],
+)
+def test_fit_plot_options_refuse_bad_values_and_write_nothing(
+    capsys, bcg_csv, tmp_path, monkeypatch, extra, message
+):
+    monkeypatch.chdir(tmp_path)
+    rc = main(["meta", "fit", str(bcg_csv), *extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and "Traceback" not in err
+    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.gif"))

@@ -312,11 +312,11 @@ def test_save_writes_valid_png_and_svg(tmp_path, bcg_reml):
 def test_save_rejects_other_formats_and_missing_folders(tmp_path, bcg_reml):
     res, _ = bcg_reml
     fig = plot_funnel(res)
-    with pytest.raises(InputError, match=r"\.png or \.svg"):
-        save(fig, tmp_path / "funnel.pdf")
+    with pytest.raises(InputError, match=r"\.png, \.svg or \.pdf"):
+        save(fig, tmp_path / "funnel.jpg")
     with pytest.raises(InputError, match="does not exist"):
         save(fig, tmp_path / "nope" / "funnel.png")
-    assert not (tmp_path / "funnel.pdf").exists()
+    assert not (tmp_path / "funnel.jpg").exists()
 
 
 def test_plots_do_not_use_pyplot_state(bcg_reml):
@@ -340,3 +340,31 @@ def test_forest_single_study_subgroup_has_no_diamond_but_enters_the_test():
     assert any(
         t.get_text().startswith(f"Test for subgroup differences: Q = {q:.2f}, df = 1") for t in fig.texts
     )
+
+
+@pytest.mark.parametrize(
+    ("order", "key"),
+    [
+        ("obs", lambda yi, vi, w, lab: yi),
+        ("prec", lambda yi, vi, w, lab: vi),
+        ("weight", lambda yi, vi, w, lab: -w),
+        ("label", lambda yi, vi, w, lab: np.array([s.casefold() for s in lab])),
+    ],
+)
+def test_forest_order_sorts_the_study_rows(bcg_reml, order, key):
+    res, _ = bcg_reml
+    fig = plot_forest(res, order=order)
+    offsets = np.asarray(_artist(fig, "study_points").get_offsets())
+    # rows top to bottom: the drawn effects in the order of the key (computed here from the data)
+    expected = res.yi[np.argsort(key(res.yi, res.vi, res.weights_pct, list(res.slab)), kind="stable")]
+    np.testing.assert_allclose(offsets[np.argsort(-offsets[:, 1]), 0], expected, rtol=1e-12)
+
+
+def test_forest_order_rejects_an_unknown_order(bcg_reml):
+    with pytest.raises(InputError, match="order"):
+        plot_forest(bcg_reml[0], order="size")
+
+
+def test_save_writes_pdf(bcg_reml, tmp_path):
+    path = save(plot_forest(bcg_reml[0]), tmp_path / "forest.PDF")
+    assert path.read_bytes().startswith(b"%PDF-")

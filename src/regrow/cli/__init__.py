@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+import click
 import typer
 
 from regrow import __version__
@@ -66,6 +67,55 @@ def _mount() -> None:
 
 _mount()
 
+#: Readable placeholders for typer's type labels in help (``--db <path>`` reads as ``--db PATH``).
+_METAVARS = {
+    "str": "TEXT",
+    "float": "NUMBER",
+    "int": "N",
+    "int range": "N",
+    "path": "PATH",
+    "list[str]": "TEXT",
+    "list[int]": "N",
+}
+
+
+def readable_metavars(command: click.Command) -> click.Command:
+    """Give every option of ``command`` (and its subcommands) a plain placeholder in help.
+
+    typer 0.29 shows the Python type (``<str>``, ``<list[str]>``); a person reads ``TEXT``, ``PATH``, ``N``.
+    Placeholders set explicitly in the command definitions are kept.
+
+    Parameters
+    ----------
+    command : click.Command
+        The root command built by ``typer.main.get_command``.
+
+    Returns
+    -------
+    click.Command
+        The same command, changed in place.
+    """
+    ctx = click.Context(command)
+    for param in command.params:
+        if getattr(param, "param_type_name", "") != "option" or getattr(param, "is_flag", False):
+            continue  # arguments keep typer's `NAME <type>`, flags take no value
+        if param.metavar is None:
+            shown = param.display_type(ctx) if hasattr(param, "display_type") else ""
+            label = _METAVARS.get(shown.strip("<>"))
+            if label is not None:
+                param.metavar = label
+    if hasattr(command, "list_commands"):  # typer's groups are not click.Group subclasses
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None:
+                readable_metavars(sub)
+    return command
+
+
+def build_command() -> click.Command:
+    """The ``regrow`` click command with readable help placeholders (what :func:`main` runs)."""
+    return readable_metavars(typer.main.get_command(app))
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``regrow`` command line and return its exit status.
@@ -83,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     from regrow._interface import set_default_interface
 
     set_default_interface("cli")  # the journal's history says which interface made each change
-    command = typer.main.get_command(app)
+    command = build_command()
     try:
         # standalone mode: usage errors print click's message and exit 2; --help exits 0.
         command.main(args=argv, prog_name="regrow", standalone_mode=True)

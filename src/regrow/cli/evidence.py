@@ -21,6 +21,7 @@ evidence_app = typer.Typer(
 _DATA_OPTION = typer.Option(
     None, "--data", help="Use this evidence YAML instead of the user copy or bundled file."
 )
+_JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object instead of text.")
 
 
 def _load(data_file: Path | None):
@@ -112,24 +113,53 @@ def export(
     ),
     file: Path | None = typer.Argument(None, help="Output file; standard output when omitted or '-'."),
     data_file: Path | None = _DATA_OPTION,
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the rows as JSON (to standard output) instead of CSV, or with FILE a summary.",
+    ),
 ) -> None:
     """Write the study-level effect sizes used, so anyone can rerun them in metafor."""
-    from regrow.evidence import review, write_csv
+    from regrow.evidence import EXPORT_COLUMNS, export_rows, review, write_csv
 
-    if not csv_flag:
-        raise InputError.invalid("format", None, "--csv (the only export format)")
+    if not csv_flag and not as_json:
+        raise InputError.invalid("format", None, "--csv (CSV) or --json (JSON)")
     results = review(_load(data_file))
-    if file is None or str(file) == "-":
+    to_stdout = file is None or str(file) == "-"
+    if as_json and to_stdout:
+        emit_json({"columns": list(EXPORT_COLUMNS), "rows": [_json_row(r) for r in export_rows(results)]})
+        return
+    if to_stdout:
         write_csv(results, sys.stdout)
-    else:
+        return
+    try:
         write_csv(results, file)
+    except OSError as exc:  # a missing folder, a folder given as the file, no permission
+        raise InputError.invalid("FILE", str(file), f"a writable file path ({exc.strerror})") from exc
+    if as_json:
+        emit_json({"file": str(file), "format": "csv", "rows": len(export_rows(results))})
+    else:
         typer.echo(f"wrote {file}", err=True)
 
 
-def _report_rerun(before, after, ids: list[str]) -> None:
+def _json_row(row: dict) -> dict:
+    """A CSV export row with numbers as JSON numbers (the CSV keeps repr() text for full precision)."""
+    out = dict(row)
+    for key in ("yi", "vi", "sei"):
+        out[key] = float(out[key])
+    return {k: (None if v == "" else v) for k, v in out.items()}
+
+
+def _report_rerun(before, after, ids: list[str], *, message: str, target: Path, as_json: bool) -> None:
+    """Say what was stored and what changed in the rerun review (text, or one JSON object)."""
     from regrow.evidence import rerun_report
 
-    for line in rerun_report(before, after, ids):
+    changes = rerun_report(before, after, ids)
+    if as_json:
+        emit_json({"studies": ids, "user_copy": str(target), "message": message, "changes": changes})
+        return
+    typer.echo(message)
+    for line in changes:
         typer.echo(line)
 
 
@@ -142,6 +172,7 @@ def import_(
     ),
     replace: bool = typer.Option(False, "--replace", help="Replace studies whose id already exists."),
     data_file: Path | None = _DATA_OPTION,
+    as_json: bool = _JSON_OPTION,
 ) -> None:
     """Validate studies from a YAML, JSON or CSV file and add them to your copy; the whole review reruns."""
     from regrow.evidence import merge_studies, read_studies, save_user_copy, user_data_path
@@ -150,10 +181,10 @@ def import_(
     studies = read_studies(file, before)
     data = merge_studies(before, studies, replace=replace)
     target = save_user_copy(data)
-    typer.echo(f"imported {len(studies)} stud{'y' if len(studies) == 1 else 'ies'} into {target}")
-    _report_rerun(before, data, [s.id for s in studies])
     if target != user_data_path():  # pragma: no cover - defensive
         raise InputError.invalid("target", str(target), "the user copy")
+    message = f"imported {len(studies)} stud{'y' if len(studies) == 1 else 'ies'} into {target}"
+    _report_rerun(before, data, [s.id for s in studies], message=message, target=target, as_json=as_json)
 
 
 @evidence_app.command("add")
@@ -214,6 +245,7 @@ def add(
     ),
     replace: bool = typer.Option(False, "--replace", help="Correct an existing study with this id."),
     data_file: Path | None = _DATA_OPTION,
+    as_json: bool = _JSON_OPTION,
 ) -> None:
     """Add (or, with --replace, correct) one study with one outcome; validated, then the whole review reruns."""
     from regrow.evidence import merge_studies, parse_study, save_user_copy, study_entry
@@ -233,16 +265,21 @@ def add(
     study = parse_study(raw, path="regrow evidence add", comparison_ids={c.id for c in before.comparisons})
     data = merge_studies(before, [study], replace=replace)
     target = save_user_copy(data)
-    typer.echo(f"{'corrected' if replace else 'added'} {study.id} in {target}")
-    _report_rerun(before, data, [study.id])
+    message = f"{'corrected' if replace else 'added'} {study.id} in {target}"
+    _report_rerun(before, data, [study.id], message=message, target=target, as_json=as_json)
 
 
 @evidence_app.command("path")
-def path() -> None:
+def path(as_json: bool = _JSON_OPTION) -> None:
     """Print where your copy of the evidence is (or would be) stored, and the bundled file."""
     from regrow.evidence import bundled_path, user_data_path
 
     user = user_data_path()
+    if as_json:
+        emit_json(
+            {"user_copy": str(user), "user_copy_exists": user.is_file(), "bundled": str(bundled_path())}
+        )
+        return
     typer.echo(f"user copy: {user} ({'exists' if user.is_file() else 'not created yet'})")
     typer.echo(f"bundled:   {bundled_path()}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -75,8 +76,8 @@ def run(
 
     cal = _calibration(um_per_px, device, ruler, ruler_pitch_um)
     # Check the output paths before measuring, so a typo does not cost the whole batch.
-    if overlay is not None and overlay.exists() and not overlay.is_dir():
-        raise InputError.invalid("--overlay", str(overlay), "a folder (this is a file)")
+    if overlay is not None:
+        _prepare_overlay_folder(overlay)
     if csv is not None and csv.is_dir():
         raise InputError.invalid("--csv", str(csv), "a file path (this is a folder)")
     done, failed = [], 0
@@ -156,3 +157,18 @@ def evaluate(
 def register(app: typer.Typer) -> None:
     """Mount ``regrow measure`` on the root app."""
     app.add_typer(measure_app, name="measure")
+
+
+def _prepare_overlay_folder(overlay: Path) -> None:
+    """Create the ``--overlay`` folder now, so that a bad path fails before any image is measured."""
+    if overlay.exists() and not overlay.is_dir():
+        raise InputError.invalid("--overlay", str(overlay), "a folder (this is a file)")
+    try:
+        overlay.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only or virtual file system, no permission, a file in the way
+        reason = exc.strerror or type(exc).__name__
+        raise InputError.invalid(
+            "--overlay", str(overlay), f"a folder that can be created ({reason})"
+        ) from exc
+    if not os.access(overlay, os.W_OK | os.X_OK):
+        raise InputError.invalid("--overlay", str(overlay), "a folder you can write to")

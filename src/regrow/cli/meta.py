@@ -83,10 +83,27 @@ def fit_command(
         None, "--permutations", metavar="N|exact", help="Add permutation-test p-values (N random or exact)."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed for random permutations."),
+    forest: Path | None = typer.Option(
+        None, "--forest", metavar="FILE", help="Write a forest plot (.png, .svg or .pdf by extension)."
+    ),
+    funnel: Path | None = typer.Option(
+        None, "--funnel", metavar="FILE", help="Write a funnel plot (.png, .svg or .pdf by extension)."
+    ),
+    transf: str = typer.Option(
+        "none", "--transf", metavar="none|exp", help="Plot scale: exp shows log ratios as ratios (OR, RR)."
+    ),
+    order: str | None = typer.Option(
+        None,
+        "--order",
+        metavar="obs|prec|weight|label",
+        help="Forest rows by effect, precision, weight or label (default: as in the file).",
+    ),
+    xlab: str | None = typer.Option(None, "--xlab", metavar="TEXT", help="Axis label of the plots."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
 ) -> None:
-    """Fit a fixed/random-effects model or meta-regression (metafor's rma)."""
+    """Fit a fixed/random-effects model or meta-regression (metafor's rma), optionally with plots."""
     perms = _parse_permutations(permutations)
+    plots = _plot_options(forest=forest, funnel=funnel, transf=transf, order=order)
     table = read_study_table(data)
     y = table.numbers(yi)
     v = table.numbers(vi)
@@ -124,10 +141,74 @@ def fit_command(
         from regrow.meta import permutest
 
         pval_perm = [float(p) for p in permutest(res, iter=perms, seed=seed).pval]
+    written = _write_plots(res, plots, xlab=xlab)
     if as_json:
-        emit_json(fit_to_json(res, pval_perm=pval_perm))
+        body = fit_to_json(res, pval_perm=pval_perm)
+        body["plots"] = {kind: str(path) for kind, path in written.items()}
+        emit_json(body)
     else:
         typer.echo(format_summary(res, pval_perm=pval_perm))
+        for kind, path in written.items():
+            typer.echo(f"{kind} plot written to {path}")
+
+
+#: Plot transformations ``--transf`` accepts (the forest and funnel plots' ``transf``).
+PLOT_TRANSFORMS = ("none", "exp")
+#: Forest-plot row orders ``--order`` accepts (as :func:`regrow.meta.plot_forest`'s ``order``).
+PLOT_ORDERS = ("obs", "prec", "weight", "label")
+#: File types the plots are written as, chosen by extension.
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _plot_options(
+    *, forest: Path | None, funnel: Path | None, transf: str, order: str | None
+) -> dict[str, Any]:
+    """Check the plot options before anything is fitted, so a typo fails fast and writes nothing."""
+    transf = transf.strip().lower()
+    if transf not in PLOT_TRANSFORMS:
+        raise InputError.invalid("--transf", transf, "one of " + ", ".join(PLOT_TRANSFORMS))
+    if order is not None and order.strip().lower() not in PLOT_ORDERS:
+        raise InputError.invalid("--order", order, "one of " + ", ".join(PLOT_ORDERS))
+    targets = {"forest": forest, "funnel": funnel}
+    for kind, path in targets.items():
+        if path is None:
+            continue
+        if path.suffix.lower() not in PLOT_SUFFIXES:
+            raise InputError.invalid(f"--{kind}", str(path), "a file name ending in .png, .svg or .pdf")
+        if not path.parent.is_dir():
+            raise InputError.invalid(f"--{kind}", str(path), "a file in an existing folder")
+        if path.is_dir():
+            raise InputError.invalid(f"--{kind}", str(path), "a file name, not a folder")
+    if forest is not None and funnel is not None and forest.resolve() == funnel.resolve():
+        raise InputError.invalid("--funnel", str(funnel), "a different file from --forest")
+    return {
+        "targets": {k: v for k, v in targets.items() if v is not None},
+        "transf": None if transf == "none" else transf,
+        "order": None if order is None else order.strip().lower(),
+    }
+
+
+def _write_plots(res, plots: dict[str, Any], *, xlab: str | None) -> dict[str, Path]:
+    """Draw and save the requested plots of a fitted model (matplotlib is imported only here)."""
+    if not plots["targets"]:
+        return {}
+    if res.p != 1 or not res.intercept:
+        raise InputError(
+            "--forest and --funnel need a model without moderators (drop --mods); "
+            "a meta-regression has no single pooled estimate to plot.",
+            field="--mods",
+        )
+    from regrow.meta import plot_forest, plot_funnel, save_figure
+
+    written: dict[str, Path] = {}
+    for kind, path in plots["targets"].items():
+        if kind == "forest":
+            fig = plot_forest(res, transf=plots["transf"], order=plots["order"], xlab=xlab)
+        else:
+            label = xlab or ("Log ratio" if plots["transf"] == "exp" else "Effect size")
+            fig = plot_funnel(res, xlab=label)
+        written[kind] = save_figure(fig, path)
+    return written
 
 
 def fit_to_json(res, *, pval_perm: list[float] | None = None) -> dict[str, Any]:

@@ -5,10 +5,12 @@ The lead's ``regrow meta`` sub-app mounts this command with :func:`register_esca
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
+from regrow.cli._common import emit_json
 from regrow.errors import DataFileError, InputError
 
 __all__ = ["MEASURE_HELP", "TO_CHOICES", "register_escalc"]
@@ -86,6 +88,9 @@ def escalc_command(
         "LS", "--vtype", help="Variance estimator: LS, UB, LS2, HO, AV, AVHO, ST or CS (per measure)."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the CSV here instead of to stdout."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the rows as JSON (NA as null) instead of CSV, or with --out a summary."
+    ),
 ) -> None:
     """Append metafor-exact effect sizes (yi) and sampling variances (vi) to a CSV of studies."""
     import numpy as np
@@ -140,7 +145,16 @@ def escalc_command(
             "yi and vi are NA there.",
             err=True,
         )
-    if out is None:
+    if out is None and as_json:
+        emit_json(
+            {
+                "measure": measure,
+                "columns": [str(c) for c in result.columns],
+                "rows": json.loads(result.to_json(orient="records", double_precision=15)),
+                "incomplete_rows": [int(i) + 1 for i in incomplete],
+            }
+        )
+    elif out is None:
         typer.echo(result.to_csv(index=False, na_rep="NA"), nl=False)
     else:
         try:
@@ -150,7 +164,16 @@ def escalc_command(
             raise InputError.invalid(
                 "--out", str(out), f"a file path in an existing, writable folder ({reason})"
             ) from exc
-        typer.echo(f"wrote {len(result)} studies to {out}", err=True)
+        if as_json:
+            emit_json(
+                {
+                    "file": str(out),
+                    "studies": len(result),
+                    "incomplete_rows": [int(i) + 1 for i in incomplete],
+                }
+            )
+        else:
+            typer.echo(f"wrote {len(result)} studies to {out}", err=True)
 
 
 def register_escalc(meta_app: typer.Typer) -> None:
@@ -165,8 +188,13 @@ def register_escalc(meta_app: typer.Typer) -> None:
     meta_app.command("measures")(measures_command)
 
 
-def measures_command() -> None:
+def measures_command(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of text."),
+) -> None:
     """List the effect-size measures ``regrow meta escalc`` computes (metafor's names)."""
     from regrow.meta import ESCALC_MEASURES
 
-    typer.echo(" ".join(ESCALC_MEASURES))
+    if as_json:
+        emit_json({"measures": list(ESCALC_MEASURES)})
+    else:
+        typer.echo(" ".join(ESCALC_MEASURES))

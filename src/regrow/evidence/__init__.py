@@ -35,7 +35,14 @@ from regrow.evidence._living import rerun_report
 from regrow.evidence._network_review import NetworkReview, network_review, network_reviews
 from regrow.evidence._network_specs import NETWORKS, NetworkSpec
 from regrow.evidence._published import compare_published
-from regrow.evidence._report import comparison_dict, summary_dict, write_csv, write_html
+from regrow.evidence._report import (
+    EXPORT_COLUMNS,
+    comparison_dict,
+    export_rows,
+    summary_dict,
+    write_csv,
+    write_html,
+)
 from regrow.evidence._report_plots import forest_png, funnel_png
 from regrow.evidence._review import ComparisonResult, review, review_comparison
 from regrow.evidence._screening import load_screening, prisma_counts
@@ -53,6 +60,7 @@ from regrow.evidence._trials import (
 from regrow.evidence._verdict import overall_summary
 
 __all__ = [
+    "EXPORT_COLUMNS",
     "NETWORKS",
     "ComparisonResult",
     "EvidenceData",
@@ -69,6 +77,7 @@ __all__ = [
     "dump_data",
     "expected_density_change",
     "export_r",
+    "export_rows",
     "forest_png",
     "full_review",
     "funnel_png",

@@ -10,6 +10,7 @@ import numpy as np
 
 from regrow.evidence._network_review import Component, NetworkReview
 from regrow.evidence._trials import TREATMENTS
+from regrow.evidence._wording import reader_text
 
 __all__ = ["network_dict", "network_graph_png", "network_html"]
 
@@ -121,7 +122,7 @@ def network_graph_png(nr: NetworkReview) -> bytes | None:
 
 
 def _e(x: Any) -> str:
-    return html.escape(str(x))
+    return html.escape(reader_text(str(x)))
 
 
 def _num(x: float | None, spec) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 from regrow.evidence._review import METHOD, TEST, ComparisonResult, Pooled
 from regrow.evidence._trials import EvidenceData
 from regrow.evidence._verdict import overall_summary
+from regrow.evidence._wording import reader_text
 
 __all__ = ["EXPORT_COLUMNS", "export_rows", "summary_dict", "write_csv", "write_html"]
 
@@ -259,7 +260,7 @@ def _fmt(x: Any) -> str:
         return "&ndash;"
     if isinstance(x, float):
         return f"{x:.3g}"
-    return html.escape(str(x))
+    return html.escape(reader_text(str(x)))
 
 
 def write_html(

@@ -8,11 +8,13 @@ import html
 from pathlib import Path
 from typing import Any
 
+from regrow.evidence._wording import reader_text
+
 __all__ = ["review_sections"]
 
 
 def _e(x: Any) -> str:
-    return "&ndash;" if x is None else html.escape(str(x))
+    return "&ndash;" if x is None else html.escape(reader_text(str(x)))
 
 
 def _n(x: Any, measure: str = "MD") -> str:

@@ -13,6 +13,7 @@ is allowed.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -275,8 +276,10 @@ class Study:
 
     @property
     def label(self) -> str:
-        year = f"{int(self.year.value)}" if self.year.known else "n.d."
-        return f"{self.first_author} {year}"
+        """The study as a person would cite it: ``Dhurat R 2013``; a study whose authors or year were not
+        verified says so in words (``FRM split-scalp pilot (authors and year not known)``), never with a
+        data-quality marker."""
+        return citation_label(self.first_author, int(self.year.value) if self.year.known else None)
 
     def arm(self, arm_id: str) -> StudyArm:
         """The study arm with this id (KeyError when there is none)."""
@@ -514,3 +517,47 @@ def dump_data(data: EvidenceData) -> str:
     }
     header = "# regrow evidence file (user copy). Same schema as the bundled evidence.yaml.\n"
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+
+
+_UNVERIFIED_MARK = re.compile(r"\s*\(?\bUNVERIFIED\b\)?", re.IGNORECASE)
+
+
+def citation_label(first_author: str, year: int | None) -> str:
+    """How a study is named in text, tables and plots.
+
+    Parameters
+    ----------
+    first_author : str
+        The evidence file's ``first_author``: a name (``Dhurat R``), a description in parentheses when the
+        authors are not known (``(FRM split-scalp pilot)``), possibly marked ``(UNVERIFIED)``.
+    year : int or None
+        Publication year, None when not verified.
+
+    Returns
+    -------
+    str
+        ``"Dhurat R 2013"``, ``"Ro BI (year not known)"``, ``"FRM split-scalp pilot (authors not known, 2018)"``,
+        ``"Ragab (name not confirmed, year not known)"``.
+    """
+    text = first_author.strip()
+    unconfirmed = bool(_UNVERIFIED_MARK.search(text))
+    text = _UNVERIFIED_MARK.sub("", text).strip()
+    anonymous = text.startswith("(") and text.endswith(")")
+    if anonymous:
+        text = text[1:-1].strip()
+    year_in_name = year is not None and str(year) in text
+    notes = []
+    if anonymous:
+        notes.append("authors not known")
+    elif unconfirmed:
+        notes.append("name not confirmed")
+    if year is None:
+        if notes:
+            notes[-1] = notes[-1].replace(" not known", "").replace(" not confirmed", "")
+            notes[-1] += " and year not known" if anonymous else " not confirmed, year not known"
+        else:
+            notes.append("year not known")
+    if not notes:
+        return f"{text} {year}"
+    tail = "" if year is None or year_in_name else f", {year}"
+    return f"{text} ({notes[0]}{tail})"

@@ -88,7 +88,10 @@ def verdict_for(result) -> str:
     measure, unit = comp.measure, comp.unit
     est, lo, hi = (_tx(v, ratio) for v in (pooled.estimate, pooled.ci_lb, pooled.ci_ub))
     null = 1.0 if ratio else 0.0
-    effect = f"{format_effect(est, measure, unit)} (95% CI {format_effect(lo, measure, unit)} to {format_effect(hi, measure, unit)})"
+    if measure in ("RR", "OR", "SMD"):
+        effect = f"{format_effect(est, measure, unit)} (95% CI {format_effect(lo, measure, unit)} to {format_effect(hi, measure, unit)})"
+    else:  # the unit once, after the interval: "12.0 (95% CI 3.8 to 20.2) hairs/cm2"
+        effect = f"{est:.1f} (95% CI {lo:.1f} to {hi:.1f}) {_UNIT_WORDS.get(unit, unit)}"
     if ratio:
         effect = f"a risk ratio of {effect}"
     certainty = result.certainty

@@ -21,21 +21,21 @@ from regrow.errors import InputError
 __all__ = ["SAVE_FORMATS", "plot_bubble", "png_bytes", "resolve_transf", "save", "set_ratio_axis"]
 
 #: File formats :func:`save` writes, chosen by the file extension.
-SAVE_FORMATS = ("png", "svg")
+SAVE_FORMATS = ("png", "svg", "pdf")
 
 #: Base font size in points: legible in a journal column at 100 %.
 FONT_PT = 10.0
 
 
 def save(fig: Figure, path: str | Path, *, dpi: int = 200) -> Path:
-    """Write a figure to PNG or SVG, the format chosen by the file's extension.
+    """Write a figure to PNG, SVG or PDF, the format chosen by the file's extension.
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
         A figure from :func:`plot_forest`, :func:`plot_funnel` or :func:`plot_bubble`.
     path : str or Path
-        Target file ending in ``.png`` or ``.svg`` (case-insensitive). Its folder must exist.
+        Target file ending in ``.png``, ``.svg`` or ``.pdf`` (case-insensitive). Its folder must exist.
     dpi : int, default 200
         Resolution of PNG output in dots per inch (ignored for SVG, which is vector).
 
@@ -52,7 +52,7 @@ def save(fig: Figure, path: str | Path, *, dpi: int = 200) -> Path:
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in SAVE_FORMATS:
-        raise InputError.invalid("path", str(path), "a file name ending in .png or .svg")
+        raise InputError.invalid("path", str(path), "a file name ending in .png, .svg or .pdf")
     if not isinstance(dpi, int | np.integer) or dpi <= 0:
         raise InputError.invalid("dpi", dpi, "a positive whole number of dots per inch")
     if not path.parent.is_dir():

@@ -72,6 +72,25 @@ def _model_label(res) -> str:
     return f"Random-effects model ({res.method})" if res.is_random else "Fixed-effect model"
 
 
+#: Row orders :func:`plot_forest` accepts (``order=``).
+FOREST_ORDERS = ("obs", "prec", "weight", "label")
+
+
+def _order_key(order, *, yi, vi, weights_pct, labels):
+    """Sort key over study indices for ``order`` (ties keep the given order: Python's sort is stable)."""
+    if order is None:
+        return lambda i: 0
+    keys = {
+        "obs": lambda i: float(yi[i]),
+        "prec": lambda i: float(vi[i]),
+        "weight": lambda i: -float(weights_pct[i]),
+        "label": lambda i: str(labels[i]).casefold(),
+    }
+    if order not in keys:
+        raise InputError.invalid("order", order, "one of " + ", ".join(FOREST_ORDERS) + " (or None)")
+    return keys[order]
+
+
 def plot_forest(
     res,
     *,
@@ -89,6 +108,7 @@ def plot_forest(
     xlim: tuple[float, float] | None = None,
     plot_width_in: float = 3.6,
     title: str | None = None,
+    order: str | None = None,
 ) -> Figure:
     """Forest plot of an intercept-only meta-analysis (metafor's ``forest.rma``).
 
@@ -130,6 +150,10 @@ def plot_forest(
     plot_width_in : float, default 3.6
         Width of the plotting region in inches; the text columns are sized to their contents.
     title : str, optional
+    order : {None, "obs", "prec", "weight", "label"}, optional
+        Order of the study rows (within each subgroup): as given (None), by observed effect ("obs", as
+        metafor's ``order="obs"``), by sampling variance, most precise first ("prec"), by weight, largest
+        first ("weight"), or alphabetically by label ("label").
 
     Returns
     -------
@@ -171,9 +195,10 @@ def plot_forest(
     weights_pct = res.weights_pct
 
     rows: list[_Row] = []
+    sort_key = _order_key(order, yi=yi, vi=vi, weights_pct=weights_pct, labels=labels)
 
     def study_rows(indices) -> None:
-        for i in indices:
+        for i in sorted(indices, key=sort_key):
             rows.append(_Row("study", labels[i], int(i), yi[i], ci_lb[i], ci_ub[i], float(weights_pct[i])))
 
     group_fits = []

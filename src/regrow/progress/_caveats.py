@@ -10,10 +10,12 @@ from regrow.progress._types import Caveat, ExpectedResponse, Observation, Treatm
 
 __all__ = ["series_caveats", "site_rename_caveats"]
 
+# Sources of the caveat texts: /work/shared/research/clinical-notes.md sections 5.1-5.5 (Kunz 2009 seasonality,
+# Price 1999 fade after stopping, Yonsei phototrichogram CVs, the split-scalp design).
 _UNCONTROLLED = Caveat(
     "uncontrolled",
     "A before/after comparison on one person cannot separate micro-needling from minoxidil or finasteride, "
-    "the season or regression to the mean; a split-scalp self-experiment can (clinical-notes 5.5).",
+    "the season or regression to the mean; a split-scalp self-experiment (one side treated) can.",
 )
 
 
@@ -60,7 +62,7 @@ def series_caveats(
                     "minoxidil_shedding",
                     "Some measurements fall 2-8 weeks after starting minoxidil, when extra shedding "
                     "is common "
-                    "and settles by 3-4 months (clinical-notes 5.1).",
+                    "and settles by 3-4 months (consumer and clinical summaries of minoxidil shedding).",
                 )
             )
     autumn = _autumn_months(ctx.hemisphere)
@@ -72,7 +74,7 @@ def series_caveats(
                 f"Measurements on {', '.join(in_autumn[:4])}{' ...' if len(in_autumn) > 4 else ''} "
                 "fall in the "
                 "autumn shedding season (telogen peaks in July, shedding in October-November in the northern "
-                "hemisphere; Kunz 2009 via clinical-notes 5.1); a dip then may be seasonal.",
+                "hemisphere; Kunz et al. 2009, 823 women); a dip then may be seasonal.",
             )
         )
     flagged = [o for o in obs if o.quality_flags]
@@ -124,7 +126,7 @@ def series_caveats(
             Caveat(
                 "treatment_paused",
                 f"No session since {ctx.last_session.isoformat()}; gains from minoxidil were lost within "
-                f"{K.STOPPED_FADE_WEEKS:.0f} weeks of stopping (Price 1999, clinical-notes 5.2), and micro-"
+                f"{K.STOPPED_FADE_WEEKS:.0f} weeks of stopping (Price et al. 1999, PMID 10534633), and micro-"
                 "needling benefits may fade without ongoing treatment.",
             )
         )
@@ -136,8 +138,8 @@ def series_caveats(
             Caveat(
                 "no_replicates",
                 "One image per visit: the measurement noise is taken from published repeatability "
-                "(CV 2.6-9.8%, "
-                "clinical-notes 5.3), not from your own images. Two or three images per visit "
+                "(CV 2.6-9.8% in two-point "
+                "phototrichograms), not from your own images. Two or three images per visit "
                 "sharpen the answer.",
             )
         )
