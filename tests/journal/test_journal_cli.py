@@ -105,7 +105,10 @@ def test_profile_device_plan_log_today(capsys, db_url):
             "source": today["holds"][0]["source"],
         }
     ]
-    assert "clinical-notes 1.3" in today["holds"][0]["source"]
+    assert (
+        "consumer consensus" in today["holds"][0]["source"]
+        and "clinical-notes" not in today["holds"][0]["source"]
+    )
     assert {"kind": "minoxidil", "time": "08:00", "done": False} in today["due"]
     assert run_json(capsys, db_url, "today", "--at", "2025-01-07T20:00")["holds"] == []
     due = run_json(capsys, db_url, "today", "--at", "2025-01-13T09:00")["due"]
