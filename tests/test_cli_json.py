@@ -84,3 +84,32 @@ def test_measure_overlay_in_an_impossible_folder_is_one_line(capsys, tmp_path):
     rc = main(["measure", str(image), "--um-per-px", "2.76", "--overlay", str(blocker / "sub")])
     err = capsys.readouterr().err
     assert rc == 2 and "--overlay" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def _strings(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+@pytest.mark.parametrize(
+    "data_file",
+    ["protocol/rules.yaml", "journal/plausibility.yaml", "journal/sites.yaml", "measure/devices.yaml"],
+)
+def test_shipped_sources_cite_what_a_reader_can_look_up(data_file):
+    from pathlib import Path
+
+    import yaml
+
+    import regrow
+
+    data = yaml.safe_load((Path(regrow.__file__).parent / data_file).read_text(encoding="utf-8"))
+    texts = list(_strings(data))
+    assert texts
+    # our research notes are not shipped: a source shown to people must not send them there
+    assert [t for t in texts if "clinical-notes" in t or "hair-imaging-notes" in t or "../shared" in t] == []

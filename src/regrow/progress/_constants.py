@@ -124,7 +124,7 @@ NATURAL_HISTORY: tuple[NaturalHistory, ...] = (
         4.7,
         19.7,
         172,
-        "Olsen 2007 via https://pmc.ncbi.nlm.nih.gov/articles/PMC6691938/table/T0002 (clinical-notes 5.2)",
+        "Olsen 2007 via https://pmc.ncbi.nlm.nih.gov/articles/PMC6691938/table/T0002",
     ),
     NaturalHistory(
         "Olsen 2002, 5% vs 2% minoxidil solution trial, placebo arm",
@@ -133,7 +133,7 @@ NATURAL_HISTORY: tuple[NaturalHistory, ...] = (
         3.9,
         21.7,
         78,
-        "Olsen 2002 via https://pmc.ncbi.nlm.nih.gov/articles/PMC6691938/table/T0002 (clinical-notes 5.2)",
+        "Olsen 2002 via https://pmc.ncbi.nlm.nih.gov/articles/PMC6691938/table/T0002",
     ),
     NaturalHistory(
         "Lucky 2004, 5% vs 2% minoxidil in women, placebo arm",
@@ -142,6 +142,6 @@ NATURAL_HISTORY: tuple[NaturalHistory, ...] = (
         9.4,
         14.6,
         51,
-        "Lucky 2004 via https://pmc.ncbi.nlm.nih.gov/articles/PMC6691938/table/T0003 (clinical-notes 5.2)",
+        "Lucky 2004 via https://pmc.ncbi.nlm.nih.gov/articles/PMC6691938/table/T0003",
     ),
 )

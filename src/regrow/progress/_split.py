@@ -133,7 +133,7 @@ def analyse_split_scalp(
             "split_scalp_limits",
             "Minoxidil is absorbed into the whole body and spreads, and two sites are few; use "
             "symmetric sites "
-            "and treat both halves the same apart from needling (clinical-notes 5.5).",
+            "and treat both halves the same apart from needling.",
         )
     ]
     start = ctx.start or (days[0] if days else None)
