@@ -171,14 +171,15 @@ class Case:
         vals = vals if isinstance(vals, list) else [vals]
         problems = []
         for name, value in values.items():
-            if name not in names:
-                problems.append(f"{name}: not in the expected object")
-                continue
+            # a name, or (an unlisted vector) the name with its element numbers: resid1, resid2, ...
             idx = [
                 i
                 for i, n in enumerate(names)
                 if n == name or (n.startswith(name) and n[len(name) :].isdigit())
             ]
+            if not idx:
+                problems.append(f"{name}: not in the expected object")
+                continue
             why = all_equal(value, [vals[i] for i in idx], a.get("tolerance"))
             if why:
                 problems.append(f"{name}: {why}")
