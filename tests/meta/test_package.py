@@ -39,7 +39,7 @@ PUBLIC |= {
 }  # fmt: skip
 PUBLIC |= {
     "TES_TESTS", "TesResult", "density_cor", "density_smd", "density_zcor", "dfround", "replmiss", "tes",
-    "vec2mat",
+    "update", "vec2mat",
 }  # fmt: skip
 PUBLIC |= set(MV_PUBLIC)  # rma_mv, vcalc and network meta-analysis: pinned in test_mv_api.py
 

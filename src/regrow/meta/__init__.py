@@ -118,6 +118,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
     from regrow.meta._tools import dfround, replmiss, vec2mat
     from regrow.meta._transf import TRANSF, transf
     from regrow.meta._trimfill import TrimfillResult, trimfill
+    from regrow.meta._update import update
     from regrow.meta._vcalc import vcalc
     from regrow.meta._vif import VIFResult, vif
 
@@ -271,6 +272,7 @@ _LAZY = {
     "TES_TESTS": ("regrow.meta._tes", "TES_TESTS"),
     "TesResult": ("regrow.meta._tes", "TesResult"),
     "tes": ("regrow.meta._tes", "tes"),
+    "update": ("regrow.meta._update", "update"),
     "vec2mat": ("regrow.meta._tools", "vec2mat"),
     "replmiss": ("regrow.meta._tools", "replmiss"),
     "dfround": ("regrow.meta._tools", "dfround"),
@@ -455,5 +457,6 @@ __all__ += [
     "dfround",
     "replmiss",
     "tes",
+    "update",
     "vec2mat",
 ]

@@ -185,6 +185,25 @@ class Case:
                 problems.append(f"{name}: {why}")
         self._record(aid, "fail" if problems else "pass", "; ".join(problems))
 
+    def same(self, line: int, ours: Any, reference: Any) -> None:
+        """An assertion that compares two fits (``expect_equivalent(res2, res3)``) whose R value was not
+        recorded (a whole model object): ``ours`` must equal ``reference``, regrow's fit by the other route,
+        by R's ``all.equal`` with the assertion's tolerance."""
+        aid = self._id(line)
+        why = all_equal(ours, reference, self.assertions[aid].get("tolerance"))
+        self._record(aid, "pass" if why is None else "fail", why or "")
+
+    def runs(self, line: int, call: Callable[[], Any]) -> Any:
+        """``expect_error(expr, NA)``: ``call`` must not raise."""
+        aid = self._id(line)
+        try:
+            result = call()
+        except Exception as exc:
+            self._record(aid, "fail", f"raised {type(exc).__name__}: {exc}")
+            return None
+        self._record(aid, "pass")
+        return result
+
     def not_portable(self, line: int, why: str) -> None:
         """An assertion whose value cannot be reproduced outside R (R's random numbers, R attributes);
         it counts as not passing."""

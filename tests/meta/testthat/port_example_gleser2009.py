@@ -34,6 +34,8 @@ def lrr(c):
     c.check(86, _es("RR").yi)
 
 
-@block("results are correct for the multiple-treatment studies example with difference of arcsine transformed risks.")
+@block(
+    "results are correct for the multiple-treatment studies example with difference of arcsine transformed risks."
+)
 def arcsine(c):
     c.check(117, _es("AS").yi * 2)
