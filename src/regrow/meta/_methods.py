@@ -188,14 +188,22 @@ def vcov(res: RMAResult, *, type: str = "fixed", na_action: str | None = None) -
 
     Parameters
     ----------
-    res : RMAResult
+    res : RMAResult or MVResult
+        For an :func:`~regrow.meta.rma_mv` fit, "obs" is the marginal matrix ``M`` (sampling covariances
+        plus the random effects) and "resid" ``(I - H) M (I - H)'`` with ``H = X (X'WX)^-1 X'W``,
+        ``W = M^-1``.
     type : {"fixed", "beta", "obs", "fitted", "resid"}
     na_action : {"omit", "exclude", "pass"}, optional
+        (RMAResult only.)
 
     Returns
     -------
     ndarray
     """
+    from regrow.meta._mv import MVResult
+
+    if isinstance(res, MVResult):
+        return _vcov_mv(res, type)
     mode = na_mode(res, na_action)
     if type in ("fixed", "beta"):
         return res.vb.copy()
@@ -210,6 +218,32 @@ def vcov(res: RMAResult, *, type: str = "fixed", na_action: str | None = None) -
         ve = ImH @ (ImH * (res.vi + res.tau2)).T
         return _square(res, ve, "exclude" if mode == "pass" else mode)
     raise InputError.invalid("type", type, "fixed, beta, obs, fitted or resid")
+
+
+def _marginal_mv(res) -> np.ndarray:
+    """The (k, k) marginal covariance matrix of an rma_mv fit at its estimates."""
+    from regrow.meta._mv import _build_model
+
+    model = _build_model(res._setup)
+    M = np.zeros((res.k, res.k))
+    for grp, blocks in zip(model.blocks.groups, res._eval.M, strict=True):
+        for rows, block in zip(grp.rows, blocks, strict=True):
+            M[np.ix_(rows, rows)] = block
+    return M
+
+
+def _vcov_mv(res, type: str) -> np.ndarray:
+    if type in ("fixed", "beta"):
+        return res.vb.copy()
+    if type == "fitted":
+        return res.X @ res.vb @ res.X.T
+    if type not in ("obs", "resid"):
+        raise InputError.invalid("type", type, "fixed, beta, obs, fitted or resid")
+    M = _marginal_mv(res)
+    if type == "obs":
+        return M
+    ImH = np.eye(res.k) - res.X @ res.vb @ res.X.T @ np.linalg.inv(M)
+    return ImH @ M @ ImH.T
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,14 +1,16 @@
 """Port of metafor 3.8-1 tests/testthat/test_analysis_example_viechtbauer2007a.r (the profile-likelihood
-block is rma.mv, category mv; the two bootstrap blocks draw R's random numbers and are skipped on CRAN)."""
+block is rma.mv, category mv, counted on its own line; the two bootstrap blocks draw R's random numbers and
+are skipped on CRAN)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from harness import block, col, data
 from scipy.optimize import brentq
 from scipy.stats import chi2, gamma
 
-from regrow.meta import escalc, rma
+from regrow.meta import confint_mv, escalc, rma, rma_mv
 
 FILE = "test_analysis_example_viechtbauer2007a.r"
 
@@ -65,3 +67,12 @@ def sidik_jonkman(c):
     res = rma(es.yi, es.vi, method="SJ")
     df = res.k - 1
     c.check(105, np.array([df * res.tau2 / chi2.ppf(0.975, df), df * res.tau2 / chi2.ppf(0.025, df)]))
+
+
+@block("CI is correct for the profile likelihood method.")
+def profile_likelihood(c):
+    es = _es()
+    d = pd.DataFrame({"yi": es.yi, "vi": es.vi, "id": np.arange(1, len(es.yi) + 1)})
+    for line, method in ((68, "ML"), (72, "REML")):
+        ci = confint_mv(rma_mv("yi", "vi", random="~ 1 | id", data=d, method=method))[0]
+        c.check(line, [ci.ci_lb, ci.ci_ub])
