@@ -37,6 +37,10 @@ PUBLIC |= {
     "cooks_distance", "dfbetas", "fitted", "ranef", "residuals", "simulate", "to_long", "to_table", "to_wide",
     "transf", "vcov", "vif", "weights",
 }  # fmt: skip
+PUBLIC |= {
+    "TES_TESTS", "TesResult", "density_cor", "density_smd", "density_zcor", "dfround", "replmiss", "tes",
+    "update", "vec2mat",
+}  # fmt: skip
 PUBLIC |= set(MV_PUBLIC)  # rma_mv, vcalc and network meta-analysis: pinned in test_mv_api.py
 
 

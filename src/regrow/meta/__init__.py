@@ -83,6 +83,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
     from regrow.meta._network_data import NetworkData, network_arms, network_contrasts
     from regrow.meta._network_plot import plot_network
     from regrow.meta._network_rank import NetworkRanking, network_rank, pscores
+    from regrow.meta._pdfs import density_cor, density_smd, density_zcor
     from regrow.meta._permutest import PermutationTest, permutest
     from regrow.meta._plots import new_figure, plot_bubble, png_bytes
     from regrow.meta._plots import save as save_figure
@@ -113,8 +114,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time every name is impor
     )
     from regrow.meta._summary import format_summary
     from regrow.meta._tau2 import METHODS, Control
+    from regrow.meta._tes import TES_TESTS, TesResult, tes
+    from regrow.meta._tools import dfround, replmiss, vec2mat
     from regrow.meta._transf import TRANSF, transf
     from regrow.meta._trimfill import TrimfillResult, trimfill
+    from regrow.meta._update import update
     from regrow.meta._vcalc import vcalc
     from regrow.meta._vif import VIFResult, vif
 
@@ -265,6 +269,16 @@ _LAZY = {
     "network_rank": ("regrow.meta._network_rank", "network_rank"),
     "pscores": ("regrow.meta._network_rank", "pscores"),
     "vcalc": ("regrow.meta._vcalc", "vcalc"),
+    "TES_TESTS": ("regrow.meta._tes", "TES_TESTS"),
+    "TesResult": ("regrow.meta._tes", "TesResult"),
+    "tes": ("regrow.meta._tes", "tes"),
+    "update": ("regrow.meta._update", "update"),
+    "vec2mat": ("regrow.meta._tools", "vec2mat"),
+    "replmiss": ("regrow.meta._tools", "replmiss"),
+    "dfround": ("regrow.meta._tools", "dfround"),
+    "density_smd": ("regrow.meta._pdfs", "density_smd"),
+    "density_cor": ("regrow.meta._pdfs", "density_cor"),
+    "density_zcor": ("regrow.meta._pdfs", "density_zcor"),
 }
 
 
@@ -431,4 +445,18 @@ __all__ += [
     "robust_mv",
     "vcalc",
     "wald_mv",
+]
+
+# metafor's smaller tools: the test of excess significance, matrix and data helpers, sampling densities
+__all__ += [
+    "TES_TESTS",
+    "TesResult",
+    "density_cor",
+    "density_smd",
+    "density_zcor",
+    "dfround",
+    "replmiss",
+    "tes",
+    "update",
+    "vec2mat",
 ]

@@ -49,6 +49,8 @@ class EffectSizes:
         IRR/IRD/IR/IRLN).
     reasons : tuple of str
         Why each study is incomplete (``""`` for complete studies).
+    warnings : tuple of str
+        What metafor warns about (values of +-Inf recoded to NA), for the caller to show.
     """
 
     measure: str
@@ -57,6 +59,7 @@ class EffectSizes:
     complete: np.ndarray
     ni: np.ndarray
     reasons: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("yi", "vi", "complete", "ni"):
@@ -365,6 +368,11 @@ def escalc(
     yi, vi = np.asarray(raw.yi, dtype=np.float64).copy(), np.asarray(raw.vi, dtype=np.float64).copy()
     # metafor's clean-up: +-Inf or NaN in yi or vi -> both NA; negative vi -> NA
     bad = ~np.isfinite(yi) | ~np.isfinite(vi)
+    warned = (
+        ("Some yi and/or vi values equal to +-Inf; recoded to NA.",)
+        if np.any(np.isinf(yi) | np.isinf(vi))
+        else ()
+    )
     yi[bad] = np.nan
     vi[bad] = np.nan
     with np.errstate(invalid="ignore"):
@@ -377,7 +385,9 @@ def escalc(
         notes = {"not in include": left_out, **notes}
     complete = np.isfinite(yi) & np.isfinite(vi)
     reasons = _reasons(complete, {name: arrays[name] for name in used}, notes)
-    return EffectSizes(measure=measure, yi=yi, vi=vi, complete=complete, ni=raw.ni, reasons=reasons)
+    return EffectSizes(
+        measure=measure, yi=yi, vi=vi, complete=complete, ni=raw.ni, reasons=reasons, warnings=warned
+    )
 
 
 def _rows(selection: Any, k: int, name: str) -> np.ndarray:

@@ -279,7 +279,8 @@ def hatvalues(res: RMAResult, *, type: str = "diagonal", na_action: str | None =
 
     Parameters
     ----------
-    res : RMAResult
+    res : RMAResult or MVResult
+        (For an rma_mv fit ``A = W = M^-1``, the inverse marginal covariance matrix.)
     type : {"diagonal", "matrix"}
     na_action : {"omit", "exclude", "pass"}, optional
         Per-study layout (see :mod:`regrow.meta._methods`).
@@ -289,7 +290,10 @@ def hatvalues(res: RMAResult, *, type: str = "diagonal", na_action: str | None =
     ndarray
         The leverages (summing to p), or the matrix."""
     from regrow.meta._methods import _full, _square, na_mode
+    from regrow.meta._mv_methods import hatvalues_mv, is_mv
 
+    if is_mv(res):
+        return hatvalues_mv(res, type)
     mode = na_mode(res, na_action)
     if type == "matrix":
         return _square(res, hat_matrix(res), mode)
@@ -313,7 +317,8 @@ def rstandard(res: RMAResult, *, type: str = "marginal", na_action: str | None =
 
     Parameters
     ----------
-    res : RMAResult
+    res : RMAResult or MVResult
+        (An rma_mv fit: marginal residuals with ``Var(e) = (I - H) M (I - H)'``.)
     type : {"marginal", "conditional"}
     na_action : {"omit", "exclude", "pass"}, optional
         Per-study layout (see :mod:`regrow.meta._methods`).
@@ -326,6 +331,12 @@ def rstandard(res: RMAResult, *, type: str = "marginal", na_action: str | None =
     ----------
     Viechtbauer W, Cheung MW-L (2010). doi:10.1002/jrsm.11.
     """
+    from regrow.meta._mv_methods import is_mv, rstandard_mv
+
+    if is_mv(res):
+        if type != "marginal":
+            raise InputError.invalid("type", type, "'marginal' for an rma_mv fit")
+        return rstandard_mv(res)
     if _is_mh(res):
         from regrow.meta._mh_diag import rstandard_mh
 

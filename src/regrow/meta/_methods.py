@@ -17,6 +17,7 @@ import numpy as np
 
 from regrow.errors import InputError
 from regrow.meta._dist import norm_ppf, t_ppf
+from regrow.meta._mv_methods import fitted_mv, is_mv, residuals_mv, vcov_mv, weights_mv
 from regrow.meta._rma_result import RMAResult, alpha_of
 from regrow.meta._transf import resolve_transf
 
@@ -93,13 +94,15 @@ def fitted(res: RMAResult, *, na_action: str | None = None) -> np.ndarray:
 
     Parameters
     ----------
-    res : RMAResult
+    res : RMAResult or MVResult
     na_action : {"omit", "exclude", "pass"}, optional
 
     Returns
     -------
     ndarray
     """
+    if is_mv(res):
+        return fitted_mv(res)
     mode = na_mode(res, na_action)
     if mode == "pass" and res.X_all is not None:
         with np.errstate(invalid="ignore"):
@@ -113,7 +116,8 @@ def residuals(res: RMAResult, *, type: str = "response", na_action: str | None =
 
     Parameters
     ----------
-    res : RMAResult
+    res : RMAResult or MVResult
+        (An rma_mv fit gives the "response" residuals only.)
     type : {"response", "pearson", "cholesky", "rstandard", "rstudent"}
     na_action : {"omit", "exclude", "pass"}, optional
 
@@ -121,6 +125,10 @@ def residuals(res: RMAResult, *, type: str = "response", na_action: str | None =
     -------
     ndarray
     """
+    if is_mv(res):
+        if type != "response":
+            raise InputError.invalid("type", type, "'response' for an rma_mv fit")
+        return residuals_mv(res)
     mode = na_mode(res, na_action)
     if type in ("rstandard", "rstudent"):
         from regrow.meta._influence import rstandard, rstudent
@@ -149,7 +157,8 @@ def weights(res: RMAResult, *, type: str = "diagonal", na_action: str | None = N
 
     Parameters
     ----------
-    res : RMAResult
+    res : RMAResult, MVResult or MHResult
+        For an rma_mv fit the weights are the diagonal of ``W = M^-1`` (in percent) or ``W`` itself.
     type : {"diagonal", "matrix"}
     na_action : {"omit", "exclude", "pass"}, optional
 
@@ -163,6 +172,8 @@ def weights(res: RMAResult, *, type: str = "diagonal", na_action: str | None = N
         if type == "matrix":
             return np.diag(np.asarray(res.wi, float))
         raise InputError.invalid("type", type, "'diagonal' or 'matrix'")
+    if is_mv(res):
+        return weights_mv(res, type)
     mode = na_mode(res, na_action)
     w = res.weights if res.weighted else np.full(res.k, 1.0 / res.k)
     if type == "diagonal":
@@ -188,14 +199,20 @@ def vcov(res: RMAResult, *, type: str = "fixed", na_action: str | None = None) -
 
     Parameters
     ----------
-    res : RMAResult
+    res : RMAResult or MVResult
+        For an :func:`~regrow.meta.rma_mv` fit, "obs" is the marginal matrix ``M`` (sampling covariances
+        plus the random effects) and "resid" ``(I - H) M (I - H)'`` with ``H = X (X'WX)^-1 X'W``,
+        ``W = M^-1``.
     type : {"fixed", "beta", "obs", "fitted", "resid"}
     na_action : {"omit", "exclude", "pass"}, optional
+        (RMAResult only.)
 
     Returns
     -------
     ndarray
     """
+    if is_mv(res):
+        return vcov_mv(res, type)
     mode = na_mode(res, na_action)
     if type in ("fixed", "beta"):
         return res.vb.copy()

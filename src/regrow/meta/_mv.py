@@ -283,7 +283,8 @@ def rma_mv(
     Parameters
     ----------
     yi : array-like of shape (k,) or str
-        Effect sizes (or the name of their column in ``data``).
+        Effect sizes (or the name of their column in ``data``), or a formula ``"yi ~ x + factor(g)"`` giving
+        the column and the moderators at once (then ``mods`` is not given).
     V : array-like of shape (k,) or (k, k), list of square arrays, or str
         Sampling variances, a full variance-covariance matrix, or its diagonal blocks in row order (see
         :func:`vcalc` for building one).
@@ -361,6 +362,13 @@ def rma_mv(
             raise InputError.invalid("struct", st, "one of " + ", ".join(STRUCTS))
     alpha = level_alpha(level)
     warnings: list[str] = []
+    if isinstance(yi, str) and "~" in yi:  # metafor's rma.mv(yi ~ x, ...)
+        if mods is not None:
+            raise InputError(
+                "Give the moderators either in the yi formula or in mods, not both.", field="mods"
+            )
+        yi, rhs = (part.strip() for part in yi.split("~", 1))
+        mods = "~ " + rhs
     y = effect_vector(yi, data)
     k = y.size
     v_diag, v_blocks, _ = sampling_covariance(V, k, data)

@@ -246,8 +246,21 @@ def _bound(excess, end: float, est: float, tol: float, optimize) -> tuple[float,
         at_end = excess(end)
     except (ConvergenceError, EstimationError):
         at_end = np.nan
+    given_end = end
+    if not np.isfinite(at_end):
+        # the model cannot be fitted at the end itself (e.g. a variance of 0 with all vi = 0 makes the
+        # marginal matrix singular): search from the nearest point towards the estimate that can be
+        for step in (1e-10, 1e-8, 1e-6, 1e-4, 1e-2):
+            near = end + (est - end) * step
+            try:
+                at_end = excess(near)
+            except (ConvergenceError, EstimationError):
+                continue
+            if np.isfinite(at_end):
+                end = near
+                break
     if not np.isfinite(at_end) or at_end < 0:
-        return end, True
+        return given_end, True
     root = optimize.brentq(
         excess, min(end, est), max(end, est), xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=1000
     )

@@ -159,7 +159,7 @@ def _predictor_column(predictor: str, vi: np.ndarray, ni) -> np.ndarray:
     return {"ni": ni, "ninv": 1.0 / ni, "sqrtni": np.sqrt(ni), "sqrtninv": 1.0 / np.sqrt(ni)}[predictor]
 
 
-def regtest(res: RMAResult, *, model: str = "rma", predictor: str = "sei", ni=None) -> RegtestResult:
+def regtest(res, vi=None, *, model: str = "rma", predictor: str = "sei", ni=None) -> RegtestResult:
     """Egger's regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
     The fitted model's design is extended by a precision predictor ``g(i)`` and the test is the one for its
@@ -176,8 +176,11 @@ def regtest(res: RMAResult, *, model: str = "rma", predictor: str = "sei", ni=No
 
     Parameters
     ----------
-    res : RMAResult
-        The fitted model (``rma``).
+    res : RMAResult, EffectSizes or array-like
+        The fitted model (``rma``); or effect sizes (with ``vi``, or :func:`escalc` output, whose ``ni`` is
+        then used), which are first fitted by a REML random-effects model as metafor's ``regtest(yi, vi)``.
+    vi : array-like, optional
+        Sampling variances when ``res`` holds effect sizes.
     model : {"rma", "lm"}, default "rma"
     predictor : {"sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"}, default "sei"
         Standard error, sampling variance, sample size, 1/n, sqrt(n) or 1/sqrt(n).
@@ -206,6 +209,13 @@ def regtest(res: RMAResult, *, model: str = "rma", predictor: str = "sei", ni=No
         raise InputError.invalid("model", model, "one of " + ", ".join(REGTEST_MODELS))
     if predictor not in REGTEST_PREDICTORS:
         raise InputError.invalid("predictor", predictor, "one of " + ", ".join(REGTEST_PREDICTORS))
+    if not isinstance(res, RMAResult):
+        from regrow.meta._rma import rma
+
+        if ni is None and vi is None and getattr(res, "ni", None) is not None:
+            ni = res.ni
+        yi, vi = _yi_vi(*((res.yi, res.vi) if vi is None and hasattr(res, "vi") else (res, vi)))
+        res = rma(yi, vi, method="REML")
     yi, vi = np.asarray(res.yi, float), np.asarray(res.vi, float)
     k, p = res.X.shape
     if k < p + 2:

@@ -591,7 +591,7 @@ def fit_arrays(
         warnings.append("Cannot compute the Q-test, I^2 or H^2 when some sampling variances are 0.")
 
     parms = p + (0 if (method in EQUAL_EFFECTS or tau2_fixed) else 1)
-    fit_stats = _fit_stats(yi, vi, X, tau2, wi, rss_f, parms, allvipos)
+    fit_stats = _fit_stats(yi, vi, X, tau2, wi, rss_f, parms, allvipos, remlf=control.remlf)
     R2 = None
     if with_r2 and intercept and not int_only:
         R2 = _pseudo_r2(yi, vi, X, method, tau2, control, weights, weighted, test, used_weights)
@@ -719,8 +719,9 @@ def _pseudo_r2(yi, vi, X, method, tau2, control, weights, weighted, test, used_w
     return float(max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0))
 
 
-def _fit_stats(yi, vi, X, tau2, wi, rss, parms, allvipos) -> dict[str, dict[str, float]]:
-    """Log-likelihood, deviance, AIC, BIC and AICc under ML and REML, as ``fitstats.rma``."""
+def _fit_stats(yi, vi, X, tau2, wi, rss, parms, allvipos, *, remlf=True) -> dict[str, dict[str, float]]:
+    """Log-likelihood, deviance, AIC, BIC and AICc under ML and REML, as ``fitstats.rma`` (``remlf``:
+    metafor's ``control=list(REMLf=)``, whether the REML log-likelihood has the ``log|X'X| / 2`` term)."""
     k, p = X.shape
     total = vi + tau2
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -731,7 +732,7 @@ def _fit_stats(yi, vi, X, tau2, wi, rss, parms, allvipos) -> dict[str, dict[str,
         )
         ll_reml = (
             -0.5 * (k - p) * np.log(2 * np.pi)
-            + 0.5 * logdet_xx
+            + (0.5 * logdet_xx if remlf else 0.0)
             - 0.5 * np.sum(np.log(total))
             - 0.5 * logdet_xwx
             - 0.5 * rss

@@ -233,6 +233,18 @@ class RMAResult:
             return np.asarray(X_all, dtype=float), True
         if self.int_only:
             raise InputError("Cannot give newmods for a model without moderators.", field="newmods")
+        if (
+            isinstance(newmods, list | tuple)
+            and newmods
+            and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in newmods)
+        ):  # (name, value) pairs, as an R named vector, where a name may repeat
+            given = [name for name, _ in newmods]
+            twice = sorted({name for name in given if given.count(name) > 1})
+            if twice:
+                raise InputError(
+                    f"newmods names {twice[0]!r} more than once.", field="newmods", value=twice[0]
+                )
+            newmods = dict(newmods)
         if isinstance(newmods, Mapping):
             names = self.coef_names[1:] if int_incl else self.coef_names
             order = _match_names(list(newmods), names)
@@ -275,7 +287,8 @@ class RMAResult:
         ----------
         newmods : array-like or mapping, optional
             Moderator values (without the intercept), one row per prediction: shape (n, p - 1), (p - 1,),
-            or (n,) for a model with one moderator; a mapping from moderator name to values also works.
+            or (n,) for a model with one moderator; a mapping from moderator name to values also works, as
+            does a list of ``(name, value)`` pairs (an R named vector; a repeated name is an error).
             Omitted: the pooled effect of an intercept-only model, else the fitted value of every study
             (padded with NaN for studies left out under ``na_action="exclude"``).
         intercept : bool, default True

@@ -71,12 +71,16 @@ class Control:
     tau2_init : float, optional
         Starting value of the iterative estimators (ML, REML, EB: the HE estimate; DLIT: 0; SJ, SJIT: the
         variance of the effect sizes), metafor's ``tau2.init``.
+    remlf : bool
+        Whether the REML log-likelihood includes the term ``+ log|X'X| / 2`` (metafor's ``REMLf``, default
+        True); False gives the restricted log-likelihood that R's ``logLik(lm(...), REML=TRUE)`` reports.
     """
 
     threshold: float = 1e-12
     tol: float = 1e-12
     maxiter: int = 1000
     tau2_init: float | None = None
+    remlf: bool = True
 
 
 def _iv(vi: np.ndarray, tau2: float) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Port of metafor 3.8-1 tests/testthat/test_misc_aggregate.r (the V from an rma.mv fit, lines 42-43, needs
-E2's rma.mv)."""
+"""Port of metafor 3.8-1 tests/testthat/test_misc_aggregate.r (lines 42-43 aggregate with the marginal
+variance-covariance matrix of an rma_mv fit)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from harness import block, data
 
-from regrow.meta import aggregate
+from regrow.meta import aggregate, rma_mv
 
 FILE = "test_misc_aggregate.r"
 
@@ -38,6 +38,13 @@ def assink(c):
     V = _block_corr(d["vi"], d["study"].to_numpy(), 0.6)
     agg = aggregate(d, cluster="study", V=V)
     c.checks({35: agg["yi"], 36: agg["vi"]})
+    # rma.mv(yi, V, random = ~ 1 | study/esid): vcov(res, type="obs") = V + sigma2_study (same study) +
+    # sigma2_esid (diagonal; esid is unique within a study)
+    res = rma_mv(d["yi"].to_numpy(float), V, random="~ 1 | study/esid", data=d)
+    same = np.equal.outer(d["study"].to_numpy(), d["study"].to_numpy())
+    M = V + res.sigma2[0] * same + res.sigma2[1] * np.eye(len(d))
+    agg = aggregate(d, cluster="study", V=M)
+    c.checks({42: agg["yi"], 43: agg["vi"]})
 
 
 def _ishak():

@@ -204,6 +204,23 @@ def var_names(c):
     c.check(278, dat.attrs["escalc"]["y2"]["measure"])
 
 
+@block("`[`, cbind(), and rbind() work correctly for 'escalc' objects.")
+def reorder_columns(c):
+    # the column reordering part (cbind(dat[,1:9], dat[,c(12:13,10:11)])); R's rbind() of escalc frames,
+    # which reorders the per-column 'ni' and 'slab' attributes with the rows, has no pandas counterpart
+    dat = _two_outcomes()
+    dat = dat[[*dat.columns[:9], *dat.columns[[11, 12, 9, 10]]]]
+    c.check(288, list(dat.columns[-4:]))
+    c.check(289, dat.attrs["yi_names"])
+    c.check(290, dat.attrs["vi_names"])
+    c.check(291, dat.attrs["escalc"]["y1"]["measure"])
+    c.check(292, dat.attrs["escalc"]["y2"]["measure"])
+    for line in (295, 296, 304, 307):
+        c.not_portable(
+            line, "R's rbind() of 'escalc' data frames reorders the per-column attributes with the rows"
+        )
+
+
 @block("summary() of 'escalc' objects works correctly with the 'out.names' argument.")
 def summary_names(c):
     bcg = data("dat.bcg")
@@ -211,6 +228,10 @@ def summary_names(c):
     s2 = escalc("OR", **{k: col(bcg, v) for k, v in BCG.items()}).summary()
     c.check(318, [s1["zi"][0], s1["sei"][0], s1["ci_lb"][0], s1["ci_ub"][0]])
     c.check(319, [s2["zi"][0], s2["sei"][0], s2["ci_lb"][0], s2["ci_ub"][0]])
+    for line in (322, 323):
+        c.not_portable(
+            line, "R's `[` on an 'escalc' data frame drops the yi.names/vi.names of dropped columns"
+        )
 
 
 @block("'subset' and 'include' arguments work correctly in 'escalc'.")

@@ -1,11 +1,12 @@
-"""Port of metafor 3.8-1 tests/testthat/test_misc_fitstats.r (the rma.mv block is E2's)."""
+"""Port of metafor 3.8-1 tests/testthat/test_misc_fitstats.r (the rma.mv block is category mv, counted on its own
+line)."""
 
 from __future__ import annotations
 
 import numpy as np
 from harness import block, col, data
 
-from regrow.meta import aic, bic, deviance, df_residual, escalc, fitstats, loglik, nobs, rma
+from regrow.meta import aic, bic, deviance, df_residual, escalc, fitstats, loglik, nobs, rma, rma_mv
 from regrow.meta._dist import norm_pdf
 
 FILE = "test_misc_fitstats.r"
@@ -30,3 +31,18 @@ def uni(c):
     c.check(39, fitstats(res1).to_numpy().ravel())
     c.check(42, fitstats(res1, res2).to_numpy().ravel(order="F"))
     c.checks({45: nobs(res1), 48: df_residual(res1)})
+
+
+@block("fit statistics are correct for rma.mv().")
+def mv(c):
+    d = data("dat.berkey1998")
+    V = np.zeros((len(d), len(d)))
+    for trial in d["trial"].unique():
+        rows = np.flatnonzero(d["trial"].to_numpy() == trial)
+        V[np.ix_(rows, rows)] = d.loc[rows, ["v1i", "v2i"]].to_numpy()
+    res = rma_mv("yi", V, mods="~ outcome - 1", random="~ outcome | trial", struct="UN", data=d, method="ML")
+    fs = res.fit_stats["ML"]
+    c.checks({64: fs["ll"], 67: fs["dev"], 70: fs["AIC"], 71: -2 * fs["ll"] + 2 * res.parms})
+    c.checks({74: fs["BIC"], 75: -2 * fs["ll"] + res.parms * np.log(res.k)})
+    c.check(78, [fs["ll"], fs["dev"], fs["AIC"], fs["BIC"], fs["AICc"]])
+    c.checks({81: res.k, 84: res.k - res.p})

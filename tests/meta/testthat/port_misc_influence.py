@@ -1,11 +1,13 @@
-"""Port of metafor 3.8-1 tests/testthat/test_misc_influence.r (rma.uni, rma.mh and rma.peto parts)."""
+"""Port of metafor 3.8-1 tests/testthat/test_misc_influence.r (rma.uni, rma.mh and rma.peto parts;
+the rma.mv hat values are category mv, counted on their own line)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from harness import block, col, data
 
-from regrow.meta import cooks_distance, escalc, hatvalues, influence, leave1out, rma, rma_mh, rma_peto
+from regrow.meta import cooks_distance, escalc, hatvalues, influence, leave1out, rma, rma_mh, rma_mv, rma_peto
 
 FILE = "test_misc_influence.r"
 
@@ -100,3 +102,20 @@ def infonly(c):
     inf = influence(rma(yi, vi, method="EE"))
     c.check(156, len(inf.rstudent))
     c.check(158, int(np.sum(inf.is_infl)))
+
+
+def _bcg_mv(**kw):
+    b = data("dat.bcg")
+    es = escalc("RR", ai=col(b, "tpos"), bi=col(b, "tneg"), ci=col(b, "cpos"), di=col(b, "cneg"), **kw)
+    keep = slice(None) if "subset" not in kw else kw["subset"]
+    frame = pd.DataFrame(
+        {"yi": es.yi, "vi": es.vi, "ablat": col(b, "ablat")[keep], "trial": b["trial"].to_numpy()[keep]}
+    )
+    return frame
+
+
+@block("hatvalues() works for rma.mv().")
+def mv_hat(c):
+    res = rma_mv("yi", "vi", mods="~ ablat", random="~ 1 | trial", data=_bcg_mv())
+    c.check(90, hatvalues(res))
+    c.check(93, hatvalues(res, type="matrix")[:3, :3].ravel(order="F"))

@@ -33,7 +33,8 @@ def named(c):
         c.check_fields(line, _fields(res.predict(newmods=nm)))
     bad = [[30, 0], [30, 0, 0, 0], {"abl": 30, "random": 0}, {"abl": 30, "alloc": 0, "sys": 1},
            {"abl": 30, "ran": 0, "year": 1970}, {"abl": 30, "ran": 0, "sys": 1, "rand": 1}]  # fmt: skip
-    for line, nm in zip((27, 28, 29, 30, 31, 33), bad, strict=True):
+    bad.insert(5, [("abl", 30), ("ran", 0), ("sys", 1), ("ran", 1)])  # an R named vector: 'ran' twice
+    for line, nm in zip((27, 28, 29, 30, 31, 32, 33), bad, strict=True):
         c.raises(line, lambda nm=nm: res.predict(newmods=nm))
     ablat, year = col(b, "ablat"), col(b, "year")
     res = rma(

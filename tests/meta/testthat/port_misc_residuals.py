@@ -1,11 +1,14 @@
-"""Port of metafor 3.8-1 tests/testthat/test_misc_residuals.r (rma.uni, rma.mh and rma.peto parts)."""
+"""Port of metafor 3.8-1 tests/testthat/test_misc_residuals.r (rma.uni, rma.mh and rma.peto parts;
+the rma.mv block is category mv, counted on its own line: its cluster-level and studentized residuals are
+not ported)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from harness import block, col, data, metafor_control
 
-from regrow.meta import escalc, residuals, rma, rma_mh, rma_peto, rstandard, rstudent
+from regrow.meta import escalc, residuals, rma, rma_mh, rma_mv, rma_peto, rstandard, rstudent
 
 FILE = "test_misc_residuals.r"
 
@@ -51,3 +54,22 @@ def peto(c):
     c.check(73, es.yi - res.beta)
     c.check(74, rstandard(res).z)
     c.check(75, rstudent(res).z)
+
+
+def _bcg_mv(**kw):
+    b = data("dat.bcg")
+    es = escalc("RR", ai=col(b, "tpos"), bi=col(b, "tneg"), ci=col(b, "cpos"), di=col(b, "cneg"), **kw)
+    keep = slice(None) if "subset" not in kw else kw["subset"]
+    frame = pd.DataFrame(
+        {"yi": es.yi, "vi": es.vi, "ablat": col(b, "ablat")[keep], "trial": b["trial"].to_numpy()[keep]}
+    )
+    return frame
+
+
+@block("residuals are correct for rma.mv().")
+def mv(c):
+    d = _bcg_mv(subset=np.arange(6))
+    res = rma_mv("yi", "vi", random="~ 1 | trial", data=d)
+    c.check(48, residuals(res))
+    assert np.allclose(residuals(res), d["yi"].to_numpy() - res.beta[0], rtol=1e-12)
+    c.check(49, rstandard(res).z)

@@ -63,6 +63,10 @@ def multiple(c):
 def perm(c):
     d, yi, vi = _dat()
     c.warns(194, lambda: rma(yi, vi, scale=_scale3(d)))
+    for line in (201, 202):
+        c.not_portable(
+            line, "a random permutation test (iter=100) drawn with R's random numbers (set.seed(1234))"
+        )
 
 
 @block("predict() works correctly for location-scale models")

@@ -1,11 +1,13 @@
-"""Port of metafor 3.8-1 tests/testthat/test_misc_robust.r (the rma.uni blocks; rma.mv ones are E2's)."""
+"""Port of metafor 3.8-1 tests/testthat/test_misc_robust.r (the rma.mv block is category mv, counted
+on its own line)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from harness import block, col, data
 
-from regrow.meta import escalc, rma, robust
+from regrow.meta import escalc, rma, rma_mv, robust, robust_mv
 
 FILE = "test_misc_robust.r"
 
@@ -72,3 +74,14 @@ def moderators(c):
                           (p2.pred, p2.ci_lb, p2.ci_ub, p2.pi_lb, p2.pi_ub), strict=True):  # fmt: skip
         assert np.allclose(a, b)
         c.check(line, b)
+
+
+@block("robust() works correctly for 'rma.mv' objects.")
+def mv(c):
+    d, es = _bcg()
+    frame = pd.DataFrame({"yi": es.yi, "vi": es.vi, "trial": d["trial"]})
+    res = rma_mv("yi", "vi", random="~ 1 | trial", data=frame)
+    for first, kw in ((129, {}), (134, {"adjust": False}), (139, {"clubsandwich": True})):
+        sav = robust_mv(res, frame["trial"], **kw)
+        c.checks({first: sav.vb.ravel(), first + 1: sav.dfs, first + 2: sav.tval})
+    # lines 146-148 refit with user weights W=1, which rma_mv does not take
