@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from regrow.evidence._rma import rma
+from regrow.meta import rma
 
 #: Study counts for the REML meta-regression.
 SIZES = (100, 1_000, 2_000, 10_000)
@@ -218,7 +218,7 @@ def bench_permutest(*, use_r: bool, r_timeout: float, workdir: Path) -> Row:
     data = make_data(PERM_K, SEED)
     res = fit_regrow(data)
     try:
-        from regrow.evidence._permutest import permutest
+        from regrow.meta import permutest
     except ImportError:
         return Row(
             "permutest 1000 iter", PERM_K, math.nan, note="regrow permutest not available: not measured"

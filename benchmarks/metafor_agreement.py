@@ -6,7 +6,7 @@ Needs ``Rscript`` with metafor (Debian: ``apt-get install -y r-base-core r-cran-
     python benchmarks/metafor_agreement.py            # prints the worst relative difference per quantity
 
 It exits non-zero when any quantity differs by more than the test-suite tolerances (1e-6 closed form,
-1e-5 iterative). ``tests/evidence/test_metafor_live.py`` (marked slow) runs it.
+1e-5 iterative). ``tests/meta/test_metafor_live.py`` (marked slow) runs it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from regrow.evidence import rma
+from regrow.meta import rma
 
 DATASETS = [
     "dat.assink2016",

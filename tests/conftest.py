@@ -15,6 +15,18 @@ SHARED_DIR = Path(os.environ.get("REGROW_SHARED_DIR", REPO_ROOT.parent / "shared
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(autouse=True)
+def _private_user_folders(tmp_path_factory, monkeypatch):
+    """No test writes into the real user data folder: it and the photo folder default live in a temp dir.
+
+    (A PostgreSQL journal's photo folder defaults to the user data folder, which a test must never touch.)
+    """
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("REGROW_PHOTOS_DIR", str(home / "photos"))
+    monkeypatch.delenv("REGROW_DATABASE_URL", raising=False)
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """The shared reference folder; fails loudly (never skips) when it is missing."""

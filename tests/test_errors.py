@@ -16,6 +16,7 @@ def test_every_error_derives_from_regrow_error():
         (errors.NotFoundError, 404),
         (errors.PermissionDeniedError, 403),
         (errors.RuleBlockedError, 409),
+        (errors.DuplicateError, 409),
         (errors.TooFewStudiesError, 422),
     ],
 )

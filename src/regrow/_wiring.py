@@ -20,7 +20,15 @@ from regrow import journal as jr
 from regrow import protocol as pr
 from regrow.errors import InputError
 
-__all__ = ["draft_plan", "journal_records", "log_dose", "log_session", "record", "store_plan"]
+__all__ = [
+    "check_acknowledged_ids",
+    "draft_plan",
+    "journal_records",
+    "log_dose",
+    "log_session",
+    "record",
+    "store_plan",
+]
 
 R = TypeVar("R")
 
@@ -41,9 +49,21 @@ def record(cls: type[R], row: Any) -> R:
 
 
 def journal_records(session: Session, *, person_id: int) -> pr.JournalRecords:
-    """Everything the journal-wide rules look at for one person, as the protocol's plain records."""
+    """Everything the journal-wide rules look at for one person, as the protocol's plain records.
+
+    ``plan`` is the active plan (its newest version) and ``plan_versions`` all its versions oldest first,
+    so that schedules, adherence and checks judge each day by the version in force on it.
+    """
     profile = jr.get_profile(session, person_id=person_id)
-    plan = jr.get_active_plan(session, person_id=person_id)
+    active = jr.get_active_plan(session, person_id=person_id)
+    versions = (
+        ()
+        if active is None
+        else pr.version_chain(
+            [record(pr.PlanRecord, p) for p in jr.list_plans(session, person_id=person_id)],
+            active_id=active.id,
+        )
+    )
     return pr.JournalRecords(
         profile=None if profile is None else record(pr.ProfileRecord, profile),
         screening=jr.list_screening(session, person_id=person_id),
@@ -51,7 +71,8 @@ def journal_records(session: Session, *, person_id: int) -> pr.JournalRecords:
         disinfections=tuple(
             record(pr.DisinfectionRecord, d) for d in jr.list_disinfections(session, person_id=person_id)
         ),
-        plan=None if plan is None else record(pr.PlanRecord, plan),
+        plan=versions[-1] if versions else None,
+        plan_versions=versions,
         sessions=tuple(record(pr.SessionRecord, s) for s in jr.list_sessions(session, person_id=person_id)),
         doses=tuple(record(pr.DoseRecord, d) for d in jr.list_doses(session, person_id=person_id)),
         events=tuple(record(pr.EventRecord, e) for e in jr.list_events(session, person_id=person_id)),
@@ -116,6 +137,20 @@ def draft_plan(
     return plan
 
 
+def check_acknowledged_ids(acknowledge: Mapping[str, str], rules: pr.RuleSet) -> None:
+    """Refuse an acknowledgement of a rule id that does not exist (a typo would otherwise pass silently).
+
+    Raises
+    ------
+    InputError
+        Naming the unknown id and the stop rules that can be acknowledged.
+    """
+    stops = sorted(r.id for r in rules.rules.values() if r.severity == "stop")
+    for rule_id in acknowledge:
+        if rule_id not in rules.rules:
+            raise InputError.invalid("acknowledge", rule_id, "the id of a stop rule: " + ", ".join(stops))
+
+
 def store_plan(
     session: Session,
     *,
@@ -138,6 +173,7 @@ def store_plan(
     RuleBlockedError
         A stop finding without an acknowledgement in ``acknowledge`` (``{rule_id: reason}``).
     """
+    check_acknowledged_ids(acknowledge, rules)
     findings = pr.check_plan(plan, journal_records(session, person_id=person_id), rules)
     stops = pr.require_acknowledged(findings, acknowledge)
     row = jr.add_plan(session, person_id=person_id, **plan.storable())
@@ -166,7 +202,8 @@ def log_session(
 ) -> tuple[jr.TreatmentSession, list[pr.Finding]]:
     """Check a needling session against the rules and store it with its acknowledgements (one flush).
 
-    The needle length defaults to the device's; the session is filed under the active plan, if any.
+    The needle length defaults to the device's; the session is filed under the version of the active plan in
+    force on its day, if any.
 
     Parameters
     ----------
@@ -195,9 +232,13 @@ def log_session(
     RuleBlockedError
         A stop finding without an acknowledgement in ``acknowledge``.
     """
+    check_acknowledged_ids(acknowledge, rules)
     device = jr.get_device(session, person_id=person_id, device_id=device_id)
     records = journal_records(session, person_id=person_id)
-    pr.check_session_date(records.plan, performed_at)
+    versions = records.versions()
+    pr.check_session_date(versions, performed_at)
+    # filed under the plan version in force on the session's day (not the one active when it is logged)
+    in_force = pr.plan_in_force(versions, performed_at.date()) if versions else None
     length = fields.get("needle_length_mm")
     candidate = pr.SessionRecord(
         performed_at=performed_at,
@@ -218,7 +259,7 @@ def log_session(
         person_id=person_id,
         device_id=device.id,
         performed_at=performed_at,
-        plan_id=None if records.plan is None else records.plan.id,
+        plan_id=None if in_force is None else in_force.id,
         acknowledgements=[
             {"rule_id": f.rule_id, "reason": acknowledge[f.rule_id], "message": f.message} for f in stops
         ],
@@ -237,6 +278,7 @@ def log_dose(
     strength: str | None = None,
     amount: str | None = None,
     notes: str | None = None,
+    allow_duplicate: bool = False,
 ) -> tuple[jr.AdjunctDose, list[pr.Finding]]:
     """Store an adjunct dose and return it with its findings (minoxidil inside a post-session hold warns).
 
@@ -257,6 +299,7 @@ def log_dose(
         strength=strength,
         amount=amount,
         notes=notes,
+        allow_duplicate=allow_duplicate,
     )
     findings = pr.check_dose(record(pr.DoseRecord, row), journal_records(session, person_id=person_id), rules)
     return row, findings

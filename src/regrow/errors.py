@@ -9,7 +9,8 @@ and a non-zero exit, the web app into one JSON error shape with the HTTP status 
     │   ├── ImageError             an image file cannot be read or is not allowed
     │   │   ├── UploadTooLargeError    a request body is over the upload size limit (413)
     │   │   └── UnsupportedTypeError   an uploaded file is not an accepted type (415)
-    │   └── RuleBlockedError       a "stop" safety finding was not acknowledged (409)
+    │   ├── RuleBlockedError       a "stop" safety finding was not acknowledged (409)
+    │   └── DuplicateError         the same entry already exists; repeat with a confirmation (409)
     ├── NotFoundError              the thing asked for is not there (404)
     ├── PermissionDeniedError      the caller may not see or change it (403)
     ├── EstimationError            a statistical fit could not be done honestly
@@ -28,6 +29,7 @@ from typing import Any
 __all__ = [
     "ConvergenceError",
     "DataFileError",
+    "DuplicateError",
     "EstimationError",
     "ImageError",
     "InputError",
@@ -131,6 +133,13 @@ class RuleBlockedError(InputError):
 
     http_status = 409
     code = "blocked"
+
+
+class DuplicateError(InputError):
+    """The entry looks like one already stored (same kind, site and day); stored only when confirmed."""
+
+    http_status = 409
+    code = "duplicate"
 
 
 class NotFoundError(RegrowError, LookupError):

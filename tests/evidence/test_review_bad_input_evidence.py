@@ -7,7 +7,7 @@ import pytest
 
 from regrow.cli import main
 from regrow.errors import EstimationError
-from regrow.evidence._rma import rma
+from regrow.meta import rma
 
 NOT_UTF8 = b"\xff\xfe\x00bad\x80\n"
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from regrow.cli import main
-from regrow.evidence._rma import rma
 from regrow.evidence._trials import bundled_path, load_data
+from regrow.meta import rma
 
 
 @pytest.fixture(autouse=True)

@@ -250,14 +250,15 @@ def test_schedule_ics_parses_with_the_right_events(capsys, db_url, tmp_path):
     assert len({str(e.get("uid")) for e in events}) == len(events)
 
 
-@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("fmt", ["archive", "csv"])
 def test_export_import_and_delete_via_cli(capsys, db_url, fresh_url, tmp_path, fmt, snapshot_at):
     dev, _ = setup_journal(capsys, db_url)
     run_json(capsys, db_url, "log", "session", "--device", str(dev["id"]), "--at", "2025-01-06T20:00")
     original = snapshot_at(db_url)
-    files = run_json(capsys, db_url, "export", "--out", str(tmp_path / "out"), "--format", fmt)["files"]
+    body = run_json(capsys, db_url, "export", "--out", str(tmp_path / "out"), "--format", fmt)
+    source = body["file"] if fmt == "archive" else body["files"][-1]
     other = fresh_url()
-    restored = run_json(capsys, other, "import", files[-1])["restored"]
+    restored = run_json(capsys, other, "import", source)["restored"]
     assert restored["treatment_session"] == 1
     assert snapshot_at(other) == original
     rc, _, err = run(capsys, db_url, "profile", "delete")

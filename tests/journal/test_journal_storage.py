@@ -8,10 +8,12 @@ import json
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from regrow import journal as jr
 from regrow.errors import DataFileError, InputError, NotFoundError
+from regrow.journal._engine import _alembic_config
 
 
 def _fill(engine) -> int:
@@ -100,7 +102,7 @@ def _fill(engine) -> int:
             person_id=pid,
             taken_at="2025-01-06T09:00",
             site="vertex",
-            stored_path="/p/a.png",
+            file_name=f"{'ab' * 32}.png",
             sha256="ab" * 32,
             width=640,
             height=480,
@@ -120,6 +122,16 @@ def _fill(engine) -> int:
             replicate=1,
             diameter_um=61.5,
         )
+        s.add(
+            jr.HairCorrection(
+                person_id=pid,
+                photo_id=photo.id,
+                action="add",
+                x_px=12.5,
+                y_px=40.0,
+                created_at=dt.datetime(2025, 1, 7),
+            )
+        )
         jr.add_measurement(
             s,
             person_id=pid,
@@ -135,7 +147,8 @@ def test_migrations_match_models(raw_engine):
     assert jr.current_revision(raw_engine) is None
     jr.upgrade(raw_engine)
     jr.upgrade(raw_engine)  # idempotent
-    assert jr.current_revision(raw_engine) == "0001"
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert jr.current_revision(raw_engine) == head
     with raw_engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), jr.Base.metadata)
         tables = set(inspect(conn).get_table_names())
@@ -161,6 +174,7 @@ def test_measurement_api(engine):
             person_id=me.id,
             taken_at="2025-03-01T10:00",
             site="vertex",
+            allow_duplicate=True,
             hair_count=44,
             area_cm2=0.25,
             replicate=0,
@@ -222,7 +236,14 @@ def test_first_dose_is_the_earliest_of_that_kind_for_that_person(engine):
         jr.add_dose(s, person_id=me, kind="finasteride", taken_at="2025-02-01T08:00")
         jr.add_dose(s, person_id=other, kind="minoxidil", taken_at="2025-01-01T08:00")
         jr.add_dose(s, person_id=me, kind="minoxidil", taken_at="2025-03-01T20:00", strength="2%")
-        jr.add_dose(s, person_id=me, kind="minoxidil", taken_at="2025-03-01T20:00", strength="same time")
+        jr.add_dose(
+            s,
+            person_id=me,
+            kind="minoxidil",
+            taken_at="2025-03-01T20:00",
+            strength="same time",
+            allow_duplicate=True,
+        )
         first = jr.first_dose(s, person_id=me, kind="minoxidil")
         # Written by hand: my earliest minoxidil is 2025-03-01 20:00, and of two at that time the first stored.
         assert (first.taken_at, first.strength) == (dt.datetime(2025, 3, 1, 20, 0), "2%")
@@ -281,12 +302,13 @@ def test_delete_person_data_removes_everything_and_only_theirs(engine):
         jr.add_note(s, person_id=other.id, text="keep me")
     with jr.session_scope(engine) as s:
         result = jr.delete_person_data(s, person_id=pid)
-    assert result["photo_paths"] == ["/p/a.png"]
+    assert result["deleted"]["photo"] == 1 and result["deleted"]["person"] == 1
     with jr.session_scope(engine) as s:
         assert all(rows == [] for rows in jr.snapshot(s, person_id=pid).values())
         left = jr.snapshot(s)
     assert [r["text"] for r in left["note"]] == ["keep me"]
-    assert sum(len(v) for v in left.values()) == 2  # the other person and their note
+    assert sum(len(v) for v in left.values()) == 3  # the other person, their note and its history row
+    assert [c["table_name"] for c in left["change"]] == ["note"]
 
 
 def test_session_scope_rolls_back_on_error(engine):

@@ -34,7 +34,7 @@ def write_csv(path, gain_pct=20.0, site="vertex"):
 
 def test_import_then_progress_json(db, tmp_path, capsys):
     assert main(["measurement", "import", str(write_csv(tmp_path / "m.csv")), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"imported": 16, "sites": ["vertex"]}
+    assert json.loads(capsys.readouterr().out) == {"imported": 16, "photos": 0, "sites": ["vertex"]}
     assert main(["progress", "--start", START.isoformat(), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["verdict"] == "responding"
@@ -53,12 +53,8 @@ def test_import_then_progress_json(db, tmp_path, capsys):
 
 def test_add_and_text_output_and_plot(db, tmp_path, capsys):
     for d, c in [("2025-01-06", 150), ("2025-01-06", 152), ("2025-02-03", 151)]:
-        assert (
-            main(
-                ["measurement", "add", "--date", d, "--site", "vertex", "--count", str(c), "--area-cm2", "1"]
-            )
-            == 0
-        )
+        args = ["measurement", "add", "--date", d, "--site", "vertex", "--count", str(c), "--area-cm2", "1"]
+        assert main([*args, "--allow-duplicate"]) == 0  # the second count of 2025-01-06 is a replicate
     capsys.readouterr()
     assert main(["progress", "--plot", str(tmp_path / "p.png")]) == 0
     text = capsys.readouterr().out
@@ -78,7 +74,7 @@ def test_alias_and_site_options(db, tmp_path, capsys):
     capsys.readouterr()
     assert main(["progress", "--start", START.isoformat(), "--site", "front", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [s["site"] for s in out["sites"]] == ["front"]
+    assert [s["site"] for s in out["sites"]] == ["frontal"]  # stored under its canonical name
     assert main(["progress", "--alias", "front=vertex", "--json", "--start", START.isoformat()]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["sites"]) == 1 and out["sites"][0]["n_images"] == 32
@@ -144,3 +140,47 @@ def test_context_comes_from_the_journal_plan_sessions_and_doses(db, tmp_path, ca
     assert out["start"] == START.isoformat()
     codes = {c["code"] for c in out["caveats"]}
     assert {"low_adherence", "treatment_paused", "minoxidil_shedding"} <= codes
+
+
+def test_flagged_and_uncertain_measurements_are_shown_with_the_verdict_rule(db, tmp_path, capsys):
+    main(["measurement", "import", str(write_csv(tmp_path / "m.csv"))])
+    with jr.session_scope(jr.open_journal(db)) as s:
+        me = jr.get_or_create_default_person(s)
+        drop = jr.add_measurement(
+            s, person_id=me.id, taken_at="2025-03-01", site="vertex", area_cm2=1.0, hair_count=55
+        )
+        # what the journal's plausibility check stores for a possible but unusual value
+        drop.review_status, drop.review_reason = "flagged", "density dropped 63% since the last visit"
+        shaky = jr.add_measurement(
+            s,
+            person_id=me.id,
+            taken_at="2025-06-23",
+            site="vertex",
+            area_cm2=1.0,
+            hair_count=140,
+            source="image",
+        )
+        shaky.count_se, shaky.count_source = 40.0, "automatic"
+        ids = drop.id, shaky.id
+    capsys.readouterr()
+    assert main(["progress", "--start", START.isoformat()]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "- excluded: 2025-03-01 vertex, density dropped 63% since the last visit: waiting for your review"
+        in text
+    )
+    assert "Counted less:\n- 2025-06-23 vertex: count 140 +/- 78.4 (95%) is uncertain" in text
+    assert "How the overall verdict is decided: The overall verdict follows the site verdicts." in text
+    assert main(["progress", "--start", START.isoformat(), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(e["measurement_id"], e["code"]) for e in out["excluded"]] == [(ids[0], "flagged")]
+    assert [c["measurement_id"] for c in out["counted_less"]] == [ids[1]]
+    assert out["verdict_rule"].startswith("The overall verdict follows the site verdicts.")
+    assert out["sites"][0]["n_images"] == 17  # 16 imported + the uncertain one; the flagged one is not used
+    with jr.session_scope(jr.open_journal(db)) as s:
+        me = jr.get_or_create_default_person(s)
+        row = next(m for m in jr.list_measurements(s, person_id=me.id) if m.id == ids[0])
+        row.review_status = "accepted"
+    assert main(["progress", "--start", START.isoformat(), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["excluded"] == [] and out["sites"][0]["n_images"] == 18

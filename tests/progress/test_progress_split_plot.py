@@ -110,7 +110,10 @@ def test_public_names_are_pinned():
     assert sorted(progress.__all__) == sorted(
         [
             "NATURAL_HISTORY",
+            "VERDICT_RULE",
             "Caveat",
+            "CountedLess",
+            "ExcludedMeasurement",
             "ExpectedResponse",
             "Interval",
             "NaturalHistory",
@@ -125,6 +128,7 @@ def test_public_names_are_pinned():
             "VisitChange",
             "analyse_progress",
             "analyse_split_scalp",
+            "combine_site_verdicts",
             "fit_trend",
             "natural_history_for",
             "plot_progress",

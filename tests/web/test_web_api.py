@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import zipfile
 
 import pytest
 from PIL import Image
 
-from conftest import UM_PER_PX, png_with_gps
+from conftest import UM_PER_PX, app_routes, png_with_gps
 from regrow import protocol as pr
 
 TODAY = dt.date.today()
@@ -75,7 +76,7 @@ def test_openapi_describes_every_api_route(client, app):
     spec = client.get("/openapi.json").json()
     routes = {
         (m, r.path)
-        for r in app.routes
+        for r in app_routes(app)
         if getattr(r, "path", "").startswith("/api/")
         for m in r.methods
         if m != "HEAD"
@@ -413,7 +414,7 @@ def test_oversized_streamed_body_without_length_is_refused(api, web_settings):
             yield b"x" * 65536
 
     r = api.post(
-        "/api/import", content=chunks(), headers={"content-type": "multipart/form-data; boundary=zz"}
+        "/api/photos", content=chunks(), headers={"content-type": "multipart/form-data; boundary=zz"}
     )
     _error(r, 413, "too_large")
 
@@ -493,6 +494,11 @@ def test_evidence_and_plots(api):
 # --- data ------------------------------------------------------------------------------------------------------
 
 
+def _archive_document(content: bytes) -> dict:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return json.loads(archive.read("journal.json"))
+
+
 def test_export_import_delete_round_trip(api, synthetic, web_settings):
     _, jpeg = synthetic
     device = _device(api)
@@ -502,23 +508,29 @@ def test_export_import_delete_round_trip(api, synthetic, web_settings):
         data={"site": "vertex", "um_per_px": "8"},
         files=[("files", ("a.jpg", jpeg, "image/jpeg"))],
     )
+    (photo,) = api.get("/api/photos").json()["photos"]
+    image_before = api.get(f"/api/photos/{photo['id']}/image").content
+    overlay_before = api.get(f"/api/photos/{photo['id']}/overlay").content
     export = api.get("/api/export")
     assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
-    document = export.json()
+    assert export.headers["content-type"] == "application/zip"
+    document = _archive_document(export.content)
     assert document["format"] == "regrow-journal" and len(document["tables"]["device"]) == 1
     # import into a non-empty journal is refused without replace
-    files = {"file": ("export.json", export.content, "application/json")}
+    files = {"file": ("export.zip", export.content, "application/zip")}
     _error(api.post("/api/import", files=files), 422, "invalid")
     _error(api.post("/api/delete", json={"confirm": "yes"}), 422, "invalid", "confirm")
     deleted = api.post("/api/delete", json={"confirm": "delete everything"})
     assert deleted.status_code == 200 and deleted.json()["deleted"]["device"] == 1
-    assert not list(web_settings.photos_dir.glob("*.jpg")) and not list(
-        web_settings.photos_dir.glob("*.overlay.png")
-    )
+    assert [p.name for p in web_settings.photos_dir.iterdir() if p.name != ".lock"] == []
     assert api.get("/api/devices").json()["devices"] == []
     restored = api.post("/api/import", files=files)
     assert restored.status_code == 200 and restored.json()["restored"]["device"] == 1
-    assert json.loads(api.get("/api/export").content)["tables"]["plan"] == document["tables"]["plan"]
+    assert restored.json()["photo_files_restored"] == 1
+    after = _archive_document(api.get("/api/export").content)
+    assert after["tables"] == document["tables"]  # every row, ids included
+    assert api.get(f"/api/photos/{photo['id']}/image").content == image_before
+    assert api.get(f"/api/photos/{photo['id']}/overlay").content == overlay_before
 
 
 def test_import_bad_files(api):

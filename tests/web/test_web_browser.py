@@ -11,15 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
-import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from conftest import serve
 from regrow.web import Settings, create_app
 
 pytestmark = pytest.mark.browser
@@ -58,34 +58,15 @@ def _chromium() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path) -> Iterator[str]:
     """The app on a fresh journal, served by uvicorn on 127.0.0.1 in a thread."""
-    import uvicorn
-
-    port = _free_port()
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'journal.sqlite'}", photos_dir=tmp_path / "photos", port=port
+        database_url=f"sqlite:///{tmp_path / 'journal.sqlite'}", photos_dir=tmp_path / "photos"
     )
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
     app.state.engine.dispose()
 
 
@@ -239,8 +220,18 @@ def test_whole_path_in_chromium(server, tmp_path, artifacts_dir):
         page.goto(server + "/data")
         with page.expect_download() as download_info:
             page.click("#export-link")
-        exported = json.loads(Path(download_info.value.path()).read_text(encoding="utf-8"))
+        archive_path = tmp_path / download_info.value.suggested_filename
+        download_info.value.save_as(archive_path)
+        assert archive_path.suffix == ".zip"
+        with zipfile.ZipFile(archive_path) as archive:
+            exported = json.loads(archive.read("journal.json"))
+            photo_members = [
+                n
+                for n in archive.namelist()
+                if n.startswith("photos/") and not n.endswith((".overlay.png", ".json"))
+            ]
         assert len(exported["tables"]["treatment_session"]) == 10 and len(exported["tables"]["photo"]) == 8
+        assert len(photo_members) == 8
         page.once("dialog", lambda dialog: dialog.accept())
         page.fill("#f-confirm", "delete everything")
         page.click("text=Delete all my data")
@@ -248,6 +239,15 @@ def test_whole_path_in_chromium(server, tmp_path, artifacts_dir):
         shot(page, "11-data-deleted")
         page.goto(server + "/photos")
         expect(page.locator(".strip img")).to_have_count(0)
+
+        # Import the archive back: every photo is there again and loads
+        page.goto(server + "/data")
+        page.set_input_files("#f-file", str(archive_path))
+        page.click("form[action='/data/import'] button[type=submit]")
+        expect(page.locator(".flash")).to_contain_text("Restored")
+        page.goto(server + "/photos")
+        expect(page.locator(".strip img")).to_have_count(8)
+        _wait_true(page, "() => [...document.querySelectorAll('.strip img')].every(i => i.naturalWidth > 0)")
 
         # Phone-sized screen
         phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)

@@ -55,7 +55,7 @@ def test_serve_demo_uses_a_throwaway_journal(captured, monkeypatch, capsys):
     import regrow.web
 
     filled = []
-    monkeypatch.setattr(regrow.web, "fill_demo", lambda app: filled.append(app) or {"sessions": 14})
+    monkeypatch.setattr(regrow.web, "fill_demo", lambda app, **kw: filled.append(app) or {"sessions": 14})
     monkeypatch.delenv("REGROW_DATABASE_URL", raising=False)
     assert main(["serve", "--demo"]) == 0
     app, _ = captured[0]

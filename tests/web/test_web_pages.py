@@ -159,5 +159,7 @@ def test_demo_fills_a_small_journal_and_every_page_shows_it(app, client):
     assert "Overall:" in progress and "<svg" in progress and "<table>" in progress
     photos = client.get("/photos").text
     assert photos.count('<img src="/api/photos/') == 6 and 'alt="Scalp photo of the vertex' in photos
+    history = client.get("/api/history", params={"limit": 10000}).json()["history"]
+    assert history and {g["interface"] for g in history} == {"demo"}  # the history says where it came from
     with pytest.raises(InputError, match="empty journal"):
         fill_demo(app, months=2, images=False)

@@ -1,15 +1,82 @@
-"""Helpers shared by the command modules: JSON output and option parsing."""
+"""Helpers shared by the command modules: JSON output, option parsing and lazy imports.
+
+Nothing here imports numpy or any regrow capability: ``regrow --help`` must start in a fraction of a second,
+so a command module names its heavy dependencies with :func:`lazy_module` / :func:`lazy_attr` and they load
+only when a command runs.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import sys
+import types
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
+__all__ = [
+    "DATABASE_URL_ENV",
+    "emit_json",
+    "lazy_attr",
+    "lazy_module",
+    "split_csv_option",
+    "to_jsonable",
+]
 
-__all__ = ["emit_json", "split_csv_option", "to_jsonable"]
+#: The journal's database URL variable (``regrow.journal.DATABASE_URL_ENV``; a test keeps them equal), here so
+#: that declaring ``--db`` does not import SQLAlchemy.
+DATABASE_URL_ENV = "REGROW_DATABASE_URL"
+
+
+class _LazyModule(types.ModuleType):
+    """A stand-in that imports the real module on first attribute access."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.__dict__["_lazy_target"] = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        module = importlib.import_module(self.__dict__["_lazy_target"])
+        return getattr(module, attribute)
+
+
+def lazy_module(name: str) -> types.ModuleType:
+    """A module proxy for ``name`` that imports it only when one of its attributes is first used.
+
+    Parameters
+    ----------
+    name : str
+        Absolute module name, e.g. ``"regrow.journal"``.
+
+    Returns
+    -------
+    module
+        ``jr = lazy_module("regrow.journal")`` then ``jr.open_journal(...)`` imports ``regrow.journal``
+        at that call.
+    """
+    return _LazyModule(name)
+
+
+def lazy_attr(module: str, name: str) -> Callable[..., Any]:
+    """A function that imports ``module`` on its first call and forwards to ``module.name``.
+
+    Parameters
+    ----------
+    module, name : str
+        Where the real function lives.
+
+    Returns
+    -------
+    callable
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"Lazy forwarder to ``{module}.{name}``."
+    return call
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -18,14 +85,16 @@ def to_jsonable(obj: Any) -> Any:
     NaN becomes ``null``; +/-inf become the strings ``"Infinity"`` / ``"-Infinity"`` (the convention of the
     metafor reference files), so the output is strict JSON.
     """
+    np = sys.modules.get("numpy")  # numpy objects exist only if numpy was imported by someone
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [to_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
+    if np is not None:
+        if isinstance(obj, np.ndarray):
+            return [to_jsonable(v) for v in obj.tolist()]
+        if isinstance(obj, np.generic):
+            obj = obj.item()
     if isinstance(obj, float):
         if math.isnan(obj):
             return None

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import typer
-import yaml
 
 from regrow.cli._common import emit_json
-from regrow.errors import DataFileError, InputError
+from regrow.errors import InputError
 
 __all__ = ["register"]
 
@@ -29,7 +24,7 @@ _DATA_OPTION = typer.Option(
 
 
 def _load(data_file: Path | None):
-    from regrow.evidence._trials import load_data
+    from regrow.evidence import load_data
 
     return load_data(data_file)
 
@@ -39,26 +34,38 @@ def _main(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the whole review as one JSON object."),
     html_dir: Path | None = typer.Option(
-        None, "--html", help="Write an HTML report with forest and funnel plots here."
+        None,
+        "--html",
+        help="Write an HTML report here: claims, targets, PRISMA diagram, networks, published reviews, "
+        "provenance, forest and funnel plots.",
+    ),
+    export_r_dir: Path | None = typer.Option(
+        None,
+        "--export-r",
+        help="Write the data and an R script (metafor) that reproduces every estimate here.",
     ),
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
     """Print the verdicts and a table of pooled results (the default when no subcommand is given)."""
     if ctx.invoked_subcommand is not None:
         return
-    from regrow.evidence._report import comparison_dict, summary_dict, write_html
-    from regrow.evidence._review import review
+    from regrow.evidence import comparison_dict, export_r, full_review, summary_dict, write_html
 
     data = _load(data_file)
-    results = review(data)
+    full = full_review(data)
+    results = full.results
     if html_dir is not None:
-        index = write_html(data, html_dir, results)
+        index = write_html(data, html_dir, full=full)
         if not as_json:
             typer.echo(f"wrote {index}")
+    if export_r_dir is not None:
+        script = export_r(full, export_r_dir)
+        if not as_json:
+            typer.echo(f"wrote {script} (run: Rscript {script})")
     if as_json:
-        emit_json(summary_dict(data, results))
+        emit_json(summary_dict(data, full=full))
         return
-    from regrow.evidence._verdict import overall_summary
+    from regrow.evidence import overall_summary
 
     summary = overall_summary(results)
     typer.echo(summary["question"])
@@ -70,7 +77,7 @@ def _main(
     typer.echo(header)
     typer.echo("-" * len(header))
     for r in results:
-        d = comparison_dict(r)
+        d = comparison_dict(r, full.screening)
         est = "-" if d["estimate"] is None else f"{d['estimate']:.3g} [{d['ci_lb']:.3g}, {d['ci_ub']:.3g}]"
         i2 = "-" if d["I2"] is None else f"{d['I2']:.0f}%"
         typer.echo(
@@ -79,6 +86,19 @@ def _main(
     typer.echo("")
     for r in results:
         typer.echo(f"* {r.comparison.title} ({r.comparison.outcome}): {r.verdict}")
+    typer.echo("")
+    typer.echo("The article's claims:")
+    for claim in full.claims:
+        typer.echo(f"* {claim['claim']} [{claim['certainty']}] {claim['verdict']}")
+    typer.echo("")
+    for nr in full.networks:
+        parts = "" if nr.connected else f"; {len(nr.components)} separate parts"
+        typer.echo(
+            f"Network {nr.spec.id}: {len(nr.studies)} studies, treatments {', '.join(nr.treatments_with_data)}{parts}"
+        )
+    unmet = [t["check"] for t in full.targets if not t["met"]]
+    if unmet:
+        typer.echo(f"Targets of issue #16 not met: {'; '.join(unmet)} (see --json 'targets' or the report).")
     typer.echo("")
     typer.echo(f"Does it last? {summary['durability']}")
     typer.echo(f"Is it safe? {summary['safety']}")
@@ -94,8 +114,7 @@ def export(
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
     """Write the study-level effect sizes used, so anyone can rerun them in metafor."""
-    from regrow.evidence._report import write_csv
-    from regrow.evidence._review import review
+    from regrow.evidence import review, write_csv
 
     if not csv_flag:
         raise InputError.invalid("format", None, "--csv (the only export format)")
@@ -107,93 +126,34 @@ def export(
         typer.echo(f"wrote {file}", err=True)
 
 
-def _save_user_copy(data) -> Path:
-    """Validate and write the user copy atomically (the installed package is never modified)."""
-    from regrow.evidence._trials import dump_data, parse_data, user_data_path
+def _report_rerun(before, after, ids: list[str]) -> None:
+    from regrow.evidence import rerun_report
 
-    text = dump_data(data)
-    parse_data(yaml.safe_load(text), path="(user copy)")  # round-trip check before anything is written
-    target = user_data_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".evidence-", suffix=".yaml", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _merge(data, studies: list, *, replace: bool):
-    existing = {s.id: i for i, s in enumerate(data.studies)}
-    merged = list(data.studies)
-    for study in studies:
-        if study.id in existing:
-            if not replace:
-                raise InputError.invalid(
-                    "id", study.id, "a new study id (use --replace to correct the existing study)"
-                )
-            merged[existing[study.id]] = study
-        else:
-            existing[study.id] = len(merged)
-            merged.append(study)
-    return dataclasses.replace(data, studies=tuple(merged))
-
-
-def _report_rerun(data, ids: list[str]) -> None:
-    from regrow.evidence._review import review_comparison
-
-    touched = sorted({o.comparison for s in data.studies if s.id in ids for o in s.outcomes})
-    for cid in touched:
-        r = review_comparison(data, cid)
-        k = 0 if r.pooled is None else r.pooled.k
-        typer.echo(f"{cid}: k = {k}, certainty {r.certainty.label}")
+    for line in rerun_report(before, after, ids):
+        typer.echo(line)
 
 
 @evidence_app.command("import")
 def import_(
     file: Path = typer.Argument(
-        ..., help="YAML or JSON: one study, a list of studies, or a file with 'studies:'."
+        ...,
+        help="YAML or JSON (one study, a list of studies, or a file with 'studies:'), or CSV (one outcome per "
+        "row, columns named like the options of 'regrow evidence add').",
     ),
     replace: bool = typer.Option(False, "--replace", help="Replace studies whose id already exists."),
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
-    """Validate studies from a file and add them to your copy of the evidence; the review reruns."""
-    from regrow.evidence._trials import parse_study, user_data_path
+    """Validate studies from a YAML, JSON or CSV file and add them to your copy; the whole review reruns."""
+    from regrow.evidence import merge_studies, read_studies, save_user_copy, user_data_path
 
-    if not file.is_file():
-        raise DataFileError(f"{file}: no such file.", path=str(file))
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataFileError(
-            f"{file}: not a UTF-8 text file (byte {exc.start} cannot be decoded); save it as UTF-8 YAML or JSON.",
-            path=str(file),
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = "" if mark is None else f" at line {mark.line + 1}"
-        raise DataFileError(
-            f"{file}: not valid YAML/JSON{where}: {getattr(exc, 'problem', None) or exc}.", path=str(file)
-        ) from exc
-    if isinstance(raw, dict) and "studies" in raw:
-        raw = raw["studies"]
-    entries = raw if isinstance(raw, list) else [raw]
-    data = _load(data_file)
-    ids = {c.id for c in data.comparisons}
-    studies = [parse_study(e, path=str(file), index=i + 1, comparison_ids=ids) for i, e in enumerate(entries)]
-    data = _merge(data, studies, replace=replace)
-    target = _save_user_copy(data)
+    before = _load(data_file)
+    studies = read_studies(file, before)
+    data = merge_studies(before, studies, replace=replace)
+    target = save_user_copy(data)
     typer.echo(f"imported {len(studies)} stud{'y' if len(studies) == 1 else 'ies'} into {target}")
-    _report_rerun(data, [s.id for s in studies])
+    _report_rerun(before, data, [s.id for s in studies])
     if target != user_data_path():  # pragma: no cover - defensive
         raise InputError.invalid("target", str(target), "the user copy")
-
-
-def _num(value: float | None, status: str) -> Any:
-    return "UNVERIFIED" if value is None else {"value": value, "status": status}
 
 
 @evidence_app.command("add")
@@ -234,75 +194,53 @@ def add(
     needle_length_mm: float | None = typer.Option(None, "--needle-length-mm"),
     interval_days: float | None = typer.Option(None, "--interval-days"),
     duration_weeks: float | None = typer.Option(None, "--duration-weeks"),
+    treatment1: str | None = typer.Option(
+        None, "--treatment1", help="Intervention arm's treatment (controlled list, e.g. mn_minoxidil)."
+    ),
+    treatment2: str | None = typer.Option(
+        None, "--treatment2", help="Comparator arm's treatment (controlled list, e.g. minoxidil)."
+    ),
+    n_randomised1: int | None = typer.Option(None, "--n-randomised1", help="People randomised to arm 1."),
+    n_randomised2: int | None = typer.Option(None, "--n-randomised2", help="People randomised to arm 2."),
+    ci_low1: float | None = typer.Option(None, "--ci-low1", help="Lower 95% CI limit of arm 1's mean."),
+    ci_high1: float | None = typer.Option(None, "--ci-high1", help="Upper 95% CI limit of arm 1's mean."),
+    ci_low2: float | None = typer.Option(None, "--ci-low2", help="Lower 95% CI limit of arm 2's mean."),
+    ci_high2: float | None = typer.Option(None, "--ci-high2", help="Upper 95% CI limit of arm 2's mean."),
     status: str = typer.Option(
         "full_text", "--status", help="Where the numbers were read (full_text, abstract, ...)."
+    ),
+    location: str | None = typer.Option(
+        None, "--location", help="Where in the first --url the numbers are (e.g. 'Table 2')."
     ),
     replace: bool = typer.Option(False, "--replace", help="Correct an existing study with this id."),
     data_file: Path | None = _DATA_OPTION,
 ) -> None:
-    """Add (or, with --replace, correct) one study with one outcome; validated, then the review reruns."""
-    from regrow.evidence._trials import parse_study
+    """Add (or, with --replace, correct) one study with one outcome; validated, then the whole review reruns."""
+    from regrow.evidence import merge_studies, parse_study, save_user_copy, study_entry
 
-    def arm(n, mean, sd, events, *, arm_no: int):
-        # Never drop a number the user typed: events only go with proportions, means/SDs only without.
-        if value_type == "proportion" and (mean is not None or sd is not None):
-            flag = f"--mean{arm_no}" if mean is not None else f"--sd{arm_no}"
-            raise InputError.invalid(
-                flag,
-                mean if mean is not None else sd,
-                f"omitted with --value-type proportion (give --events{arm_no})",
-            )
-        if value_type != "proportion" and events is not None:
-            raise InputError.invalid(
-                f"--events{arm_no}", events, "given only with --value-type proportion (and --unit events)"
-            )
-        out = {"n": _num(n, status)}
-        if value_type == "proportion":
-            out["events"] = _num(events, status)
-        else:
-            out["mean"], out["sd"] = _num(mean, status), _num(sd, status)
-        return out
-
-    raw: dict[str, Any] = {
-        "id": study_id,
-        "first_author": author,
-        "urls": list(url),
-        "design": design,
-        "randomised": randomised,
-        "blinding": blinding,
-        "condition": condition,
-        "doi": doi,
-        "pmid": pmid,
-        "year": _num(year, status),
-        "needle_length_mm": _num(needle_length_mm, status),
-        "interval_days": _num(interval_days, status),
-        "duration_weeks": _num(duration_weeks, status),
-        "verification": f"added with `regrow evidence add` ({status})",
-        "outcomes": [
-            {
-                "comparison": comparison,
-                "outcome": outcome,
-                "unit": unit,
-                "value_type": value_type,
-                "paired": design == "split_scalp",
-                "intervention": arm(n1, mean1, sd1, events1, arm_no=1),
-                "comparator": arm(n2, mean2, sd2, events2, arm_no=2),
-                "p_value": _num(p_value, status),
-            }
-        ],
-    }
-    data = _load(data_file)
-    study = parse_study(raw, path="regrow evidence add", comparison_ids={c.id for c in data.comparisons})
-    data = _merge(data, [study], replace=replace)
-    target = _save_user_copy(data)
+    fields = {
+        "id": study_id, "author": author, "url": " ".join(url), "comparison": comparison, "outcome": outcome,
+        "unit": unit, "value_type": value_type, "year": year, "doi": doi, "pmid": pmid, "design": design,
+        "randomised": randomised, "blinding": blinding, "condition": condition, "n1": n1, "n2": n2,
+        "mean1": mean1, "mean2": mean2, "sd1": sd1, "sd2": sd2, "events1": events1, "events2": events2,
+        "p": p_value, "needle_length_mm": needle_length_mm, "interval_days": interval_days,
+        "duration_weeks": duration_weeks, "treatment1": treatment1, "treatment2": treatment2,
+        "n_randomised1": n_randomised1, "n_randomised2": n_randomised2, "ci_low1": ci_low1,
+        "ci_high1": ci_high1, "ci_low2": ci_low2, "ci_high2": ci_high2, "status": status, "location": location,
+    }  # fmt: skip
+    raw = study_entry([fields], flag=lambda name: "--" + name.replace("_", "-"))
+    before = _load(data_file)
+    study = parse_study(raw, path="regrow evidence add", comparison_ids={c.id for c in before.comparisons})
+    data = merge_studies(before, [study], replace=replace)
+    target = save_user_copy(data)
     typer.echo(f"{'corrected' if replace else 'added'} {study.id} in {target}")
-    _report_rerun(data, [study.id])
+    _report_rerun(before, data, [study.id])
 
 
 @evidence_app.command("path")
 def path() -> None:
     """Print where your copy of the evidence is (or would be) stored, and the bundled file."""
-    from regrow.evidence._trials import bundled_path, user_data_path
+    from regrow.evidence import bundled_path, user_data_path
 
     user = user_data_path()
     typer.echo(f"user copy: {user} ({'exists' if user.is_file() else 'not created yet'})")

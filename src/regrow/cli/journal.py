@@ -11,16 +11,18 @@ from typing import Any
 
 import typer
 
-from regrow import _wiring as wire
-from regrow import journal as jr
-from regrow import protocol as pr
-from regrow.cli._common import emit_json
+from regrow.cli._common import DATABASE_URL_ENV, emit_json, lazy_module
+from regrow.cli._options import PhotosDirOption
 from regrow.errors import InputError
 
 __all__ = ["register"]
 
+wire = lazy_module("regrow._wiring")
+jr = lazy_module("regrow.journal")
+pr = lazy_module("regrow.protocol")
+
 DB_HELP = "Journal database URL (SQLite or postgresql+psycopg://); default: SQLite in your user data folder."
-DbOption = typer.Option(None, "--db", envvar=jr.DATABASE_URL_ENV, help=DB_HELP)
+DbOption = typer.Option(None, "--db", envvar=DATABASE_URL_ENV, help=DB_HELP)
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
 RulesOption = typer.Option(None, "--rules", help="A clinic's YAML rule overrides (by rule id).")
 AtOption = typer.Option(None, help="When (ISO 8601); now when omitted.")
@@ -28,6 +30,9 @@ NotesOption = typer.Option(None, help="Notes.")
 AcknowledgeOption = typer.Option(None, help="Rule id of a stop finding you acknowledge.")
 ReasonOption = typer.Option(None, help="Your reason for the acknowledgement.")
 NeedleLengthOption = typer.Option(None, help="Needle length in mm; default: the device's.")
+AllowDuplicateOption = typer.Option(
+    False, "--allow-duplicate", help="Store it although one like it is already logged (same kind and day)."
+)
 
 
 # --- glue ------------------------------------------------------------------------------------------------
@@ -40,6 +45,18 @@ def _session(db: str | None) -> Iterator[Any]:
     try:
         with jr.session_scope(engine) as session:
             yield session
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _journal(db: str | None, photos_dir: Path | None) -> Iterator[tuple[Any, Any]]:
+    """The journal at ``db`` and its photo folder, swept of leftovers from interrupted writes."""
+    engine = jr.open_journal(db)
+    try:
+        store = jr.PhotoStore(jr.default_photos_dir(str(engine.url), photos_dir))
+        jr.sweep_photos(engine, store)
+        yield engine, store
     finally:
         engine.dispose()
 
@@ -77,6 +94,10 @@ def _print_findings(findings: list[pr.Finding]) -> None:
         typer.echo("No findings.")
     for f in findings:
         typer.echo(f"[{f.severity}] {f.rule_id}: {f.message}\n    source: {f.source}")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
 def _now() -> dt.datetime:
@@ -208,6 +229,7 @@ def profile_screen(
 def profile_delete(
     yes: bool = typer.Option(False, "--yes", help="Really delete everything about you (no undo)."),
     db: str | None = DbOption,
+    photos_dir: Path | None = PhotosDirOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Delete all of your data: profile, devices, plans, sessions, doses, events, photos, measurements."""
@@ -215,20 +237,16 @@ def profile_delete(
         raise InputError.invalid(
             "--yes", False, "given to confirm deleting all of your data (export it first)"
         )
-    with _my_journal(db) as (session, me):
-        result = jr.delete_person_data(session, person_id=me)
-    removed = []
-    for stored in result["photo_paths"]:
-        path = Path(stored)
-        stem = path.name.split(".")[0]
-        # The overlay is a rendered copy of the scalp photo and the sidecar holds its measurement and original
-        # file name: both are health data and go with the photo (as the web app's delete does).
-        for file in (path, path.with_name(f"{stem}.overlay.png"), path.with_name(f"{stem}.json")):
-            if file.is_file():
-                file.unlink()
-                removed.append(str(file))
-    result["photo_files_removed"] = removed
-    emit_json(result) if as_json else typer.echo(f"Deleted {sum(result['deleted'].values())} records.")
+    with _journal(db, photos_dir) as (engine, store):
+        with jr.session_scope(engine) as session:
+            me = jr.get_or_create_default_person(session).id
+        result = jr.delete_everything(engine, store, person_id=me)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(
+            f"Deleted {sum(result['deleted'].values())} records and {result['photo_files_removed']} photo files."
+        )
 
 
 # --- devices ---------------------------------------------------------------------------------------------
@@ -411,15 +429,18 @@ def plan_create(
 def plan_show(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """Show the active plan, its planned sessions and adherence so far."""
     with _my_journal(db) as (session, me):
-        row, plan = _active_plan(session, me)
-        sessions = [
-            pr.SessionRecord.from_mapping(s.as_dict()) for s in jr.list_sessions(session, person_id=me)
-        ]
+        row, _ = _active_plan(session, me)
+        records = wire.journal_records(session, person_id=me)
+    # every version of the plan, each in force from its date: the past is scored by the plan of its day
+    versions, sessions = records.versions(), records.sessions
     body = {
         "plan": _row(row),
-        "planned_sessions": [d.isoformat() for d in pr.planned_session_dates(plan)],
-        "next_session_due": (lambda d: d and d.isoformat())(pr.next_session_due(plan, sessions)),
-        "adherence": pr.adherence(plan, sessions, as_of=dt.date.today()).to_dict(),
+        "versions": [
+            {"id": v.id, "effective_from": _iso(v.effective_from or v.start_date)} for v in versions
+        ],
+        "planned_sessions": [d.isoformat() for d in pr.planned_session_dates(versions)],
+        "next_session_due": (lambda d: d and d.isoformat())(pr.next_session_due(versions, sessions)),
+        "adherence": pr.adherence(versions, sessions, as_of=dt.date.today()).to_dict(),
     }
     if as_json:
         emit_json(body)
@@ -473,6 +494,7 @@ def log_session(
     acknowledge: list[str] | None = AcknowledgeOption,
     reason: list[str] | None = ReasonOption,
     rules_file: Path | None = RulesOption,
+    allow_duplicate: bool = AllowDuplicateOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -497,6 +519,7 @@ def log_session(
             applied_during=applied_during,
             applied_after=applied_after,
             notes=notes,
+            allow_duplicate=allow_duplicate,
         )
         body = {"session": _row(row), "findings": [f.to_dict() for f in findings]}
     if as_json:
@@ -513,6 +536,7 @@ def log_dose(
     strength: str | None = typer.Option(None, help="Strength, e.g. 5%."),
     amount: str | None = typer.Option(None, help="Amount, e.g. 1 mL."),
     notes: str | None = NotesOption,
+    allow_duplicate: bool = AllowDuplicateOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -527,6 +551,7 @@ def log_dose(
             strength=strength,
             amount=amount,
             notes=notes,
+            allow_duplicate=allow_duplicate,
         )
         body = {"dose": _row(row), "findings": [f.to_dict() for f in findings]}
     if as_json:
@@ -547,6 +572,7 @@ def log_event(
     resolved: str | None = typer.Option(None, help="Resolution (ISO 8601), if resolved."),
     session_id: int | None = typer.Option(None, "--session", help="The session it followed."),
     notes: str | None = NotesOption,
+    allow_duplicate: bool = AllowDuplicateOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -561,6 +587,7 @@ def log_event(
             resolved_at=resolved,
             session_id=session_id,
             notes=notes,
+            allow_duplicate=allow_duplicate,
         )
         body = _row(row)
     emit_json(body) if as_json else typer.echo(f"Adverse event {body['id']} logged.")
@@ -581,7 +608,8 @@ def today(
     with _my_journal(db) as (session, me):
         records = wire.journal_records(session, person_id=me)
     plan = records.plan
-    due = [] if plan is None else pr.due_today(plan, records.sessions, records.doses, today=now.date())
+    versions = records.versions()
+    due = [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
     hold_hours = None if plan is None else plan.minoxidil_hold_hours
     holds = pr.active_holds(records.sessions, rules, now=now, hold_hours=hold_hours)
     findings = pr.check_journal(records, rules, now=now)
@@ -593,7 +621,7 @@ def today(
         "findings": [f.to_dict() for f in findings],
     }
     if plan is not None:
-        body["adherence"] = pr.adherence(plan, records.sessions, as_of=now.date()).to_dict()
+        body["adherence"] = pr.adherence(versions, records.sessions, as_of=now.date()).to_dict()
     if as_json:
         emit_json(body)
         return
@@ -603,6 +631,9 @@ def today(
         typer.echo(f"due: {_describe_due(item)}")
     if plan is not None and not due:
         typer.echo("Nothing is due today.")
+    if plan is not None:
+        a = body["adherence"]
+        typer.echo(f"adherence: {a['done_to_date']} of {a['planned_to_date']} planned sessions done so far")
     for hold in holds:
         typer.echo(f"hold: no minoxidil until {hold.end.isoformat(timespec='minutes')}")
     _print_findings(findings)
@@ -629,7 +660,8 @@ def schedule(
     rules = pr.load_rules(rules_file)
     with _my_journal(db) as (session, me):
         _, plan = _active_plan(session, me)
-    items = pr.plan_schedule(plan, rules=rules)
+        versions = wire.journal_records(session, person_id=me).versions()
+    items = pr.plan_schedule(versions, rules=rules)
     if ics is not None:
         try:
             ics.parent.mkdir(parents=True, exist_ok=True)
@@ -654,65 +686,70 @@ def schedule(
 def export(
     out: Path = typer.Option(Path("."), "--out", help="Folder to write into."),
     fmt: str = typer.Option(
-        "json", "--format", help="json (one file) or csv (one file per table + manifest)."
+        "archive",
+        "--format",
+        help="archive: one .zip with every record and photo file (restores exactly); csv: one file per "
+        "table + manifest.json, for spreadsheets (no photo files).",
     ),
     db: str | None = DbOption,
+    photos_dir: Path | None = PhotosDirOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Export everything in the journal (JSON or CSV)."""
-    if fmt not in ("json", "csv"):
-        raise InputError.invalid("--format", fmt, "json or csv")
+    """Export everything in the journal: one archive (default) or CSV tables."""
+    if fmt not in ("archive", "csv"):
+        raise InputError.invalid("--format", fmt, "archive or csv")
     if out.exists() and not out.is_dir():
         raise InputError.invalid("--out", str(out), "a folder (this is a file)")
-    with _session(db) as session:
+    with _journal(db, photos_dir) as (engine, store):
         try:
-            if fmt == "json":
-                stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-                files = [jr.export_json(session, out / f"regrow-journal-{stamp}.json")]
+            if fmt == "archive":
+                summary = jr.export_archive(engine, store, out / jr.archive_name())
+                body = {"format": fmt, **summary.to_dict()}
             else:
-                files = jr.export_csv(session, out)
-            photos, missing = jr.export_photo_files(session, out)
+                with jr.session_scope(engine) as session:
+                    files = jr.export_csv(session, out)
+                body = {"format": fmt, "files": [str(f) for f in files]}
         except OSError as exc:  # no permission, disk full, a file in the way
             raise InputError.invalid("--out", str(out), f"a writable folder ({exc.strerror})") from exc
     if as_json:
-        emit_json(
-            {
-                "format": fmt,
-                "files": [str(f) for f in files],
-                "photo_files": [str(p) for p in photos],
-                "missing_photo_files": missing,
-            }
-        )
+        emit_json(body)
         return
-    for f in files:
-        typer.echo(f"Wrote {f}")
-    if photos:
-        typer.echo(f"Copied {len(photos)} photo file(s) into {out / jr.PHOTO_FOLDER}")
-    for path in missing:
+    if fmt == "csv":
+        typer.echo(f"Wrote {len(body['files'])} files into {out}")
+        return
+    typer.echo(
+        f"Wrote {body['file']} ({sum(body['rows'].values())} records, {body['photo_files']} photo files)"
+    )
+    for name in body["missing_photo_files"]:
         typer.echo(
-            f"warning: photo file {path} no longer exists; its record is exported without it", err=True
+            f"warning: photo file {name} is missing from the photo folder; its record is exported", err=True
         )
 
 
 def import_(
-    file: Path = typer.Argument(..., help="A JSON export, or a CSV export folder / its manifest.json."),
+    file: Path = typer.Argument(
+        ..., help="An export archive (.zip), or an older JSON export / CSV export folder."
+    ),
     replace: bool = typer.Option(False, "--replace", help="Delete everything in the journal first."),
     db: str | None = DbOption,
+    photos_dir: Path | None = PhotosDirOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Restore an export exactly (into an empty journal, or with --replace)."""
-    document = jr.read_export(file)
-    # Photo files travel in the "photos" folder beside the export; put back only those missing on disk,
-    # after checking every copy first so that a bad one stops the import before anything is written.
-    photos = (file if file.is_dir() else file.parent) / jr.PHOTO_FOLDER
-    jr.restore_photo_files(document, photos, check_only=True)
-    with _session(db) as session:
-        counts = jr.import_data(session, document, replace=replace)
-    files = jr.restore_photo_files(document, photos)
+    with _journal(db, photos_dir) as (engine, store):
+        result = jr.import_journal(engine, store, file, replace=replace)
     if as_json:
-        emit_json({"restored": counts, "photo_files_restored": files})
-    else:
-        typer.echo(f"Restored {sum(counts.values())} records and {files} photo file(s).")
+        emit_json(result)
+        return
+    typer.echo(
+        f"Restored {sum(result['restored'].values())} records and {result['photo_files_restored']} photo file(s)."
+    )
+    if result["photos_without_files"]:
+        typer.echo(
+            f"warning: {len(result['photos_without_files'])} photo(s) had no file in the export (exports of "
+            "regrow 0.1 carried none); their measurements were restored without the photo.",
+            err=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,20 +1,25 @@
-"""``regrow meta``: the meta-analysis engine from the command line (metafor's argument names)."""
+"""``regrow meta``: the meta-analysis engine from the command line (metafor's argument names).
+
+Thin and quick to start: the CSV is read with the standard library (:mod:`regrow.cli.meta_table`) and the
+engine (:mod:`regrow.meta`, numpy) is imported inside the commands, never at import time.
+"""
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import typer
 
 from regrow.cli._common import emit_json, split_csv_option
 from regrow.cli.meta_escalc import register_escalc
+from regrow.cli.meta_mv import register_mv
+from regrow.cli.meta_table import StudyTable, read_study_table
 from regrow.errors import DataFileError, InputError
 
-__all__ = ["read_study_table", "register"]
+__all__ = ["fit_to_json", "read_study_table", "register"]
 
 meta_app = typer.Typer(
     name="meta",
@@ -22,65 +27,7 @@ meta_app = typer.Typer(
     no_args_is_help=True,
 )
 register_escalc(meta_app)
-
-
-def read_study_table(path: Path) -> pd.DataFrame:
-    """Read a CSV of studies; errors name the file.
-
-    Raises
-    ------
-    DataFileError
-        When the file is missing, empty or not CSV.
-    """
-    if not path.is_file():
-        raise DataFileError(f"{path}: no such file.", path=str(path))
-    try:
-        table = pd.read_csv(path, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataFileError(f"{path}: not a readable CSV file ({exc}).", path=str(path)) from exc
-    if table.empty:
-        raise DataFileError(f"{path}: the file has a header but no study rows.", path=str(path))
-    return table
-
-
-def _numeric(table: pd.DataFrame, column: str, path: Path) -> np.ndarray:
-    if column not in table.columns:
-        raise DataFileError(
-            f"{path}: no column {column!r}; the columns are {', '.join(map(str, table.columns))}.",
-            path=str(path),
-            column=column,
-        )
-    raw = table[column]
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataFileError(
-            f"{path}: column {column!r}, row {row + 1}: {raw.iloc[row]!r} is not a number.",
-            path=str(path),
-            row=row + 1,
-            column=column,
-        )
-    return values.to_numpy(dtype=float)
-
-
-def _moderator_frame(table: pd.DataFrame, names: list[str], path: Path) -> pd.DataFrame | None:
-    if not names:
-        return None
-    frame = {}
-    for name in names:
-        if name not in table.columns:
-            raise DataFileError(
-                f"{path}: no moderator column {name!r}; "
-                f"the columns are {', '.join(map(str, table.columns))}.",
-                path=str(path),
-                column=name,
-            )
-        column = table[name]
-        numeric = pd.to_numeric(column, errors="coerce")
-        # A column whose filled cells are all numbers is numeric (as R's read.csv decides); else a factor.
-        frame[name] = numeric if (numeric.notna() | column.isna()).all() else column.astype("string")
-    return pd.DataFrame(frame)
+register_mv(meta_app)
 
 
 def _parse_permutations(value: str | None) -> int | str | None:
@@ -97,7 +44,20 @@ def _parse_permutations(value: str | None) -> int | str | None:
     return n
 
 
-@meta_app.command("fit")
+def _complete_rows(table: StudyTable, columns: list[list[Any]]) -> list[int]:
+    """Rows with no missing cell in any of ``columns`` (metafor's ``na.action = na.omit``); warns about the rest."""
+    keep = [
+        i
+        for i in range(table.n_rows)
+        if all(not (c[i] is None or (isinstance(c[i], float) and math.isnan(c[i]))) for c in columns)
+    ]
+    dropped = [i for i in range(table.n_rows) if i not in set(keep)]
+    if dropped:
+        rows = ", ".join(str(i + 1) for i in dropped[:10]) + (" ..." if len(dropped) > 10 else "")
+        typer.echo(f"warning: {len(dropped)} row(s) with missing values omitted (rows {rows}).", err=True)
+    return keep
+
+
 def fit_command(
     data: Path = typer.Argument(..., help="CSV file, one row per study, with a header row."),
     yi: str = typer.Option("yi", "--yi", metavar="COL", help="Column of effect sizes."),
@@ -108,7 +68,14 @@ def fit_command(
         metavar="A,B",
         help="Moderator columns, comma-separated (text columns become factors).",
     ),
-    method: str = typer.Option("REML", "--method", help="FE, DL, HE, HS, SJ, ML, REML, EB or PM."),
+    method: str = typer.Option(
+        "REML",
+        "--method",
+        help="EE (also CE, FE), DL, DLIT, HE, HS, HSk, SJ, SJIT, ML, REML, EB, PM, PMM or GENQ (needs --weights).",
+    ),
+    weights: str | None = typer.Option(
+        None, "--weights", metavar="COL", help="Column of user weights (metafor's weights=)."
+    ),
     test: str = typer.Option("z", "--test", help="z, knha (Knapp-Hartung) or adhoc."),
     level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
     slab: str | None = typer.Option(None, "--slab", metavar="COL", help="Column of study labels."),
@@ -119,58 +86,66 @@ def fit_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
 ) -> None:
     """Fit a fixed/random-effects model or meta-regression (metafor's rma)."""
-    from regrow.evidence import format_summary, rma
-
     perms = _parse_permutations(permutations)
-    method = {"EE": "FE", "CE": "FE"}.get(method.upper(), method.upper())
     table = read_study_table(data)
-    y = _numeric(table, yi, data)
-    v = _numeric(table, vi, data)
-    moderators = _moderator_frame(table, split_csv_option(mods), data)
-    keep = np.isfinite(y) & np.isfinite(v)
-    if moderators is not None:
-        keep &= moderators.notna().all(axis=1).to_numpy()
-    dropped = np.flatnonzero(~keep)
-    if dropped.size:
-        rows = ", ".join(str(i + 1) for i in dropped[:10]) + (" ..." if dropped.size > 10 else "")
-        typer.echo(f"warning: {dropped.size} row(s) with missing values omitted (rows {rows}).", err=True)
-    neg = np.flatnonzero(keep & (v <= 0))
-    if neg.size:
-        row = int(neg[0])
-        raise DataFileError(
-            f"{data}: column {vi!r}, row {row + 1}: sampling variance {float(v[row])!r} must be > 0.",
-            path=str(data),
-            row=row + 1,
-            column=vi,
-        )
+    y = table.numbers(yi)
+    v = table.numbers(vi)
+    w = table.numbers(weights) if weights is not None else None
+    names = split_csv_option(mods)
+    moderators = {name: table.moderator(name) for name in names}
+    keep = _complete_rows(table, [y, v, *moderators.values(), *([w] if w is not None else [])])
+    for i in keep:
+        if v[i] <= 0:
+            raise DataFileError(
+                f"{data}: column {vi!r}, row {i + 1}: sampling variance {v[i]!r} must be > 0.",
+                path=str(data),
+                row=i + 1,
+                column=vi,
+            )
     labels = None
     if slab is not None:
-        if slab not in table.columns:
-            raise DataFileError(f"{data}: no column {slab!r} for --slab.", path=str(data), column=slab)
-        labels = table.loc[keep, slab].astype(str).tolist()
+        text = table.text(slab, "column for --slab")
+        labels = ["NA" if text[i] is None else text[i] for i in keep]
+
+    from regrow.meta import format_summary, rma
+
     res = rma(
-        y[keep],
-        v[keep],
+        [y[i] for i in keep],
+        [v[i] for i in keep],
         method=method,
+        weights=None if w is None else [w[i] for i in keep],
         test=test,
         level=level,
         slab=labels,
-        mods=None if moderators is None else moderators.loc[keep].reset_index(drop=True),
+        mods={name: [col[i] for i in keep] for name, col in moderators.items()} if names else None,
     )
     pval_perm = None
     if perms is not None:
-        from regrow.evidence import permutest
+        from regrow.meta import permutest
 
-        perm = permutest(res, iter=perms, seed=seed)
-        pval_perm = np.asarray(perm.pval, dtype=float)
+        pval_perm = [float(p) for p in permutest(res, iter=perms, seed=seed).pval]
     if as_json:
         emit_json(fit_to_json(res, pval_perm=pval_perm))
     else:
         typer.echo(format_summary(res, pval_perm=pval_perm))
 
 
-def fit_to_json(res, *, pval_perm: np.ndarray | None = None) -> dict[str, Any]:
-    """The JSON contract of ``regrow meta fit --json``."""
+def fit_to_json(res, *, pval_perm: list[float] | None = None) -> dict[str, Any]:
+    """The JSON contract of ``regrow meta rma --json``.
+
+    Parameters
+    ----------
+    res : regrow.meta.RMAResult
+    pval_perm : list of float, optional
+        Permutation p-values, one per coefficient.
+
+    Returns
+    -------
+    dict
+        ``RMAResult.to_dict()`` plus ``tau``, the prediction (``pred``) for a model without moderators, the
+        Q-profile interval of tau^2 and I^2 (``tau2_ci``, ``I2_ci``) for a random-effects model with k > p,
+        and ``fit_stats``.
+    """
     out = res.to_dict()
     out.pop("fit_stats")
     out.pop("level")
@@ -189,12 +164,16 @@ def fit_to_json(res, *, pval_perm: np.ndarray | None = None) -> dict[str, Any]:
             "pi_lb": None if pred.pi_lb is None else float(pred.pi_lb[0]),
             "pi_ub": None if pred.pi_ub is None else float(pred.pi_ub[0]),
         }
-    if res.is_random:
+    if res.is_random and res.k > res.p:
         ci = res.confint()
         out["tau2_ci"] = {"lb": ci.tau2.ci_lb, "ub": ci.tau2.ci_ub, "type": "Q-profile"}
         out["I2_ci"] = {"lb": ci.I2.ci_lb, "ub": ci.I2.ci_ub}
     out["fit_stats"] = res.fit_stats
     return out
+
+
+meta_app.command("rma")(fit_command)
+meta_app.command("fit", help="Same as `regrow meta rma` (its first name, kept as an alias).")(fit_command)
 
 
 @meta_app.command("demo")
@@ -204,12 +183,20 @@ def demo_command(
     """Fit the classic BCG vaccine example (Colditz et al. 1994; 13 trials, log risk ratios)."""
     from importlib import resources
 
-    from regrow.evidence import escalc, format_summary, rma
+    import numpy as np
 
-    with resources.as_file(resources.files("regrow.evidence") / "examples" / "dat_bcg.csv") as path:
-        table = pd.read_csv(path)
-    es = escalc("RR", ai=table["tpos"], bi=table["tneg"], ci=table["cpos"], di=table["cneg"])
-    labels = (table["author"] + " " + table["year"].astype(str)).tolist()
+    from regrow.meta import escalc, format_summary, rma
+
+    with resources.as_file(resources.files("regrow.meta") / "examples" / "dat_bcg.csv") as path:
+        table = read_study_table(path)
+    es = escalc(
+        "RR",
+        ai=table.numbers("tpos"),
+        bi=table.numbers("tneg"),
+        ci=table.numbers("cpos"),
+        di=table.numbers("cneg"),
+    )
+    labels = [f"{a} {y}" for a, y in zip(table.text("author"), table.text("year"), strict=True)]
     res = rma(es.yi, es.vi, method="REML", slab=labels)
     if as_json:
         emit_json(fit_to_json(res))

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import typer
 
 from regrow.errors import DataFileError, InputError
-from regrow.evidence._escalc import ESCALC_MEASURES, ESCALC_TO, escalc_frame
-from regrow.evidence._escalc_input import ARGUMENT_NAMES
 
-__all__ = ["register_escalc"]
+__all__ = ["MEASURE_HELP", "TO_CHOICES", "register_escalc"]
+
+#: ``--to`` choices (``regrow.meta.ESCALC_TO``; a test keeps them equal): written out so that declaring the
+#: option does not import the engine.
+TO_CHOICES = ("only0", "all", "if0all", "none")
+
+MEASURE_HELP = (
+    "Effect-size measure, by metafor's name: e.g. MD, SMD, ROM, OR, RR, RD, PETO, IRR, COR, ZCOR, PLO, PR, "
+    "MN, ... (`regrow meta measures` lists them all)."
+)
 
 _HELP = {
     "ai": "events in group 1 (2x2 table)",
@@ -35,7 +40,9 @@ _HELP = {
     "xi": "events (single proportion or rate)",
     "mi": "non-events (single proportion; or give --ni)",
     "ri": "correlation (COR/ZCOR) or pre-post correlation (MC/SMCC/SMCR)",
-    "ti": "person-time (single rate)",
+    "ti": "person-time (single rate), or a t statistic (PCOR, ZPCOR, SPCOR)",
+    "sdi": "standard deviation (single group: MN, MNLN, CVLN, SDLN, SMN)",
+    "r2i": "R^2 of the regression model (SPCOR)",
     "ni": "sample size",
 }
 
@@ -46,7 +53,7 @@ def _column(arg: str) -> typer.models.OptionInfo:
 
 def escalc_command(
     data: Path = typer.Argument(..., help="CSV file, one row per study, with a header row."),
-    measure: str = typer.Option(..., "--measure", "-m", help="One of: " + ", ".join(ESCALC_MEASURES) + "."),
+    measure: str = typer.Option(..., "--measure", "-m", help=MEASURE_HELP),
     ai: str | None = _column("ai"),
     bi: str | None = _column("bi"),
     ci: str | None = _column("ci"),
@@ -65,22 +72,53 @@ def escalc_command(
     mi: str | None = _column("mi"),
     ri: str | None = _column("ri"),
     ti: str | None = _column("ti"),
+    sdi: str | None = _column("sdi"),
+    r2i: str | None = _column("r2i"),
     ni: str | None = _column("ni"),
     add: float | None = typer.Option(
         None, "--add", help="Continuity correction for zero cells [default: 0.5; 0 for PFT]."
     ),
-    to: str = typer.Option("only0", "--to", help="Where --add goes: " + ", ".join(ESCALC_TO) + "."),
+    to: str = typer.Option("only0", "--to", help="Where --add goes: " + ", ".join(TO_CHOICES) + "."),
     drop00: bool = typer.Option(
         False, "--drop00", help="Drop studies with no (or only) events in both groups."
     ),
-    vtype: str = typer.Option("LS", "--vtype", help="Variance estimator: LS, UB, HO or AV (per measure)."),
+    vtype: str = typer.Option(
+        "LS", "--vtype", help="Variance estimator: LS, UB, LS2, HO, AV, AVHO, ST or CS (per measure)."
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the CSV here instead of to stdout."),
 ) -> None:
     """Append metafor-exact effect sizes (yi) and sampling variances (vi) to a CSV of studies."""
+    import numpy as np
+    import pandas as pd
+
+    from regrow.meta import ESCALC_ARGUMENTS, escalc_frame
+
     given = dict(
         zip(
-            ARGUMENT_NAMES,
-            (ai, bi, ci, di, n1i, n2i, x1i, x2i, t1i, t2i, m1i, m2i, sd1i, sd2i, xi, mi, ri, ti, ni),
+            ESCALC_ARGUMENTS,
+            (
+                ai,
+                bi,
+                ci,
+                di,
+                n1i,
+                n2i,
+                x1i,
+                x2i,
+                t1i,
+                t2i,
+                m1i,
+                m2i,
+                sd1i,
+                sd2i,
+                xi,
+                mi,
+                ri,
+                ti,
+                sdi,
+                r2i,
+                ni,
+            ),
             strict=True,
         )
     )
@@ -124,3 +162,11 @@ def register_escalc(meta_app: typer.Typer) -> None:
         The ``meta`` sub-application.
     """
     meta_app.command("escalc")(escalc_command)
+    meta_app.command("measures")(measures_command)
+
+
+def measures_command() -> None:
+    """List the effect-size measures ``regrow meta escalc`` computes (metafor's names)."""
+    from regrow.meta import ESCALC_MEASURES
+
+    typer.echo(" ".join(ESCALC_MEASURES))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gc
 import ipaddress
-import tempfile
 import threading
 import webbrowser
 from pathlib import Path
 
 import typer
 
-from regrow import journal as jr
+from regrow.cli._common import DATABASE_URL_ENV
 from regrow.errors import InputError
 
 __all__ = ["register"]
@@ -34,7 +33,7 @@ def serve(
     db: str | None = typer.Option(
         None,
         "--db",
-        envvar=jr.DATABASE_URL_ENV,
+        envvar=DATABASE_URL_ENV,
         help="Journal database URL; default: SQLite in your user data folder.",
     ),
     photos_dir: Path | None = typer.Option(
@@ -51,18 +50,30 @@ def serve(
     rules_file: Path | None = typer.Option(
         None, "--rules", help="A clinic's YAML rule overrides (by rule id)."
     ),
+    demo_months: int = typer.Option(6, "--demo-months", hidden=True, help="Months of demo history (tests)."),
 ) -> None:
     """Run the regrow web app on this computer (phone-friendly pages and a JSON API)."""
-    import uvicorn
-
-    from regrow.web import Settings, create_app, fill_demo
+    from regrow.web import Settings
 
     if not 1 <= max_upload_mb <= 2048:
         raise InputError.invalid("--max-upload-mb", max_upload_mb, "an integer in [1, 2048]")
     if demo and db is None:
-        folder = Path(tempfile.mkdtemp(prefix="regrow-demo-"))
-        db = f"sqlite:///{folder / 'demo.sqlite'}"
-        photos_dir = photos_dir or folder / "photos"
+        from regrow.cli.demo import demo_folder, removed_on_exit
+
+        with removed_on_exit(demo_folder(keep=False)) as folder:  # gone on Ctrl+C, SIGTERM or an error
+            _serve(
+                Settings(
+                    database_url=f"sqlite:///{folder / 'demo.sqlite'}",
+                    photos_dir=photos_dir or folder / "photos",
+                    host=host,
+                    port=port,
+                    max_upload_bytes=max_upload_mb * 1024 * 1024,
+                    rules_file=rules_file,
+                ),
+                demo=demo_months,
+                open_browser=open_browser,
+            )
+        return
     settings = Settings(
         database_url=db,
         photos_dir=photos_dir,
@@ -71,10 +82,20 @@ def serve(
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         rules_file=rules_file,
     )
+    _serve(settings, demo=demo_months if demo else 0, open_browser=open_browser)
+
+
+def _serve(settings, *, demo: int, open_browser: bool) -> None:
+    """Build the app (filled with ``demo`` months of the example person when not 0) and run it."""
+    import uvicorn
+
+    from regrow.web import create_app, fill_demo
+
+    host, port, db = settings.host, settings.port, settings.database_url
     app = create_app(settings)
     if demo:
         typer.echo("Filling the demo journal (measuring synthetic images; about half a minute)...")
-        counts = fill_demo(app)
+        counts = fill_demo(app, months=demo)
         typer.echo("Demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" in {db}")
     if not _is_loopback(host):
         typer.echo(
@@ -90,7 +111,10 @@ def serve(
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    finally:
+        app.state.engine.dispose()
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,8 @@ References
    from the five-number summary. Res Synth Methods 2020;11(5):641-654. doi:10.1002/jrsm.1429
 .. [Fol92] Follmann D, Elliott P, Suh I, Cutler J. Variance imputation for overviews of clinical trials with
    continuous response. J Clin Epidemiol 1992;45(7):769-773. doi:10.1016/0895-4356(92)90054-Q
+.. [LW01] Lipsey MW, Wilson DB. Practical Meta-Analysis. Thousand Oaks: Sage; 2001. Appendix B (standardised
+   mean difference from an independent-samples t statistic).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ __all__ = [
     "se_md_from_ci",
     "se_md_from_p",
     "se_md_from_t",
+    "smd_from_t",
     "t_from_p",
 ]
 
@@ -285,6 +288,34 @@ def se_md_from_p(md: float, p: float, df: float | None = None) -> float:
     Cochrane Handbook 6.5.2.3 [H652].
     """
     return se_md_from_t(md, t_from_p(p, df))
+
+
+def smd_from_t(t: float, n1: int, n2: int) -> float:
+    """Standardised mean difference (Cohen's d) from an independent-samples t statistic.
+
+    With the pooled SD ``s``, ``t = (m1 - m2) / (s sqrt(1/n1 + 1/n2))``, so ``d = (m1 - m2) / s =
+    t sqrt(1/n1 + 1/n2)``. The sign of ``t`` is the sign of the difference (intervention minus comparator).
+    Apply Hedges' small-sample correction afterwards (``escalc("SMD", ...)`` does).
+
+    Parameters
+    ----------
+    t : float
+        The two-group t statistic (for example from :func:`t_from_p` with ``n1 + n2 - 2`` df, signed by the
+        direction the report states).
+    n1, n2 : int
+        Group sizes.
+
+    Returns
+    -------
+    float
+        Cohen's d.
+
+    References
+    ----------
+    [LW01] Appendix B.
+    """
+    n1, n2 = _sample_size("n1", n1, 1), _sample_size("n2", n2, 1)
+    return _finite("t", t) * math.sqrt(1 / n1 + 1 / n2)
 
 
 def sd_pooled_from_se_md(se: float, n1: int, n2: int) -> float:

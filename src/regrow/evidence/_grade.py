@@ -214,7 +214,7 @@ def _publication_bias(result) -> Domain:
             f"not testable: k = {k} < {PUBLICATION_BIAS_MIN_K} (Egger's test and funnel asymmetry have too little "
             "power); not rated down, but small positive trials from single centres are common in this field.",
         )
-    from regrow.evidence._rma import rma
+    from regrow.meta import rma
 
     yi = np.array([e.yi for e in result.effects])
     vi = np.array([e.vi for e in result.effects])

@@ -10,9 +10,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from regrow.evidence._review import METHOD, TEST, ComparisonResult, Pooled, review
+import numpy as np
+
+from regrow.evidence._review import METHOD, TEST, ComparisonResult, Pooled
 from regrow.evidence._trials import EvidenceData
-from regrow.evidence._verdict import format_effect, overall_summary
+from regrow.evidence._verdict import overall_summary
 
 __all__ = ["EXPORT_COLUMNS", "export_rows", "summary_dict", "write_csv", "write_html"]
 
@@ -42,8 +44,14 @@ def _pooled_dict(p: Pooled | None, ratio: bool) -> dict[str, Any] | None:
     return None if p is None else p.to_dict(ratio=ratio)
 
 
-def comparison_dict(r: ComparisonResult) -> dict[str, Any]:
-    """One comparison as a JSON-ready dict (ratios on the ratio scale, log scale in the export)."""
+def comparison_dict(r: ComparisonResult, screening=None) -> dict[str, Any]:
+    """One comparison as a JSON-ready dict (ratios on the ratio scale, log scale in the export).
+
+    ``screening`` (the screening log) lets the comparison with published reviews say why their included-study
+    lists are not known.
+    """
+    from regrow.evidence._published import versus_published
+
     comp = r.comparison
     p = r.pooled
     base = _pooled_dict(p, r.ratio) or {
@@ -118,53 +126,56 @@ def comparison_dict(r: ComparisonResult) -> dict[str, Any]:
             }
             for m in r.published
         ],
-        "comparison_with_published": _versus_published(r),
+        "comparison_with_published": versus_published(r, screening),
         "verdict": r.verdict,
     }
 
 
-def _versus_published(r: ComparisonResult) -> str | None:
-    """Why our number differs from the published meta-analyses of the same comparison, in words."""
-    if not r.published:
+def summary_dict(
+    data: EvidenceData, results: list[ComparisonResult] | None = None, *, full=None
+) -> dict[str, Any]:
+    """The whole review as one JSON-ready object (the ``regrow evidence --json`` output).
+
+    Besides the pairwise ``comparisons`` it carries the ``networks``, the ``published`` reviews beside our
+    estimates, the verdicts on the article's ``claims``, the ``prisma`` flow counts, the ``provenance`` of every
+    pooled number (with ``provenance_coverage``) and the issue's ``targets``.
+    """
+    from regrow.evidence._full_review import full_review
+    from regrow.evidence._network_report import network_dict
+
+    full = full_review(data, results) if full is None else full
+    return _plain(
+        {
+            "data_version": data.data_version,
+            "source": data.source,
+            "model": {"method": METHOD, "test": TEST, "level": 95},
+            "summary": overall_summary(full.results),
+            "claims": full.claims,
+            "targets": full.targets,
+            "prisma": full.prisma.to_dict(),
+            "comparisons": {r.comparison.id: comparison_dict(r, full.screening) for r in full.results},
+            "networks": {nr.spec.id: network_dict(nr) for nr in full.networks},
+            "published": full.published,
+            "provenance": full.provenance,
+            "provenance_coverage": {k: v for k, v in full.coverage.items() if k != "missing"},
+        }
+    )
+
+
+def _plain(obj: Any) -> Any:
+    """numpy values as Python ones and non-finite numbers (an undefined p-value, a league table's diagonal) as
+    None, recursively: strict JSON for every consumer (the CLI, the web API)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
-    p = r.pooled
-    ours = (
-        "no pooled estimate"
-        if p is None
-        else (
-            f"our {r.comparison.measure} {format_effect(p.to_dict(ratio=r.ratio)['estimate'], r.comparison.measure, r.comparison.unit)} "
-            f"from k = {p.k}"
-        )
-    )
-    theirs = "; ".join(
-        f"{m.citation.split(' et al')[0].split(',')[0]}: {m.measure} {m.estimate.value:g} (k = "
-        f"{'?' if m.k_studies.value is None else int(m.k_studies.value)})"
-        for m in r.published
-        if m.estimate.known
-    )
-    reasons = [
-        "they pooled SDs and arm sizes from full texts, which we could not read (ours are imputed where missing)",
-        "they included more trials (several, e.g. Bao 2020, are not in the bundled data)",
-    ]
-    if any(m.measure == "SMD" for m in r.published) and r.comparison.measure != "SMD":
-        reasons.append(
-            "they report standardised mean differences, not hairs/cm2, so the numbers are not on one scale"
-        )
-    if r.comparison.id == "mn_mx_vs_mx_density":
-        reasons.append("the Dhurat 2013 outlier (+69 hairs/cm2) carries large weight in a three-study pool")
-    return f"{ours}; published: {theirs}. They differ because " + "; ".join(reasons) + "."
-
-
-def summary_dict(data: EvidenceData, results: list[ComparisonResult] | None = None) -> dict[str, Any]:
-    """The whole review as one JSON-ready object (the ``regrow evidence --json`` output)."""
-    results = review(data) if results is None else results
-    return {
-        "data_version": data.data_version,
-        "source": data.source,
-        "model": {"method": METHOD, "test": TEST, "level": 95},
-        "summary": overall_summary(results),
-        "comparisons": {r.comparison.id: comparison_dict(r) for r in results},
-    }
+    return obj
 
 
 def export_rows(results: list[ComparisonResult]) -> list[dict[str, Any]]:
@@ -230,6 +241,7 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;border-bottom:1px solid #ccc;padding-bo
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0;width:100%}
 th,td{border:1px solid #ddd;padding:.25rem .4rem;text-align:left;vertical-align:top}th{background:#f3f3f3}
 .verdict{background:#f6f8fb;border-left:4px solid #1f4e79;padding:.6rem .8rem}
+.league td{text-align:center;font-size:.8rem}.diag{background:#eee}
 .cert{font-weight:bold}.imp{color:#a00}img{max-width:100%;height:auto}small{color:#555}
 """
 
@@ -251,20 +263,28 @@ def _fmt(x: Any) -> str:
 
 
 def write_html(
-    data: EvidenceData, out_dir: str | Path, results: list[ComparisonResult] | None = None
+    data: EvidenceData, out_dir: str | Path, results: list[ComparisonResult] | None = None, *, full=None
 ) -> Path:
-    """Write ``index.html`` (self-contained, plots embedded) plus the plot PNGs into ``out_dir``.
+    """Write ``index.html`` (self-contained, figures embedded) plus the figures into ``out_dir``.
+
+    The report holds the article's claims with their verdicts, the issue's targets, the PRISMA 2020 flow
+    diagram (``prisma.svg``), the network meta-analyses (``network_<id>.png``, league tables, rankings,
+    consistency checks, CINeMA tables), the published reviews beside our estimates, the per-study provenance
+    table and, per pairwise comparison, the forest and funnel plots (``forest_<id>.png``, ``funnel_<id>.png``).
 
     Returns
     -------
     Path
         The path of ``index.html``.
     """
+    from regrow.evidence._full_review import full_review
+    from regrow.evidence._report_html import review_sections
     from regrow.evidence._report_plots import forest_png, funnel_png
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results = review(data) if results is None else results
+    full = full_review(data, results) if full is None else full
+    results = full.results
     summary = overall_summary(results)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -278,11 +298,15 @@ def write_html(
         f"<p><small>Data version {html.escape(data.data_version)} ({html.escape(data.source)}). Model: "
         f"random effects, {METHOD} tau<sup>2</sup>, Knapp-Hartung CI, metafor-style prediction interval. "
         "Numbers come from abstracts and secondary sources; missing SDs are imputed conservatively and flagged.</small></p>",
-        "<h2>Summary table</h2><table><tr><th>Comparison</th><th>k</th><th>N</th><th>Measure</th>"
+        "<p><a href='#claims'>Claims</a> &middot; <a href='#targets'>Targets</a> &middot; <a href='#prisma'>PRISMA</a> "
+        "&middot; <a href='#networks'>Networks</a> &middot; <a href='#published'>Published reviews</a> &middot; "
+        "<a href='#provenance'>Provenance</a> &middot; <a href='#pairwise'>Pairwise results</a></p>",
+        *review_sections(full, out, lambda png, alt, name: _img(png, alt, out, name)),
+        "<h2 id='pairwise'>Pairwise summary table</h2><table><tr><th>Comparison</th><th>k</th><th>N</th><th>Measure</th>"
         "<th>Estimate [95% CI]</th><th>PI</th><th>I<sup>2</sup></th><th>Certainty</th><th>Imputed</th></tr>",
     ]
     for r in results:
-        d = comparison_dict(r)
+        d = comparison_dict(r, full.screening)
         ci = (
             "&ndash;"
             if d["estimate"] is None
@@ -297,7 +321,7 @@ def write_html(
         )
     parts.append("</table>")
     for r in results:
-        d = comparison_dict(r)
+        d = comparison_dict(r, full.screening)
         parts.append(f"<h2 id='{d['id']}'>{html.escape(d['title'])}: {html.escape(d['outcome'])}</h2>")
         parts.append(f"<p class='verdict'>{html.escape(d['verdict'])}</p>")
         parts.append(_img(forest_png(r), f"Forest plot: {d['title']}", out, f"forest_{d['id']}.png"))

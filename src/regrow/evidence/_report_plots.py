@@ -1,20 +1,16 @@
 """Forest and funnel plots of one comparison of the evidence review, as PNG bytes for the HTML report and the
 web app.
 
-The forest plot is the shared publication plot (:func:`~regrow.evidence._plots_forest.plot_forest`) with the
+The forest plot is the shared publication plot (:func:`regrow.meta.plot_forest`) with the
 review's labels. The funnel plot stays its own: it marks studies with imputed numbers (hollow) and labels each
-point, which :func:`~regrow.evidence._plots_funnel.plot_funnel` (made for trim-and-fill) does not do.
+point, which :func:`regrow.meta.plot_funnel` (made for trim-and-fill) does not do.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from regrow.evidence._influence import single_study_fit
-from regrow.evidence._plots import new_figure, png_bytes
-from regrow.evidence._plots_forest import plot_forest
 from regrow.evidence._review import METHOD
-from regrow.evidence._tau2 import Control
 
 __all__ = ["forest_png", "funnel_png"]
 
@@ -25,10 +21,12 @@ IMPUTED_NOTE = "* SD or n imputed (see the study table)"
 
 def _model(result):
     """The fitted model behind a comparison's pooled estimate; metafor's k = 1 model for a single study."""
+    from regrow.meta import rma
+
     if result.pooled.fit is not None:
         return result.pooled.fit
     e = result.effects[0]
-    return single_study_fit(e.yi, e.vi, method=METHOD, level=95.0, control=Control(), slab=e.label)
+    return rma([e.yi], [e.vi], method=METHOD, level=95.0, slab=[e.label])
 
 
 def forest_png(result) -> bytes | None:
@@ -41,6 +39,8 @@ def forest_png(result) -> bytes | None:
     bytes or None
         PNG bytes; None when no study gives an effect.
     """
+    from regrow.meta import plot_forest, png_bytes  # matplotlib, only when a plot is drawn
+
     effects = list(result.effects)
     if not effects or result.pooled is None:
         return None
@@ -69,6 +69,8 @@ def funnel_png(result) -> bytes | None:
     bytes or None
         PNG bytes; None with fewer than two studies.
     """
+    from regrow.meta import new_figure, png_bytes  # matplotlib, only when a plot is drawn
+
     effects = list(result.effects)
     pooled = result.pooled
     if len(effects) < 2 or pooled is None:

@@ -36,6 +36,7 @@ __all__ = [
     "Pooled",
     "StudyEffect",
     "effects_for",
+    "outcome_effect",
     "pool",
     "review",
     "review_comparison",
@@ -171,14 +172,27 @@ def _arm_n(study: Study, outcome: Outcome, arm: Arm, imputed: list[str], which: 
     n = _v(arm.n)
     if n is not None:
         return int(n)
+    study_arm = next((a for a in study.arms if a.id == arm.arm), None)
+    if study_arm is not None and study_arm.n_analysed.known:
+        return int(study_arm.n_analysed.value)
+    if study_arm is not None and study_arm.n_randomised.known:
+        imputed.append(
+            f"{which} n analysed assumed equal to the {int(study_arm.n_randomised.value)} randomised"
+        )
+        return int(study_arm.n_randomised.value)
     total = _v(study.n_total)
     if total is None:
         return None
     if outcome.paired:
         imputed.append(f"{which} n imputed as the number of people ({int(total)})")
         return int(total)
-    imputed.append(f"{which} n imputed as half of the reported total ({int(total)} -> {int(total) // 2})")
-    return int(total) // 2
+    groups = len(study.arms) if study.arms else 2
+    share = "half" if groups == 2 else f"1/{groups}"
+    imputed.append(
+        f"{which} n imputed as {share} of the reported total ({int(total)} -> {int(total) // groups}; "
+        "equal allocation assumed)"
+    )
+    return int(total) // groups
 
 
 def _arm_mean_sd(arm: Arm, outcome: Outcome, n: int, derivation: list[str], which: str):
@@ -215,13 +229,29 @@ def _arm_mean_sd(arm: Arm, outcome: Outcome, n: int, derivation: list[str], whic
     return mean, sd
 
 
-def _donor_sd(donors: tuple[SdDonor, ...], comp: Comparison, outcome: Outcome) -> SdDonor | None:
-    pool = [
-        d
-        for d in donors
-        if d.outcome == comp.outcome and d.unit == comp.unit and d.value_type == outcome.value_type
-    ]
-    return max(pool, key=lambda d: d.sd.value) if pool else None
+def _donor_sd(
+    donors: tuple[SdDonor, ...], comp: Comparison, outcome: Outcome
+) -> tuple[SdDonor, float] | None:
+    """The largest comparable donor SD and that SD in the outcome's own unit (None when there is none).
+
+    For an SMD (unit ``mixed``) a donor in hairs/cm2 also serves an outcome counted per square inch or per
+    1-inch circle, converted to that area; a count in an unreported area has no donor.
+    """
+    pool = []
+    for d in donors:
+        if d.outcome != comp.outcome or d.value_type != outcome.value_type:
+            continue
+        if d.unit == comp.unit:
+            pool.append((d, d.sd.value / (_scale(comp, outcome) or 1.0)))
+        elif comp.measure == "SMD" and d.unit == outcome.unit:
+            pool.append((d, d.sd.value))
+        elif (
+            comp.measure == "SMD"
+            and d.unit == "hairs/cm2"
+            and outcome.unit in ("hairs/inch2", "hairs/inch_circle")
+        ):
+            pool.append((d, d.sd.value / ex.convert_density_to_per_cm2(1.0, outcome.unit)))
+    return max(pool, key=lambda item: item[0].sd.value) if pool else None
 
 
 def _scale(comp: Comparison, outcome: Outcome) -> float | None:
@@ -247,7 +277,7 @@ def _moderators(study: Study, outcome: Outcome) -> dict[str, Any]:
 
 
 def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
-    from regrow.evidence._escalc import escalc
+    from regrow.meta import escalc
 
     label = study.label
     scale = _scale(comp, outcome)
@@ -265,11 +295,7 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
         return NotPooled(study.id, label, "per-arm n and total n not reported")
     m1, sd1 = _arm_mean_sd(outcome.intervention, outcome, n1, derivation, "intervention")
     m2, sd2 = _arm_mean_sd(outcome.comparator, outcome, n2, derivation, "comparator")
-    if m1 is None or m2 is None:
-        missing = "intervention" if m1 is None else "comparator"
-        return NotPooled(study.id, label, f"{missing} mean not reported in the sources consulted")
-    if scale != 1.0:
-        derivation.append(f"converted {outcome.unit} to {comp.unit} (x {scale:.6g})")
+    p = _v(outcome.p_value)
 
     def effect(yi: float, vi: float) -> StudyEffect:
         return StudyEffect(
@@ -287,7 +313,16 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
             _moderators(study, outcome),
         )
 
-    p = _v(outcome.p_value)
+    if comp.measure == "SMD" and sd1 is None and sd2 is None:
+        smd = _smd_from_exact_p(outcome, (n1, n2, m1, m2, p), derivation)
+        if smd is not None:
+            return effect(*smd)
+    if m1 is None or m2 is None:
+        missing = "intervention" if m1 is None else "comparator"
+        return NotPooled(study.id, label, f"{missing} mean not reported in the sources consulted")
+    if scale != 1.0:
+        derivation.append(f"converted {outcome.unit} to {comp.unit} (x {scale:.6g})")
+
     if comp.measure == "MD" and sd1 is None and sd2 is None and p is not None and m1 != m2:
         # Cochrane 6.5.2.3: SE of the difference from its exact p-value (paired: t on n - 1 df).
         df = n1 - 1 if outcome.paired else n1 + n2 - 2
@@ -313,14 +348,14 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
             current = ex.change_sd(arm.baseline_sd.value, arm.end_sd.value, r)
             derivation.append(f"{which} change SD from baseline/end SDs (Cochrane 6.5.2.8)")
         else:
-            donor = _donor_sd(donors, comp, outcome)
-            if donor is None:
+            found = _donor_sd(donors, comp, outcome)
+            if found is None:
                 return NotPooled(
                     study.id, label, f"{which} SD not reported and no comparable SD to impute from"
                 )
-            current = donor.sd.value / scale
+            donor, current = found
             imputed.append(
-                f"{which} SD imputed as {donor.sd.value:g} {comp.unit} (largest comparable SD: {donor.label})"
+                f"{which} SD imputed as {donor.sd.value:g} {donor.unit} (largest comparable SD: {donor.label})"
             )
         if sd_ref == "sd1":
             sd1 = current
@@ -342,8 +377,36 @@ def _continuous(study, outcome, comp, donors) -> StudyEffect | NotPooled:
     return effect(float(es.yi[0]), float(es.vi[0]))
 
 
+def _smd_from_exact_p(outcome: Outcome, numbers, derivation: list[str]) -> tuple[float, float] | None:
+    """Hedges' g and its variance from an exact two-sided p of a two-group comparison with no SD reported.
+
+    The sign comes from the means or, when they are not reported, from the outcome's ``direction``.
+    Paired (split-scalp) p-values give a within-person d, not a between-group one, so they are not used.
+    """
+    from regrow.meta import escalc
+
+    n1, n2, m1, m2, p = numbers
+    if p is None or outcome.paired:
+        return None
+    if m1 is not None and m2 is not None and m1 != m2:
+        sign = 1.0 if m1 > m2 else -1.0
+    elif outcome.direction is not None:
+        sign = 1.0 if outcome.direction == "intervention_higher" else -1.0
+    else:
+        return None
+    df = n1 + n2 - 2
+    d = sign * ex.smd_from_t(ex.t_from_p(p, df), n1, n2)
+    es = escalc("SMD", m1i=[d], m2i=[0.0], sd1i=[1.0], sd2i=[1.0], n1i=[n1], n2i=[n2])
+    derivation.append(
+        f"SMD from the exact p = {p:g} (t on {df} df; d = t sqrt(1/n1 + 1/n2), Lipsey & Wilson 2001; "
+        "Hedges' correction)"
+        + ("" if m1 is not None and m2 is not None else f"; direction from the text ({outcome.direction})")
+    )
+    return float(es.yi[0]), float(es.vi[0])
+
+
 def _binary(study, outcome, comp) -> StudyEffect | NotPooled:
-    from regrow.evidence._escalc import escalc
+    from regrow.meta import escalc
 
     derivation: list[str] = []
     counts = []
@@ -393,18 +456,32 @@ def effects_for(data: EvidenceData, comparison_id: str) -> tuple[list[StudyEffec
     skipped: list[NotPooled] = []
     for study in data.studies:
         for outcome in study.outcomes:
-            if outcome.comparison != comp.id:
+            if outcome.comparison != comp.id and outcome.comparison not in comp.pool_from:
                 continue
-            if comp.measure in ("RR", "OR"):
-                item = _binary(study, outcome, comp)
-            else:
-                item = _continuous(study, outcome, comp, data.sd_donors)
-            if isinstance(item, StudyEffect) and not (
-                np.isfinite(item.yi) and np.isfinite(item.vi) and item.vi > 0
-            ):
-                item = NotPooled(study.id, study.label, "effect size could not be computed")
+            item = outcome_effect(study, outcome, comp, data.sd_donors)
             (effects if isinstance(item, StudyEffect) else skipped).append(item)
     return effects, skipped
+
+
+def outcome_effect(
+    study: Study, outcome: Outcome, comp: Comparison, donors: tuple[SdDonor, ...]
+) -> StudyEffect | NotPooled:
+    """One outcome's effect on the scale of ``comp`` (its measure and unit), or why there is none.
+
+    The same conversions and flagged imputations as the pairwise review; the network meta-analysis uses it with
+    comparisons of its own (e.g. an SMD over every counting area).
+
+    Returns
+    -------
+    StudyEffect or NotPooled
+    """
+    if comp.measure in ("RR", "OR"):
+        item = _binary(study, outcome, comp)
+    else:
+        item = _continuous(study, outcome, comp, donors)
+    if isinstance(item, StudyEffect) and not (np.isfinite(item.yi) and np.isfinite(item.vi) and item.vi > 0):
+        return NotPooled(study.id, study.label, "effect size could not be computed")
+    return item
 
 
 # ------------------------------------------------------------------------------------------------ pooling
@@ -441,7 +518,7 @@ def pool(effects: list[StudyEffect] | tuple[StudyEffect, ...], *, level: float =
             study_ids=ids,
             weights_pct=(100.0,),
         )
-    from regrow.evidence._rma import rma
+    from regrow.meta import rma
 
     yi = np.array([e.yi for e in effects])
     vi = np.array([e.vi for e in effects])
@@ -483,7 +560,7 @@ def _moderator_analysis(effects: list[StudyEffect]) -> tuple[dict[str, Any], ...
             continue
         numeric = all(isinstance(v, int | float) for _, v in values)
         if numeric and len(values) >= META_REGRESSION_MIN_K:
-            from regrow.evidence._rma import rma
+            from regrow.meta import rma
 
             fit = rma(
                 [e.yi for e, _ in values],

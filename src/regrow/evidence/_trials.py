@@ -1,18 +1,18 @@
-"""The bundled trial data: schema, loading and validation.
+"""The bundled trial data: schema, loading and saving.
 
 The data live in ``regrow/evidence/data/evidence.yaml`` (human-editable, versioned). A person's edits are kept
 in a user copy (see :func:`user_data_path`); the installed file is never modified. Every number carries a
-verification status; a number marked ``unverified`` has no value, and none is ever filled in by guessing.
+verification status and, where it was read, its provenance (source URL and location in that source); a number
+marked ``unverified`` has no value, and none is ever filled in by guessing.
 
-Validation errors are :class:`regrow.errors.DataFileError` naming the file, the study (id and 1-based entry
-number), the field path and the bad value, and saying what is allowed.
+Validation lives in :mod:`regrow.evidence._trials_parse`. Its errors are :class:`regrow.errors.DataFileError`
+naming the file, the study (id and 1-based entry number), the field path and the bad value, and saying what
+is allowed.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -26,15 +26,20 @@ __all__ = [
     "ARM_NUMBER_FIELDS",
     "BUNDLED_NAME",
     "DESIGNS",
+    "ROB2_DOMAINS",
+    "ROB2_JUDGEMENTS",
     "STATUSES",
+    "TREATMENTS",
     "Arm",
     "Comparison",
     "EvidenceData",
     "Number",
     "Outcome",
     "PublishedMA",
+    "RiskOfBias",
     "SdDonor",
     "Study",
+    "StudyArm",
     "bundled_path",
     "dump_data",
     "load_data",
@@ -66,6 +71,7 @@ UNITS = (
 )
 VALUE_TYPES = ("change", "end", "proportion")
 MEASURES = ("MD", "SMD", "RR", "OR")
+DIRECTIONS = ("intervention_higher", "comparator_higher")
 ARM_NUMBER_FIELDS = (
     "n",
     "mean",
@@ -85,7 +91,33 @@ ARM_NUMBER_FIELDS = (
     "end_mean",
     "end_sd",
 )
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+#: The controlled list of treatments an arm may receive (the nodes of a network meta-analysis). The first
+#: seven are the treatments issue #16 names; the others exist because real arms combine them (Jha 2019 arm C
+#: is micro-needling + PRP + minoxidil, not micro-needling + PRP) or belong to the alopecia areata trials.
+TREATMENTS: dict[str, str] = {
+    "minoxidil": "minoxidil",
+    "mn": "micro-needling alone",
+    "mn_minoxidil": "micro-needling + minoxidil",
+    "mn_prp": "micro-needling + PRP",
+    "prp": "PRP",
+    "mn_other_topical": "micro-needling + other topicals",
+    "placebo": "placebo / no treatment",
+    "mn_prp_minoxidil": "micro-needling + PRP + minoxidil",
+    "prp_minoxidil": "PRP + minoxidil",
+    "mn_other_topical_minoxidil": "micro-needling + other topicals + minoxidil",
+    "minoxidil_spironolactone": "minoxidil + oral spironolactone",
+    "minoxidil_finasteride_topical": "topical minoxidil + finasteride",
+    "intralesional_corticosteroid": "intralesional corticosteroid (alopecia areata)",
+    "cryotherapy": "superficial cryotherapy (alopecia areata)",
+    "laser_prp": "fractional CO2 laser + topical PRP (alopecia areata)",
+}
+
+#: RoB 2 (Sterne et al. 2019, BMJ 366:l4898, doi:10.1136/bmj.l4898) domains for randomised trials, and the
+#: judgements allowed. ``no_information`` is used where only an abstract could be read.
+ROB2_DOMAINS = ("randomisation", "deviations", "missing_data", "measurement", "selection")
+ROB2_JUDGEMENTS = ("low", "some_concerns", "high", "no_information")
+
 # The FDA-cleared devices and the trials go to 2.5 mm (English 2022, PMC8776974: depths 0.5-2.5 mm); 3.0 mm
 # is the upper bound accepted here.
 MAX_NEEDLE_LENGTH_MM = 3.0
@@ -93,22 +125,35 @@ MAX_NEEDLE_LENGTH_MM = 3.0
 
 @dataclass(frozen=True)
 class Number:
-    """A reported number with where it was read. ``value`` is None exactly when ``status == "unverified"``."""
+    """A reported number with where it was read.
+
+    ``value`` is None exactly when ``status == "unverified"``. ``source`` is the URL the number was read from
+    and ``location`` where in that source (``"abstract, Results"``, ``"Table 2"``); both are resolved from the
+    outcome's or study's defaults when the number does not give its own.
+    """
 
     value: float | None
     status: str = "unverified"
     note: str | None = None
+    source: str | None = None
+    location: str | None = None
 
     @property
     def known(self) -> bool:
         return self.value is not None
 
+    @property
+    def has_provenance(self) -> bool:
+        """True when a known value says both which URL and where in it it was read."""
+        return self.known and bool(self.source) and bool(self.location)
+
     def to_yaml(self) -> Any:
         if self.value is None and self.note is None:
             return "UNVERIFIED"
         out: dict[str, Any] = {"value": self.value, "status": self.status}
-        if self.note:
-            out["note"] = self.note
+        for name in ("note", "source", "location"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
         return out
 
 
@@ -117,9 +162,10 @@ MISSING = Number(None, "unverified")
 
 @dataclass(frozen=True)
 class Arm:
-    """One arm (or one side of a split scalp) of an outcome."""
+    """One arm (or one side of a split scalp) of an outcome; ``arm`` names the study arm it belongs to."""
 
     label: str | None = None
+    arm: str | None = None
     n: Number = MISSING
     mean: Number = MISSING
     sd: Number = MISSING
@@ -140,8 +186,39 @@ class Arm:
 
 
 @dataclass(frozen=True)
+class StudyArm:
+    """A randomised group (or split-scalp side) and the treatment it received, from :data:`TREATMENTS`."""
+
+    id: str
+    treatment: str
+    label: str | None = None
+    n_randomised: Number = MISSING
+    n_analysed: Number = MISSING
+    co_treatment: str | None = None
+    needle_length_mm: Number = MISSING
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class RiskOfBias:
+    """A RoB 2 assessment: one judgement per domain, the overall judgement and what it rests on."""
+
+    randomisation: str
+    deviations: str
+    missing_data: str
+    measurement: str
+    selection: str
+    overall: str
+    basis: str
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """One outcome of one study, for one comparison."""
+    """One outcome of one study, for one comparison.
+
+    ``direction`` (``"intervention_higher"`` or ``"comparator_higher"``) records which arm the text says did
+    better when the means themselves are not reported; only an exact p-value can then give an SMD.
+    """
 
     comparison: str
     outcome: str
@@ -154,12 +231,15 @@ class Outcome:
     adjunct: str | None = None
     p_value: Number = MISSING
     correlation: Number = MISSING
+    direction: str | None = None
     notes: str | None = None
+    source: str | None = None
+    location: str | None = None
 
 
 @dataclass(frozen=True)
 class Study:
-    """A trial (or other study) with its design, population, protocol, sources and outcomes."""
+    """A trial (or other study) with its design, population, arms, protocol, sources and outcomes."""
 
     id: str
     first_author: str
@@ -185,8 +265,12 @@ class Study:
     baseline_severity: str | None = None
     adverse_events: str | None = None
     verification: str | None = None
+    access: str | None = None
     flags: tuple[str, ...] = ()
     indirect: tuple[str, ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()
+    arms: tuple[StudyArm, ...] = ()
+    rob2: RiskOfBias | None = None
     outcomes: tuple[Outcome, ...] = ()
 
     @property
@@ -194,16 +278,28 @@ class Study:
         year = f"{int(self.year.value)}" if self.year.known else "n.d."
         return f"{self.first_author} {year}"
 
+    def arm(self, arm_id: str) -> StudyArm:
+        """The study arm with this id (KeyError when there is none)."""
+        for arm in self.arms:
+            if arm.id == arm_id:
+                return arm
+        raise KeyError(arm_id)
+
 
 @dataclass(frozen=True)
 class Comparison:
-    """A question the review answers (e.g. micro-needling + minoxidil vs minoxidil, hair density)."""
+    """A question the review answers (e.g. micro-needling + minoxidil vs minoxidil, hair density).
+
+    ``pool_from`` names other comparisons whose outcomes this one also pools (an SMD analysis that uses the
+    same arms as the MD analyses, on a scale that accepts every counting area).
+    """
 
     id: str
     title: str
     outcome: str
     measure: str
     unit: str
+    pool_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,7 +316,13 @@ class SdDonor:
 
 @dataclass(frozen=True)
 class PublishedMA:
-    """A published meta-analysis or systematic review, as reported."""
+    """A published meta-analysis or systematic review, as reported.
+
+    ``comparison`` names the review's pairwise comparison it matches; ``treatments`` (intervention, comparator,
+    from :data:`TREATMENTS`) and ``network`` (an id of :data:`regrow.evidence._network_specs.NETWORKS`) place its
+    estimate in a network. ``included_studies`` lists the ids of this evidence file's studies that it pooled,
+    when its included-study list could be read (None: not known).
+    """
 
     id: str
     citation: str
@@ -238,6 +340,9 @@ class PublishedMA:
     model: str | None = None
     notes: str | None = None
     url: str | None = None
+    treatments: tuple[str, ...] = ()
+    network: str | None = None
+    included_studies: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -265,377 +370,22 @@ class EvidenceData:
         raise InputError.invalid("study", study_id, "the id of a study in the evidence file")
 
 
-# ----------------------------------------------------------------------------------------------- parsing
-
-
-_SINGULAR = {"studies": "study", "comparisons": "comparison", "published_meta_analyses": "meta-analysis"}
-
-
-class _Where:
-    """Builds error messages that name the file, the entry and the field path."""
-
-    def __init__(self, path: str, section: str, index: int | None, ident: str | None):
-        self.path, self.section, self.index, self.ident = path, section, index, ident
-
-    def fail(self, fieldpath: str, value: Any, allowed: str) -> DataFileError:
-        entry = f"{self.section} entry {self.index}" if self.index is not None else self.section
-        if self.ident:
-            entry = f"{_SINGULAR.get(self.section, self.section)} {self.ident!r} ({entry})"
-        msg = f"{self.path}: {entry}, field {fieldpath!r}: invalid value {value!r}; must be {allowed}."
-        return DataFileError(msg, path=self.path, row=self.index, column=fieldpath)
-
-
-def _check_keys(where: _Where, prefix: str, raw: dict, allowed: tuple[str, ...], required: tuple[str, ...]):
-    for key in raw:
-        if key not in allowed:
-            raise where.fail(f"{prefix}{key}", raw[key], f"a known field (one of {', '.join(allowed)})")
-    for key in required:
-        if raw.get(key) in (None, "", []):
-            raise where.fail(f"{prefix}{key}", raw.get(key), "present (this field is required)")
-
-
-def _text(where: _Where, name: str, value: Any, *, required: bool = False) -> str | None:
-    if value is None or value == "":
-        if required:
-            raise where.fail(name, value, "a non-empty text")
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise where.fail(name, value, "text")
-    return str(value)
-
-
-def _choice(where: _Where, name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise where.fail(name, value, f"one of {', '.join(allowed)}")
-    return str(value)
-
-
-# (lower, upper, lower-inclusive, whole number) per numeric field name; None = unbounded.
-_BOUNDS: dict[str, tuple[float | None, float | None, bool, bool]] = {
-    "n": (1, None, True, True),
-    "n_total": (1, None, True, True),
-    "events": (0, None, True, True),
-    "sd": (0, None, False, False),
-    "se": (0, None, False, False),
-    "baseline_sd": (0, None, False, False),
-    "end_sd": (0, None, False, False),
-    "proportion": (0, 1, True, False),
-    "p_value": (0, 1, False, False),
-    "correlation": (-1, 1, True, False),
-    "needle_length_mm": (0, MAX_NEEDLE_LENGTH_MM, False, False),
-    "interval_days": (0, 365, False, False),
-    "sessions": (1, None, True, True),
-    "duration_weeks": (0, 520, False, False),
-    "year": (1900, 2100, True, True),
-    "k_studies": (1, None, True, True),
-    "n_patients": (1, None, True, True),
-    "i2_percent": (0, 100, True, False),
-}
-
-
-def _describe_bounds(name: str) -> str:
-    lo, hi, inclusive, whole = _BOUNDS[name]
-    kind = "a whole number" if whole else "a number"
-    if name == "needle_length_mm":
-        return f"a number in (0, {MAX_NEEDLE_LENGTH_MM}] mm"
-    if hi is None:
-        return f"{kind} {'>=' if inclusive else '>'} {lo}"
-    return f"{kind} in {'[' if inclusive else '('}{lo}, {hi}]"
-
-
-def _number(where: _Where, name: str, raw: Any) -> Number:
-    """Parse ``{value, status[, note]}``, the shorthand ``UNVERIFIED``, or nothing."""
-    basename = name.rsplit(".", 1)[-1]
-    if raw is None or (isinstance(raw, str) and raw.strip().upper() == "UNVERIFIED"):
-        return MISSING
-    if not isinstance(raw, dict):
-        raise where.fail(name, raw, '{value: <number>, status: <where it was read>} or "UNVERIFIED"')
-    for key in raw:
-        if key not in ("value", "status", "note"):
-            raise where.fail(f"{name}.{key}", raw[key], "one of value, status, note")
-    status = raw.get("status")
-    if status not in STATUSES:
-        raise where.fail(f"{name}.status", status, f"one of {', '.join(STATUSES)}")
-    note = _text(where, f"{name}.note", raw.get("note"))
-    value = raw.get("value")
-    if value is None:
-        if status != "unverified":
-            raise where.fail(f"{name}.value", value, f"a number (status {status!r} needs a value)")
-        return Number(None, "unverified", note)
-    if status == "unverified":
-        raise where.fail(
-            f"{name}.status", status, "a source status when a value is given (unverified numbers stay empty)"
-        )
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
-        raise where.fail(f"{name}.value", value, "a finite number")
-    value = float(value)
-    if basename in _BOUNDS:
-        lo, hi, inclusive, whole = _BOUNDS[basename]
-        bad = (
-            (lo is not None and (value < lo or (value == lo and not inclusive)))
-            or (hi is not None and value > hi)
-            or (whole and not value.is_integer())
-        )
-        if bad:
-            raise where.fail(f"{name}.value", value, _describe_bounds(basename))
-    return Number(value, status, note)
-
-
-def _arm(where: _Where, prefix: str, raw: Any) -> Arm:
-    if not isinstance(raw, dict):
-        raise where.fail(prefix, raw, "a mapping of arm fields (n, mean, sd, ...)")
-    allowed = ("label", *ARM_NUMBER_FIELDS)
-    _check_keys(where, f"{prefix}.", raw, allowed, ())
-    values: dict[str, Any] = {"label": _text(where, f"{prefix}.label", raw.get("label"))}
-    for name in ARM_NUMBER_FIELDS:
-        values[name] = _number(where, f"{prefix}.{name}", raw.get(name))
-    arm = Arm(**values)
-    if arm.events.known and arm.n.known and arm.events.value > arm.n.value:
-        raise where.fail(f"{prefix}.events.value", arm.events.value, f"<= n ({arm.n.value:g})")
-    if arm.ci_low.known and arm.ci_high.known and arm.ci_low.value >= arm.ci_high.value:
-        raise where.fail(f"{prefix}.ci_high.value", arm.ci_high.value, f"> ci_low ({arm.ci_low.value:g})")
-    return arm
-
-
-_OUTCOME_KEYS = (
-    "comparison",
-    "outcome",
-    "unit",
-    "value_type",
-    "time_weeks",
-    "paired",
-    "adjunct",
-    "intervention",
-    "comparator",
-    "p_value",
-    "correlation",
-    "notes",
-)
-
-
-def _outcome(where: _Where, prefix: str, raw: Any, comparison_ids: set[str]) -> Outcome:
-    if not isinstance(raw, dict):
-        raise where.fail(prefix, raw, "a mapping describing one outcome")
-    _check_keys(
-        where,
-        f"{prefix}.",
-        raw,
-        _OUTCOME_KEYS,
-        ("comparison", "outcome", "unit", "value_type", "intervention", "comparator"),
-    )
-    if comparison_ids and raw["comparison"] not in comparison_ids:
-        raise where.fail(
-            f"{prefix}.comparison", raw["comparison"], f"one of {', '.join(sorted(comparison_ids))}"
-        )
-    unit = _choice(where, f"{prefix}.unit", raw["unit"], UNITS)
-    value_type = _choice(where, f"{prefix}.value_type", raw["value_type"], VALUE_TYPES)
-    if (unit == "events") != (value_type == "proportion"):
-        raise where.fail(f"{prefix}.value_type", value_type, "'proportion' exactly when unit is 'events'")
-    time = raw.get("time_weeks")
-    if time is not None and (isinstance(time, bool) or not isinstance(time, int | float) or time <= 0):
-        raise where.fail(f"{prefix}.time_weeks", time, "a positive number of weeks")
-    paired = raw.get("paired", False)
-    if not isinstance(paired, bool):
-        raise where.fail(f"{prefix}.paired", paired, "true or false")
-    return Outcome(
-        comparison=str(raw["comparison"]),
-        outcome=_text(where, f"{prefix}.outcome", raw["outcome"], required=True),
-        unit=unit,
-        value_type=value_type,
-        time_weeks=None if time is None else float(time),
-        paired=paired,
-        adjunct=_text(where, f"{prefix}.adjunct", raw.get("adjunct")),
-        intervention=_arm(where, f"{prefix}.intervention", raw["intervention"]),
-        comparator=_arm(where, f"{prefix}.comparator", raw["comparator"]),
-        p_value=_number(where, f"{prefix}.p_value", raw.get("p_value")),
-        correlation=_number(where, f"{prefix}.correlation", raw.get("correlation")),
-        notes=_text(where, f"{prefix}.notes", raw.get("notes")),
-    )
-
-
-_STUDY_NUMBERS = ("year", "n_total", "needle_length_mm", "interval_days", "sessions", "duration_weeks")
-_STUDY_TEXT = (
-    "citation",
-    "doi",
-    "pmid",
-    "population",
-    "intervention",
-    "comparator",
-    "device",
-    "followup_after_treatment",
-    "baseline_severity",
-    "adverse_events",
-    "verification",
-)
-_STUDY_KEYS = (
-    "id",
-    "first_author",
-    "design",
-    "randomised",
-    "blinding",
-    "condition",
-    "urls",
-    "flags",
-    "indirect",
-    "outcomes",
-    *_STUDY_NUMBERS,
-    *_STUDY_TEXT,
-)
-
-
-def _text_list(where: _Where, name: str, raw: Any, *, required: bool = False) -> tuple[str, ...]:
-    if raw is None:
-        raw = []
-    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
-        raise where.fail(name, raw, "a list of non-empty texts")
-    if required and not raw:
-        raise where.fail(name, raw, "a non-empty list (every study needs a source URL)")
-    return tuple(raw)
+# --------------------------------------------------------------------------------------- parse (facade)
 
 
 def parse_study(
     raw: Any, *, path: str = BUNDLED_NAME, index: int | None = None, comparison_ids: set[str] | None = None
 ) -> Study:
-    """Validate one study mapping and build a :class:`Study`.
-
-    Parameters
-    ----------
-    raw : dict
-        The study as read from YAML/JSON.
-    path : str
-        File name used in error messages.
-    index : int, optional
-        1-based position in the file's ``studies`` list, for error messages.
-    comparison_ids : set of str, optional
-        The comparisons an outcome may refer to; not checked when omitted.
-
-    Returns
-    -------
-    Study
+    """Validate one study mapping and build a :class:`Study` (see :mod:`regrow.evidence._trials_parse`).
 
     Raises
     ------
     DataFileError
         Naming the study, the field path and the bad value.
     """
-    ident = raw.get("id") if isinstance(raw, dict) else None
-    where = _Where(path, "studies", index, str(ident) if ident is not None else None)
-    if not isinstance(raw, dict):
-        raise where.fail("(study)", raw, "a mapping of study fields")
-    _check_keys(
-        where, "", raw, _STUDY_KEYS, ("id", "first_author", "design", "randomised", "blinding", "condition")
-    )
-    if not _ID.match(str(raw["id"])):
-        raise where.fail(
-            "id", raw["id"], "1-40 letters, digits, '_', '.' or '-', starting with a letter or digit"
-        )
-    urls = _text_list(where, "urls", raw.get("urls"), required=True)
-    for url in urls:
-        if not re.match(r"^https?://", url):
-            raise where.fail("urls", url, "an http(s) URL")
-    outcomes_raw = raw.get("outcomes") or []
-    if not isinstance(outcomes_raw, list):
-        raise where.fail("outcomes", outcomes_raw, "a list of outcomes")
-    values: dict[str, Any] = {
-        "id": str(raw["id"]),
-        "first_author": _text(where, "first_author", raw["first_author"], required=True),
-        "design": _choice(where, "design", raw["design"], DESIGNS),
-        "randomised": _choice(where, "randomised", raw["randomised"], RANDOMISED),
-        "blinding": _choice(where, "blinding", raw["blinding"], BLINDING),
-        "condition": _choice(where, "condition", raw["condition"], CONDITIONS),
-        "urls": urls,
-        "flags": _text_list(where, "flags", raw.get("flags")),
-        "indirect": _text_list(where, "indirect", raw.get("indirect")),
-        "outcomes": tuple(
-            _outcome(where, f"outcomes[{i}]", o, comparison_ids or set()) for i, o in enumerate(outcomes_raw)
-        ),
-    }
-    for name in _STUDY_NUMBERS:
-        values[name] = _number(where, name, raw.get(name))
-    for name in _STUDY_TEXT:
-        values[name] = _text(where, name, raw.get(name))
-    study = Study(**values)
-    for i, outcome in enumerate(study.outcomes):
-        if outcome.paired and study.design != "split_scalp":
-            raise where.fail(f"outcomes[{i}].paired", True, "false unless the study design is 'split_scalp'")
-    return study
+    from regrow.evidence._trials_parse import parse_study as _parse_study
 
-
-def _comparison(path: str, index: int, raw: Any) -> Comparison:
-    where = _Where(path, "comparisons", index, raw.get("id") if isinstance(raw, dict) else None)
-    if not isinstance(raw, dict):
-        raise where.fail("(comparison)", raw, "a mapping")
-    keys = ("id", "title", "outcome", "measure", "unit")
-    _check_keys(where, "", raw, keys, keys)
-    if not _ID.match(str(raw["id"])):
-        raise where.fail("id", raw["id"], "letters, digits, '_', '.' or '-'")
-    return Comparison(
-        id=str(raw["id"]),
-        title=str(raw["title"]),
-        outcome=str(raw["outcome"]),
-        measure=_choice(where, "measure", raw["measure"], MEASURES),
-        unit=_choice(where, "unit", raw["unit"], UNITS),
-    )
-
-
-def _donor(path: str, index: int, raw: Any) -> SdDonor:
-    where = _Where(path, "sd_donors", index, None)
-    if not isinstance(raw, dict):
-        raise where.fail("(donor)", raw, "a mapping")
-    keys = ("outcome", "unit", "value_type", "sd", "label", "source")
-    _check_keys(where, "", raw, keys, keys)
-    sd = _number(where, "sd", raw["sd"])
-    if not sd.known:
-        raise where.fail("sd", raw["sd"], "a verified SD (a donor cannot itself be missing)")
-    return SdDonor(
-        outcome=str(raw["outcome"]),
-        unit=_choice(where, "unit", raw["unit"], UNITS),
-        value_type=_choice(where, "value_type", raw["value_type"], VALUE_TYPES),
-        sd=sd,
-        label=str(raw["label"]),
-        source=str(raw["source"]),
-    )
-
-
-_MA_NUMBERS = ("estimate", "ci_low", "ci_high", "k_studies", "n_patients", "i2_percent")
-_MA_KEYS = (
-    "id",
-    "citation",
-    "comparison",
-    "outcome",
-    "measure",
-    "doi",
-    "pmid",
-    "model",
-    "notes",
-    "url",
-    *_MA_NUMBERS,
-)
-
-
-def _published(path: str, index: int, raw: Any, comparison_ids: set[str]) -> PublishedMA:
-    where = _Where(path, "published_meta_analyses", index, raw.get("id") if isinstance(raw, dict) else None)
-    if not isinstance(raw, dict):
-        raise where.fail("(meta-analysis)", raw, "a mapping")
-    _check_keys(where, "", raw, _MA_KEYS, ("id", "citation", "outcome", "measure"))
-    comp = raw.get("comparison")
-    if comp is not None and comp not in comparison_ids:
-        raise where.fail("comparison", comp, f"null or one of {', '.join(sorted(comparison_ids))}")
-    values = {name: _number(where, name, raw.get(name)) for name in _MA_NUMBERS}
-    model = raw.get("model")
-    return PublishedMA(
-        id=str(raw["id"]),
-        citation=str(raw["citation"]),
-        comparison=comp,
-        outcome=str(raw["outcome"]),
-        measure=str(raw["measure"]),
-        doi=_text(where, "doi", raw.get("doi")),
-        pmid=_text(where, "pmid", raw.get("pmid")),
-        model=None if model in (None, "UNVERIFIED") else str(model),
-        notes=_text(where, "notes", raw.get("notes")),
-        url=_text(where, "url", raw.get("url")),
-        **values,
-    )
+    return _parse_study(raw, path=path, index=index, comparison_ids=comparison_ids)
 
 
 def parse_data(raw: Any, *, path: str = BUNDLED_NAME) -> EvidenceData:
@@ -646,54 +396,12 @@ def parse_data(raw: Any, *, path: str = BUNDLED_NAME) -> EvidenceData:
     DataFileError
         For the first problem found, naming the entry and field.
     """
-    if not isinstance(raw, dict):
-        raise DataFileError(f"{path}: the file must hold a mapping with a 'studies' list.", path=path)
-    top = ("schema_version", "data_version", "comparisons", "sd_donors", "studies", "published_meta_analyses")
-    for key in raw:
-        if key not in top:
-            raise DataFileError(
-                f"{path}: unknown top-level field {key!r}; must be one of {', '.join(top)}.",
-                path=path,
-                column=key,
-            )
-    version = raw.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise DataFileError(
-            f"{path}: field 'schema_version': invalid value {version!r}; must be {SCHEMA_VERSION}.",
-            path=path,
-            column="schema_version",
-        )
-    for key in ("comparisons", "studies"):
-        if not isinstance(raw.get(key), list):
-            raise DataFileError(f"{path}: field {key!r} must be a list.", path=path, column=key)
-    comparisons = tuple(_comparison(path, i + 1, c) for i, c in enumerate(raw["comparisons"]))
-    ids = {c.id for c in comparisons}
-    studies = []
-    seen: set[str] = set()
-    for i, entry in enumerate(raw["studies"]):
-        study = parse_study(entry, path=path, index=i + 1, comparison_ids=ids)
-        if study.id in seen:
-            raise DataFileError(
-                f"{path}: study {study.id!r} (studies entry {i + 1}), field 'id': invalid value {study.id!r}; "
-                "must be unique (another study already uses it).",
-                path=path,
-                row=i + 1,
-                column="id",
-            )
-        seen.add(study.id)
-        studies.append(study)
-    donors = tuple(_donor(path, i + 1, d) for i, d in enumerate(raw.get("sd_donors") or []))
-    published = tuple(
-        _published(path, i + 1, m, ids) for i, m in enumerate(raw.get("published_meta_analyses") or [])
-    )
-    return EvidenceData(
-        data_version=str(raw.get("data_version", "unversioned")),
-        comparisons=comparisons,
-        sd_donors=donors,
-        studies=tuple(studies),
-        published=published,
-        source=path,
-    )
+    from regrow.evidence._trials_parse import parse_data as _parse_data
+
+    return _parse_data(raw, path=path)
+
+
+# ------------------------------------------------------------------------------------------ files on disk
 
 
 def bundled_path() -> Path:
@@ -715,6 +423,28 @@ def user_data_path() -> Path:
     return Path(platformdirs.user_data_dir("regrow", appauthor=False)) / BUNDLED_NAME
 
 
+def read_yaml(path: Path, name: str) -> Any:
+    """Read a UTF-8 YAML file; unreadable, non-UTF-8 or broken files raise one-line DataFileErrors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataFileError(f"{name}: cannot read the file ({exc.strerror}).", path=name) from exc
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            f"{name}: not a UTF-8 text file (byte {exc.start} cannot be decoded); save it as UTF-8 YAML.",
+            path=name,
+        ) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = None if mark is None else mark.line + 1
+        where = "" if row is None else f" at line {row}"
+        raise DataFileError(
+            f"{name}: not valid YAML{where}: {getattr(exc, 'problem', exc)}.", path=name, row=row
+        ) from exc
+
+
 def load_data(path: str | Path | None = None) -> EvidenceData:
     """Load and validate an evidence file.
 
@@ -730,34 +460,14 @@ def load_data(path: str | Path | None = None) -> EvidenceData:
     Raises
     ------
     DataFileError
-        If the file cannot be parsed or breaks the schema (the message names the entry and field).
-    NotFoundError
-        Never for the default; an explicit missing ``path`` raises DataFileError.
+        If the file cannot be read or parsed or breaks the schema (the message names the entry and field).
     """
     if path is None:
         user = user_data_path()
         path = user if user.is_file() else bundled_path()
     path = Path(path)
     name = path.name if path == bundled_path() else str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataFileError(f"{name}: cannot read the evidence file ({exc.strerror}).", path=name) from exc
-    except UnicodeDecodeError as exc:
-        raise DataFileError(
-            f"{name}: not a UTF-8 text file (byte {exc.start} cannot be decoded); save it as UTF-8 YAML.",
-            path=name,
-        ) from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = None if mark is None else mark.line + 1
-        where = "" if row is None else f" at line {row}"
-        raise DataFileError(
-            f"{name}: not valid YAML{where}: {getattr(exc, 'problem', exc)}.", path=name, row=row
-        ) from exc
-    return parse_data(raw, path=name)
+    return parse_data(read_yaml(path, name), path=name)
 
 
 # ----------------------------------------------------------------------------------------------- dumping
@@ -774,10 +484,18 @@ def _dump_value(obj: Any) -> Any:
             value = getattr(obj, f.name)
             if (
                 value is None
-                or value == ()
+                or (value == () and f.name != "included_studies")
                 or (isinstance(value, Number) and value == MISSING)
                 or value is False
             ):
+                continue
+            if f.name == "sources":
+                out[f.name] = dict(value)
+                continue
+            if (
+                f.name == "included_studies" and value == ()
+            ):  # known to pool none of ours: keep the empty list
+                out[f.name] = []
                 continue
             out[f.name] = _dump_value(value)
         return out
@@ -794,7 +512,5 @@ def dump_data(data: EvidenceData) -> str:
         "studies": [_dump_value(s) for s in data.studies],
         "published_meta_analyses": [_dump_value(m) for m in data.published],
     }
-    for study in doc["studies"]:
-        study.pop("label", None)
     header = "# regrow evidence file (user copy). Same schema as the bundled evidence.yaml.\n"
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)

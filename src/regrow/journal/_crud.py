@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regrow.errors import InputError, NotFoundError
+from regrow.errors import DuplicateError, InputError, NotFoundError
 
 from ._fields import (
     DEVICE_KINDS,
@@ -29,8 +29,6 @@ from ._fields import (
     check_number,
     check_text,
     now,
-    parse_date,
-    parse_datetime,
 )
 from ._hooks import pause_point
 from ._models import (
@@ -46,16 +44,63 @@ from ._models import (
     ScreeningAnswer,
     TreatmentSession,
 )
-from ._owned import get_owned, owned_query, owned_rows
+from ._owned import get_owned, is_row_id, owned_query, owned_rows
+from ._plausibility import (
+    check_date_value,
+    check_not_before,
+    check_range,
+    duplicate_dose_minutes,
+)
+from ._sites import canonical_site
 
 NEEDLE_RANGE = f"a number in (0, {MAX_NEEDLE_LENGTH_MM:g}] mm"
 
 
 def _text_list(field: str, values: Iterable[str] | None) -> list[str]:
+    if isinstance(values, str):
+        values = [values]
     out = []
     for value in values or ():
-        out.append(check_text(field, value))
+        item = check_text(field, value)
+        if not any(ch.isalnum() for ch in item):  # "[]", "-", "," are not names of anything
+            raise InputError.invalid(
+                field, item, "names with at least one letter or digit, such as minoxidil"
+            )
+        out.append(item)
     return out
+
+
+def birth_year_of(session: Session, *, person_id: int) -> int | None:
+    """The person's birth year when their profile has one (dates may not lie before it)."""
+    profile = session.get(Profile, person_id) if is_row_id(person_id) else None
+    return None if profile is None else profile.birth_year
+
+
+def check_when(
+    session: Session, field: str, value: Any, *, person_id: int, date_only: bool = False, **kwargs: Any
+) -> Any:
+    """:func:`check_date_value` with this person's birth year as the earliest allowed year."""
+    return check_date_value(
+        field, value, date_only=date_only, birth_year=birth_year_of(session, person_id=person_id), **kwargs
+    )
+
+
+def refuse_duplicate(what: str, existing: Any, *, allow: bool, how: str) -> None:
+    """Refuse a likely duplicate unless the person confirmed it (``allow``).
+
+    Raises
+    ------
+    DuplicateError
+        Naming the stored entry and how to confirm.
+    """
+    if existing is not None and not allow:
+        raise DuplicateError(
+            f"This looks like {what} already stored (id {existing.id}); nothing was stored. If it really is "
+            f"another one, repeat with {how}.",
+            field="allow_duplicate",
+            value=existing.id,
+            allowed=how,
+        )
 
 
 def check_needle_length(field: str, value: Any) -> float:
@@ -128,17 +173,13 @@ def set_profile(session: Session, *, person_id: int, **fields: Any) -> Profile:
     """
     checks = {
         "sex": lambda v: check_choice("sex", v, SEXES, optional=True),
-        "birth_year": lambda v: check_number(
-            "birth_year", v, low=1900, high=dt.date.today().year, integer=True, optional=True
-        ),
+        "birth_year": lambda v: check_range("birth_year", v, optional=True),
         "diagnosis": lambda v: check_choice("diagnosis", v, DIAGNOSES, optional=True),
         "diagnosis_confirmed_by_clinician": lambda v: _bool("diagnosis_confirmed_by_clinician", v),
         "grade_scale": lambda v: check_choice("grade_scale", v, GRADE_SCALES, optional=True),
-        "grade": lambda v: check_text("grade", v, optional=True, max_len=20),
-        "hair_colour": lambda v: check_text("hair_colour", v, optional=True, max_len=40),
-        "fitzpatrick_skin_type": lambda v: check_number(
-            "fitzpatrick_skin_type", v, low=1, high=6, integer=True, optional=True
-        ),
+        "grade": lambda v: check_text("grade", v, optional=True),
+        "hair_colour": lambda v: check_text("hair_colour", v, optional=True),
+        "fitzpatrick_skin_type": lambda v: check_range("fitzpatrick_skin_type", v, optional=True),
         "medications": lambda v: _text_list("medications", v),
     }
     cleaned = {}
@@ -179,7 +220,9 @@ def set_screening(
     dict
         All of this person's answers after the update.
     """
-    when = now() if answered_at is None else parse_datetime("answered_at", answered_at)
+    when = (
+        now() if answered_at is None else check_when(session, "answered_at", answered_at, person_id=person_id)
+    )
     for question, answer in answers.items():
         check_choice("screening question", question, SCREENING_QUESTIONS)
         _bool(question, answer)
@@ -241,9 +284,11 @@ def add_device(
         name=check_text("name", name),
         kind=check_choice("kind", kind, DEVICE_KINDS),
         needle_length_mm=check_needle_length("needle_length_mm", needle_length_mm),
-        needle_count=check_number("needle_count", needle_count, low=1, integer=True, optional=True),
-        lot=check_text("lot", lot, optional=True, max_len=100),
-        first_use=None if first_use is None else parse_date("first_use", first_use),
+        needle_count=check_range("needle_count", needle_count, optional=True),
+        lot=check_text("lot", lot, optional=True),
+        first_use=None
+        if first_use is None
+        else check_when(session, "first_use", first_use, person_id=person_id, date_only=True),
         use_count=0,
         created_at=now(),
     )
@@ -260,7 +305,7 @@ def get_device(session: Session, *, person_id: int, device_id: Any) -> Device:
     NotFoundError
         Unknown device; the message lists the ids that exist.
     """
-    device = session.get(Device, device_id) if isinstance(device_id, int) else None
+    device = session.get(Device, device_id) if is_row_id(device_id) else None
     if device is None or device.person_id != person_id:
         known = [d.id for d in list_devices(session, person_id=person_id)]
         listing = ", ".join(map(str, known)) if known else "none yet (add one with `regrow device add`)"
@@ -284,7 +329,7 @@ def record_disinfection(
     row = Disinfection(
         person_id=person_id,
         device_id=device_id,
-        disinfected_at=parse_datetime("disinfected_at", disinfected_at),
+        disinfected_at=check_when(session, "disinfected_at", disinfected_at, person_id=person_id),
         method=check_text("method", method),
     )
     session.add(row)
@@ -310,103 +355,41 @@ def retire_device(
 ) -> Device:
     """Mark a device retired (it stays in the history)."""
     device = get_device(session, person_id=person_id, device_id=device_id)
-    device.retired_at = parse_datetime("retired_at", retired_at)
-    device.retired_reason = check_text("reason", reason, optional=True, max_len=2000)
+    when = check_when(session, "retired_at", retired_at, person_id=person_id)
+    if device.first_use is not None:
+        check_not_before("retired_at", when.date(), "first use", device.first_use)
+    device.retired_at = when
+    device.retired_reason = check_text("reason", reason, optional=True)
     session.flush()
     return device
 
 
-# --- plans -------------------------------------------------------------------------------------------
+# --- sessions, doses, events, acknowledgements, notes ------------------------------------------------
 
-PLAN_FIELDS = {
-    "name": lambda v: check_text("name", v),
-    "start_date": lambda v: parse_date("start_date", v),
-    "length_weeks": lambda v: check_number("length_weeks", v, low=1, high=520, integer=True, unit="weeks"),
-    "device_id": lambda v: v,
+
+#: Checks of a session's own fields (the date, device and plan need the journal; see add_session).
+SESSION_FIELDS = {
     "needle_length_mm": lambda v: check_needle_length("needle_length_mm", v),
-    "loading_interval_days": lambda v: check_number(
-        "loading_interval_days", v, low=1, high=365, integer=True
-    ),
-    "loading_sessions": lambda v: check_number("loading_sessions", v, low=0, high=520, integer=True),
-    "maintenance_interval_days": lambda v: check_number(
-        "maintenance_interval_days", v, low=1, high=365, integer=True
-    ),
-    "minoxidil": lambda v: _bool("minoxidil", v),
-    "minoxidil_strength_pct": lambda v: check_number(
-        "minoxidil_strength_pct", v, low=0, high=100, low_open=True, optional=True, unit="%"
-    ),
-    "minoxidil_times": lambda v: [_time_of_day("minoxidil_times", t) for t in (v or [])],
-    "minoxidil_hold_hours": lambda v: check_number("minoxidil_hold_hours", v, low=0, high=24 * 14, unit="h"),
-    "prp_sessions": lambda v: check_number("prp_sessions", v, low=0, high=52, integer=True),
-    "prp_interval_days": lambda v: check_number("prp_interval_days", v, low=1, high=365, integer=True),
-    "prp_maintenance_months": lambda v: check_number(
-        "prp_maintenance_months", v, low=1, high=24, integer=True, optional=True
-    ),
-    "photo_interval_weeks": lambda v: check_number("photo_interval_weeks", v, low=1, high=52, integer=True),
-    "first_evaluation_week": lambda v: check_number(
-        "first_evaluation_week", v, low=1, high=520, integer=True
-    ),
-    "decision_week": lambda v: check_number("decision_week", v, low=1, high=520, integer=True),
+    "passes": lambda v: check_range("passes", v, optional=True),
+    "area": lambda v: None if v is None or not str(v).strip() else canonical_site(v, field="area"),
+    "area_cm2": lambda v: check_range("area_cm2", v, optional=True),
+    "endpoint": lambda v: check_choice("endpoint", v, ENDPOINTS, optional=True),
+    "pain_0_10": lambda v: check_range("pain_0_10", v, optional=True),
+    "applied_during": lambda v: _text_list("applied_during", v),
+    "applied_after": lambda v: _text_list("applied_after", v),
+    "notes": lambda v: check_text("notes", v, optional=True),
 }
 
 
-def _time_of_day(field: str, value: Any) -> str:
-    try:
-        return dt.time.fromisoformat(str(value)).strftime("%H:%M")
-    except ValueError as exc:
-        raise InputError.invalid(field, value, "times of day such as 08:00,20:00") from exc
-
-
-def add_plan(session: Session, *, person_id: int, **fields: Any) -> Plan:
-    """Store a new plan and make it the active one (earlier plans become inactive).
-
-    Parameters
-    ----------
-    **fields
-        Every key of ``PLAN_FIELDS`` (build them with :func:`regrow.protocol.make_plan`, which fills the
-        defaults).
-
-    Raises
-    ------
-    InputError
-        A field is missing or out of range.
-    NotFoundError
-        ``device_id`` is not one of this person's devices.
-    """
-    missing = [k for k in PLAN_FIELDS if k not in fields and k not in ("device_id", "prp_maintenance_months")]
-    if missing:
-        raise InputError.invalid("plan", ", ".join(missing), "all plan fields (missing ones listed)")
-    unknown = set(fields) - set(PLAN_FIELDS)
-    if unknown:
-        raise InputError.invalid("plan field", sorted(unknown)[0], "one of " + ", ".join(PLAN_FIELDS))
-    cleaned = {key: PLAN_FIELDS[key](value) for key, value in fields.items()}
-    if cleaned.get("device_id") is not None:
-        get_device(session, person_id=person_id, device_id=cleaned["device_id"])
-    for plan in session.scalars(select(Plan).where(Plan.person_id == person_id, Plan.active.is_(True))):
-        plan.active = False
-    plan = Plan(person_id=person_id, active=True, created_at=now(), **cleaned)
-    session.add(plan)
-    session.flush()
-    return plan
-
-
-def get_plan(session: Session, *, person_id: int, plan_id: int) -> Plan:
-    """The plan ``plan_id`` of this person; raises :class:`NotFoundError`."""
-    return get_owned(session, Plan, plan_id, person_id=person_id, field="plan_id")
-
-
-def get_active_plan(session: Session, *, person_id: int) -> Plan | None:
-    """The active plan, or ``None`` when no plan was created."""
-    query = select(Plan).where(Plan.person_id == person_id, Plan.active.is_(True)).order_by(Plan.id.desc())
-    return session.scalars(query).first()
-
-
-def list_plans(session: Session, *, person_id: int) -> list[Plan]:
-    """All plans, oldest first."""
-    return owned_rows(session, Plan, person_id=person_id, order_by=(Plan.id,))
-
-
-# --- sessions, doses, events, acknowledgements, notes ------------------------------------------------
+def same_day_session(session: Session, *, person_id: int, day: dt.date, exclude_id: int | None = None) -> Any:
+    """A needling session already logged on ``day`` (the first), or ``None``."""
+    start = dt.datetime.combine(day, dt.time())
+    query = owned_query(TreatmentSession, person_id=person_id).where(
+        TreatmentSession.performed_at >= start, TreatmentSession.performed_at < start + dt.timedelta(days=1)
+    )
+    if exclude_id is not None:
+        query = query.where(TreatmentSession.id != exclude_id)
+    return session.scalars(query.order_by(TreatmentSession.id).limit(1)).first()
 
 
 def add_session(
@@ -426,6 +409,7 @@ def add_session(
     applied_after: Iterable[str] | None = None,
     notes: str | None = None,
     acknowledgements: Iterable[Mapping[str, Any]] = (),
+    allow_duplicate: bool = False,
 ) -> TreatmentSession:
     """Log one needling session, count the device use and store any acknowledgements, all in one flush.
 
@@ -450,6 +434,8 @@ def add_session(
         What was on the skin during needling and applied afterwards.
     acknowledgements : iterable of mapping
         ``{"rule_id", "reason", "message"}`` for each stop finding the person acknowledged.
+    allow_duplicate : bool
+        Store it although a session is already logged that day.
 
     Returns
     -------
@@ -458,6 +444,8 @@ def add_session(
     Raises
     ------
     InputError, NotFoundError
+    DuplicateError
+        A session is already logged that day and ``allow_duplicate`` is false.
     """
     device = get_device(session, person_id=person_id, device_id=device_id)
     if device.retired_at is not None:
@@ -465,30 +453,37 @@ def add_session(
             "device", device_id, "a device that is not retired (see `regrow device list`)"
         )
     if plan_id is not None:
-        get_plan(session, person_id=person_id, plan_id=plan_id)
-    when = parse_datetime("performed_at", performed_at)
+        get_owned(session, Plan, plan_id, person_id=person_id, field="plan_id")
+    when = check_when(session, "performed_at", performed_at, person_id=person_id)
+    refuse_duplicate(
+        f"a needling session on {when.date().isoformat()}",
+        same_day_session(session, person_id=person_id, day=when.date()),
+        allow=allow_duplicate,
+        how="--allow-duplicate (web: tick 'Yes, log another session that day')",
+    )
+    given = {
+        "needle_length_mm": device.needle_length_mm if needle_length_mm is None else needle_length_mm,
+        "passes": passes,
+        "area": area,
+        "area_cm2": area_cm2,
+        "endpoint": endpoint,
+        "pain_0_10": pain_0_10,
+        "applied_during": applied_during,
+        "applied_after": applied_after,
+        "notes": notes,
+    }
     row = TreatmentSession(
         person_id=person_id,
         plan_id=plan_id,
         device_id=device.id,
         performed_at=when,
-        needle_length_mm=check_needle_length(
-            "needle_length_mm", device.needle_length_mm if needle_length_mm is None else needle_length_mm
-        ),
-        passes=check_number("passes", passes, low=1, high=50, integer=True, optional=True),
-        area=check_text("area", area, optional=True, max_len=100),
-        area_cm2=check_number("area_cm2", area_cm2, low=0, low_open=True, optional=True, unit="cm²"),
-        endpoint=check_choice("endpoint", endpoint, ENDPOINTS, optional=True),
-        pain_0_10=check_number("pain_0_10", pain_0_10, low=0, high=10, integer=True, optional=True),
-        applied_during=_text_list("applied_during", applied_during),
-        applied_after=_text_list("applied_after", applied_after),
-        notes=notes,
         created_at=now(),
+        **{key: SESSION_FIELDS[key](value) for key, value in given.items()},
     )
     acks = [
         {
-            "rule_id": check_text("acknowledge", a["rule_id"], max_len=80),
-            "reason": check_text("reason", a.get("reason"), max_len=2000),
+            "rule_id": check_text("acknowledge", a["rule_id"]),
+            "reason": check_text("reason", a.get("reason")),
             "message": a.get("message"),
         }
         for a in acknowledgements
@@ -524,6 +519,28 @@ def list_sessions(session: Session, *, person_id: int) -> list[TreatmentSession]
     )
 
 
+#: Checks of a dose's own fields.
+DOSE_FIELDS = {
+    "kind": lambda v: check_choice("kind", v, DOSE_KINDS),
+    "strength": lambda v: check_text("strength", v, optional=True),
+    "amount": lambda v: check_text("amount", v, optional=True),
+    "notes": lambda v: check_text("notes", v, optional=True),
+}
+
+
+def near_dose(
+    session: Session, *, person_id: int, kind: str, at: dt.datetime, exclude_id: int | None = None
+) -> Any:
+    """A dose of ``kind`` logged within the duplicate window around ``at`` (plausibility.yaml), or ``None``."""
+    window = dt.timedelta(minutes=duplicate_dose_minutes())
+    query = owned_query(AdjunctDose, person_id=person_id, kind=kind).where(
+        AdjunctDose.taken_at > at - window, AdjunctDose.taken_at < at + window
+    )
+    if exclude_id is not None:
+        query = query.where(AdjunctDose.id != exclude_id)
+    return session.scalars(query.order_by(AdjunctDose.id).limit(1)).first()
+
+
 def add_dose(
     session: Session,
     *,
@@ -533,16 +550,29 @@ def add_dose(
     strength: str | None = None,
     amount: str | None = None,
     notes: str | None = None,
+    allow_duplicate: bool = False,
 ) -> AdjunctDose:
-    """Log an adjunct: ``kind`` one of minoxidil, prp, finasteride, other (``strength`` e.g. ``"5%"``)."""
-    row = AdjunctDose(
-        person_id=person_id,
-        kind=check_choice("kind", kind, DOSE_KINDS),
-        taken_at=parse_datetime("taken_at", taken_at),
-        strength=check_text("strength", strength, optional=True, max_len=60),
-        amount=check_text("amount", amount, optional=True, max_len=60),
-        notes=notes,
+    """Log an adjunct: ``kind`` one of minoxidil, prp, finasteride, other (``strength`` e.g. ``"5%"``).
+
+    Raises
+    ------
+    InputError
+        A field out of range or a date in the future.
+    DuplicateError
+        A dose of the same kind within the hour, unless ``allow_duplicate``.
+    """
+    values = {
+        key: DOSE_FIELDS[key](value)
+        for key, value in {"kind": kind, "strength": strength, "amount": amount, "notes": notes}.items()
+    }
+    when = check_when(session, "taken_at", taken_at, person_id=person_id)
+    refuse_duplicate(
+        f"a {values['kind']} dose at {when.isoformat(timespec='minutes')}",
+        near_dose(session, person_id=person_id, kind=values["kind"], at=when),
+        allow=allow_duplicate,
+        how="--allow-duplicate (web: tick 'Yes, log it again')",
     )
+    row = AdjunctDose(person_id=person_id, taken_at=when, **values)
     session.add(row)
     session.flush()
     return row
@@ -566,6 +596,14 @@ def first_dose(session: Session, *, person_id: int, kind: str) -> AdjunctDose | 
     return session.scalars(query).first()
 
 
+#: Checks of an adverse event's own fields.
+EVENT_FIELDS = {
+    "kind": lambda v: check_text("kind", v),
+    "severity": lambda v: check_choice("severity", v, EVENT_SEVERITIES),
+    "notes": lambda v: check_text("notes", v, optional=True),
+}
+
+
 def add_event(
     session: Session,
     *,
@@ -576,24 +614,42 @@ def add_event(
     resolved_at: Any = None,
     session_id: int | None = None,
     notes: str | None = None,
+    allow_duplicate: bool = False,
 ) -> AdverseEvent:
-    """Log an adverse event (``severity`` mild/moderate/severe; ``resolved_at`` not before onset)."""
-    onset = parse_datetime("onset_at", onset_at)
-    resolved = None if resolved_at is None else parse_datetime("resolved_at", resolved_at)
-    if resolved is not None and resolved < onset:
-        raise InputError.invalid(
-            "resolved_at", resolved.isoformat(), f"not before onset_at {onset.isoformat()}"
-        )
+    """Log an adverse event (``severity`` mild/moderate/severe; ``resolved_at`` not before onset).
+
+    Raises
+    ------
+    InputError
+        A bad field or date; the resolution before the onset.
+    DuplicateError
+        The same kind of event with an onset that day, unless ``allow_duplicate``.
+    """
+    values = {
+        key: EVENT_FIELDS[key](value)
+        for key, value in {"kind": kind, "severity": severity, "notes": notes}.items()
+    }
+    onset = check_when(session, "onset_at", onset_at, person_id=person_id)
+    resolved = (
+        None if resolved_at is None else check_when(session, "resolved_at", resolved_at, person_id=person_id)
+    )
+    check_not_before("resolved_at", resolved, "onset_at", onset)
     if session_id is not None:
         get_owned(session, TreatmentSession, session_id, person_id=person_id, field="session_id")
+    start = dt.datetime.combine(onset.date(), dt.time())
+    same = session.scalars(
+        owned_query(AdverseEvent, person_id=person_id, kind=values["kind"])
+        .where(AdverseEvent.onset_at >= start, AdverseEvent.onset_at < start + dt.timedelta(days=1))
+        .limit(1)
+    ).first()
+    refuse_duplicate(
+        f"a '{values['kind']}' side effect starting {onset.date().isoformat()}",
+        same,
+        allow=allow_duplicate,
+        how="--allow-duplicate (web: tick 'Yes, log it again')",
+    )
     row = AdverseEvent(
-        person_id=person_id,
-        kind=check_text("kind", kind, max_len=60),
-        severity=check_choice("severity", severity, EVENT_SEVERITIES),
-        onset_at=onset,
-        resolved_at=resolved,
-        session_id=session_id,
-        notes=notes,
+        person_id=person_id, onset_at=onset, resolved_at=resolved, session_id=session_id, **values
     )
     session.add(row)
     session.flush()
@@ -603,11 +659,8 @@ def add_event(
 def resolve_event(session: Session, *, person_id: int, event_id: int, resolved_at: Any) -> AdverseEvent:
     """Mark an adverse event resolved."""
     row = get_owned(session, AdverseEvent, event_id, person_id=person_id, field="event_id")
-    resolved = parse_datetime("resolved_at", resolved_at)
-    if resolved < row.onset_at:
-        raise InputError.invalid(
-            "resolved_at", resolved.isoformat(), f"not before onset {row.onset_at.isoformat()}"
-        )
+    resolved = check_when(session, "resolved_at", resolved_at, person_id=person_id)
+    check_not_before("resolved_at", resolved, "onset", row.onset_at)
     row.resolved_at = resolved
     session.flush()
     return row
@@ -635,15 +688,15 @@ def add_acknowledgement(
     """Record that a person acknowledged a stop finding, with their reason."""
     row = RuleAcknowledgement(
         person_id=person_id,
-        rule_id=check_text("rule_id", rule_id, max_len=80),
-        reason=check_text("reason", reason, max_len=2000),
-        action=check_text("action", action, max_len=40),
+        rule_id=check_text("rule_id", rule_id),
+        reason=check_text("reason", reason),
+        action=check_text("action", action),
         session_id=session_id,
         plan_id=plan_id,
         finding_message=finding_message,
         acknowledged_at=now()
         if acknowledged_at is None
-        else parse_datetime("acknowledged_at", acknowledged_at),
+        else check_when(session, "acknowledged_at", acknowledged_at, person_id=person_id),
     )
     session.add(row)
     session.flush()
@@ -659,8 +712,10 @@ def add_note(session: Session, *, person_id: int, text: str, written_at: Any = N
     """Add a free-text note."""
     row = Note(
         person_id=person_id,
-        text=check_text("text", text, max_len=20000),
-        written_at=now() if written_at is None else parse_datetime("written_at", written_at),
+        text=check_text("text", text),
+        written_at=now()
+        if written_at is None
+        else check_when(session, "written_at", written_at, person_id=person_id),
     )
     session.add(row)
     session.flush()

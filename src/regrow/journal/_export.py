@@ -1,18 +1,18 @@
-"""Export everything (JSON or CSV), import it back exactly, and delete a person's data.
+"""The journal's rows as plain data: snapshot, JSON and CSV documents, exact import, and deleting a person.
 
-The JSON document is ``{"format": "regrow-journal", "format_version": 1, "schema_revision": ...,
-"exported_at": ..., "tables": {table: [row, ...]}}`` with dates and times in ISO 8601. The CSV form is one
+The JSON document is ``{"format": "regrow-journal", "format_version": 2, "schema_revision": ...,
+"exported_at": ..., "tables": {table: [row, ...]}}`` with dates and times in ISO 8601 (the archive of
+:mod:`regrow.journal._archive` carries it as ``journal.json`` beside the photo files). The CSV form is one
 ``<table>.csv`` per table plus the same header in ``manifest.json``; an empty cell is null and JSON columns
-hold JSON text.
+hold JSON text. Version 1 documents (photo rows with an absolute ``stored_path``) are still read: the path's
+folder is ignored and only a name regrow wrote is accepted.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,10 @@ from ._models import (
     AdjunctDose,
     AdverseEvent,
     Base,
+    Change,
     Device,
     Disinfection,
+    HairCorrection,
     Measurement,
     Note,
     Person,
@@ -38,22 +40,27 @@ from ._models import (
     ScreeningAnswer,
     TreatmentSession,
 )
+from ._photo_store import check_photo_file_name, legacy_photo_name
+from ._private import private_dir, write_private
 
 __all__ = [
-    "PHOTO_FOLDER",
+    "FORMAT",
+    "FORMAT_VERSION",
     "TABLES",
+    "check_header",
     "delete_person_data",
     "export_csv",
+    "export_document",
     "export_json",
-    "export_photo_files",
     "import_data",
     "read_export",
-    "restore_photo_files",
     "snapshot",
 ]
 
 FORMAT = "regrow-journal"
-FORMAT_VERSION = 1
+#: 2: photo rows carry ``file_name``; 1 (read only): photo rows carried an absolute ``stored_path``.
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 #: Every table, parents before children (the import order; deletes run in reverse).
 TABLES: tuple[type[Base], ...] = (
     Person,
@@ -69,6 +76,8 @@ TABLES: tuple[type[Base], ...] = (
     Note,
     Photo,
     Measurement,
+    HairCorrection,
+    Change,
 )
 _BY_NAME = {model.__tablename__: model for model in TABLES}
 
@@ -120,12 +129,14 @@ def export_json(session: Session, path: str | Path, *, person_id: int | None = N
         The file written.
     """
     path = Path(path)
+    private_dir(path.parent, tighten=False)
+    return write_private(path, export_document(session, person_id=person_id))
+
+
+def export_document(session: Session, *, person_id: int | None = None) -> bytes:
+    """The JSON export document (header and every table) as UTF-8 bytes."""
     document = {**_header(session), "tables": snapshot(session, person_id=person_id)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def export_csv(session: Session, out_dir: str | Path, *, person_id: int | None = None) -> list[Path]:
@@ -136,23 +147,20 @@ def export_csv(session: Session, out_dir: str | Path, *, person_id: int | None =
     list of pathlib.Path
         The files written, manifest last.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    import io
+
+    out_dir = private_dir(out_dir, tighten=False)
     written = []
     for name, rows in snapshot(session, person_id=person_id).items():
         columns = [c.key for c in _BY_NAME[name].__table__.columns]
-        target = out_dir / f"{name}.csv"
-        with target.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_csv_cell(_BY_NAME[name], col, row[col]) for col in columns])
-        written.append(target)
-    manifest = out_dir / "manifest.json"
-    manifest.write_text(
-        json.dumps({**_header(session), "tables": [m.__tablename__ for m in TABLES]}, indent=2)
-    )
-    written.append(manifest)
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_csv_cell(_BY_NAME[name], col, row[col]) for col in columns])
+        written.append(write_private(out_dir / f"{name}.csv", buffer.getvalue().encode("utf-8")))
+    manifest = {**_header(session), "tables": [m.__tablename__ for m in TABLES]}
+    written.append(write_private(out_dir / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8")))
     return written
 
 
@@ -183,23 +191,46 @@ def read_export(path: str | Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise DataFileError(f"Export file {str(path)!r} does not exist.", path=str(path)) from exc
+        raise DataFileError(f"Export file {path.name!r} does not exist.", path=str(path)) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFileError(f"{path}: not a JSON journal export ({exc}).", path=str(path)) from exc
-    _check_header(document, path)
+        raise DataFileError(f"{path.name}: not a JSON journal export ({exc}).", path=str(path)) from exc
+    check_header(document, path.name)
     return document
 
 
-def _check_header(document: Any, path: Path) -> None:
+def check_header(document: Any, path: str | Path) -> None:
+    """Refuse a document that is not a regrow journal export this version can read.
+
+    Raises
+    ------
+    DataFileError
+        Wrong ``format``, an unknown ``format_version``, or a schema revision newer than this regrow's.
+    """
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DataFileError(f"{path}: 'format' must be {FORMAT!r}.", path=str(path), column="format")
-    if document.get("format_version") != FORMAT_VERSION:
+    version = document.get("format_version")
+    if version not in _READABLE_VERSIONS or isinstance(version, bool):
         raise DataFileError(
-            f"{path}: unsupported format_version {document.get('format_version')!r}; "
-            f"must be {FORMAT_VERSION}.",
+            f"{path}: unsupported format_version {version!r}; must be one of "
+            f"{', '.join(map(str, _READABLE_VERSIONS))} (a newer regrow wrote it? upgrade regrow).",
             path=str(path),
             column="format_version",
         )
+    revision = document.get("schema_revision")
+    if revision is not None and revision not in _known_revisions():
+        raise DataFileError(
+            f"{path}: written by a newer regrow (schema revision {revision!r}); upgrade regrow to import it.",
+            path=str(path),
+            column="schema_revision",
+        )
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    from ._engine import _alembic_config
+
+    return {script.revision for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
 
 
 def _read_csv_folder(folder: Path) -> dict[str, Any]:
@@ -208,23 +239,33 @@ def _read_csv_folder(folder: Path) -> dict[str, Any]:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError) as exc:
         raise DataFileError(
-            f"{manifest_path}: missing or unreadable manifest.json.", path=str(manifest_path)
+            f"{folder.name}: missing or unreadable manifest.json.", path=str(manifest_path)
         ) from exc
-    _check_header(manifest, manifest_path)
+    check_header(manifest, f"{folder.name}/manifest.json")
     tables: dict[str, list[dict[str, Any]]] = {}
     for name in manifest.get("tables", []):
         if name not in _BY_NAME:
-            raise DataFileError(f"{manifest_path}: unknown table {name!r}.", path=str(manifest_path))
+            raise DataFileError(
+                f"{folder.name}/manifest.json: unknown table {name!r}.", path=str(manifest_path)
+            )
         model = _BY_NAME[name]
         csv_path = folder / f"{name}.csv"
         rows = []
+        if not csv_path.is_file():
+            raise DataFileError(f"{folder.name}: {csv_path.name} is missing.", path=str(csv_path))
         with csv_path.open(newline="", encoding="utf-8") as handle:
             for line, record in enumerate(csv.DictReader(handle), start=2):
                 row = {}
                 for key, cell in record.items():
+                    if model is Photo and key == "stored_path":  # version 1: checked by import_data
+                        row[key] = cell
+                        continue
                     if key not in model.__table__.columns:
                         raise DataFileError(
-                            f"{csv_path}: unknown column {key!r}.", path=str(csv_path), row=line, column=key
+                            f"{csv_path.name}: unknown column {key!r}.",
+                            path=str(csv_path),
+                            row=line,
+                            column=key,
                         )
                     row[key] = _from_csv(model, key, cell, csv_path, line)
                 rows.append(row)
@@ -249,7 +290,7 @@ def _from_csv(model: type[Base], key: str, cell: str | None, path: Path, line: i
             return float(cell)
     except ValueError as exc:
         raise DataFileError(
-            f"{path} row {line} column {key!r}: bad value {cell!r} ({exc}).",
+            f"{path.name} row {line} column {key!r}: bad value {cell!r} ({exc}).",
             path=str(path),
             row=line,
             column=key,
@@ -314,6 +355,9 @@ def import_data(session: Session, document: dict[str, Any], *, replace: bool = F
         raise InputError.invalid(
             "import target", f"a journal holding {existing} rows", "an empty journal, or pass --replace"
         )
+    from ._history import NO_HISTORY
+
+    session.info[NO_HISTORY] = True  # the export carries its own history; an import is not undoable
     if replace:
         for model in reversed(TABLES):
             session.execute(delete(model))
@@ -321,6 +365,10 @@ def import_data(session: Session, document: dict[str, Any], *, replace: bool = F
     for model in TABLES:
         name = model.__tablename__
         rows = tables.get(name, [])
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise DataFileError(f"table {name!r} must be a list of row objects.", column=name)
+        if model is Photo:
+            rows = [_photo_row(row, index) for index, row in enumerate(rows)]
         columns = set(model.__table__.columns.keys())
         for index, row in enumerate(rows):
             extra = set(row) - columns
@@ -336,6 +384,43 @@ def import_data(session: Session, document: dict[str, Any], *, replace: bool = F
         counts[name] = len(rows)
     _reset_sequences(session)
     return counts
+
+
+def photo_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The photo rows of an export document, each with a checked ``file_name``.
+
+    Raises
+    ------
+    DataFileError
+        A row's file name is a path, or does not belong to its ``sha256``.
+    """
+    tables = document.get("tables")
+    if not isinstance(tables, dict):
+        raise DataFileError("The export has no 'tables' object.", column="tables")
+    rows = tables.get("photo", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise DataFileError("table 'photo' must be a list of row objects.", column="photo")
+    return [_photo_row(row, index) for index, row in enumerate(rows)]
+
+
+def _photo_row(row: dict[str, Any], index: int) -> dict[str, Any]:
+    """A photo row with a checked ``file_name`` (from a version-1 ``stored_path`` when needed)."""
+    where = f"table 'photo' row {index + 1}"
+    row = dict(row)
+    sha = str(row.get("sha256", "")).lower()
+    if "stored_path" in row:
+        row["file_name"] = legacy_photo_name(row.pop("stored_path"), sha, where=where)
+    try:
+        name = check_photo_file_name(row.get("file_name"), field="file_name")
+    except InputError as exc:
+        raise DataFileError(f"{where}: {exc}", row=index + 1, column="file_name") from exc
+    if name[:64] != sha:
+        raise DataFileError(
+            f"{where}: file_name {name!r} does not belong to sha256 {sha!r}.",
+            row=index + 1,
+            column="file_name",
+        )
+    return row
 
 
 def _reset_sequences(session: Session) -> None:
@@ -360,89 +445,12 @@ def delete_person_data(session: Session, *, person_id: int) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"deleted": {table: rows}, "photo_paths": [...]}``; the caller removes the photo files.
+        ``{"deleted": {table: rows}}``; the caller removes the photo files after the commit
+        (:meth:`regrow.journal.PhotoStore.sweep`).
     """
-    photo_paths = [p.stored_path for p in session.scalars(select(Photo).where(Photo.person_id == person_id))]
     deleted = {}
     for model in reversed(TABLES):
         column = model.id if model is Person else model.person_id
         result = session.execute(delete(model).where(column == person_id))
         deleted[model.__tablename__] = result.rowcount
-    return {"deleted": deleted, "photo_paths": photo_paths}
-
-
-#: Folder, beside an export, that holds copies of the photo files (photos are health data too).
-PHOTO_FOLDER = "photos"
-
-
-def _photo_copy_name(row: dict[str, Any] | Photo) -> str:
-    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
-    return f"{get('id')}-{str(get('sha256'))[:16]}{Path(str(get('stored_path'))).suffix}"
-
-
-def export_photo_files(
-    session: Session, out_dir: str | Path, *, person_id: int | None = None
-) -> tuple[list[Path], list[str]]:
-    """Copy every stored photo file into ``out_dir/photos`` so that an export holds the images too.
-
-    Returns
-    -------
-    written : list of pathlib.Path
-        The copies made (named ``<photo id>-<sha256 prefix><suffix>``).
-    missing : list of str
-        Stored paths whose file no longer exists (reported, not fatal: the rows are still exported).
-    """
-    query = select(Photo)
-    if person_id is not None:
-        query = query.where(Photo.person_id == person_id)
-    written: list[Path] = []
-    missing: list[str] = []
-    target_dir = Path(out_dir) / PHOTO_FOLDER
-    for photo in session.scalars(query.order_by(Photo.id)):
-        source = Path(photo.stored_path)
-        if not source.is_file():
-            missing.append(photo.stored_path)
-            continue
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / _photo_copy_name(photo)
-        shutil.copy2(source, target)
-        written.append(target)
-    return written, missing
-
-
-def restore_photo_files(document: dict[str, Any], photos_dir: str | Path, *, check_only: bool = False) -> int:
-    """Put photo files from an export's ``photos`` folder back at their stored paths.
-
-    A file is restored only where nothing exists at its stored path yet and its SHA-256 matches the
-    exported row, so a restore never overwrites or silently substitutes an image. ``check_only`` verifies
-    every copy without writing (run it before importing the rows, so a bad copy stops the whole import).
-
-    Returns
-    -------
-    int
-        How many files were restored.
-
-    Raises
-    ------
-    DataFileError
-        When a copy in the export does not match its row's checksum.
-    """
-    photos_dir = Path(photos_dir)
-    restored = 0
-    for row in document.get("tables", {}).get("photo", []):
-        source = photos_dir / _photo_copy_name(row)
-        target = Path(str(row["stored_path"]))
-        if not source.is_file() or target.exists():
-            continue
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()
-        if digest != row["sha256"]:
-            raise DataFileError(
-                f"{source}: its SHA-256 does not match photo {row['id']} in the export; not restored.",
-                path=str(source),
-                column="sha256",
-            )
-        if not check_only:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-        restored += 1
-    return restored
+    return {"deleted": deleted}

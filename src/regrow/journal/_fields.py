@@ -14,6 +14,7 @@ from typing import Any
 from regrow.errors import InputError
 
 __all__ = [
+    "DEFAULT_TEXT_MAX_CHARS",
     "DEVICE_KINDS",
     "DIAGNOSES",
     "DOSE_KINDS",
@@ -24,6 +25,7 @@ __all__ = [
     "MEASUREMENT_SOURCES",
     "SCREENING_QUESTIONS",
     "SEXES",
+    "TEXT_MAX_CHARS",
     "check_choice",
     "check_number",
     "check_text",
@@ -114,12 +116,101 @@ def check_choice(field: str, value: Any, allowed: Iterable[str], *, optional: bo
     return value
 
 
-def check_text(field: str, value: Any, *, optional: bool = False, max_len: int = 200) -> str | None:
-    """Return ``value`` stripped when it is a non-empty text of at most ``max_len`` characters."""
-    if value is None and optional:
+#: Longest text each field accepts, in characters: one table, so the CLI, the JSON API and the web forms
+#: (which all store through this module) refuse the same values. Fields not listed take
+#: :data:`DEFAULT_TEXT_MAX_CHARS`. Each fits its database column (``String(n)``) or is ``Text``.
+TEXT_MAX_CHARS = {
+    "display_name": 200,
+    "name": 200,
+    "lot": 100,
+    "method": 200,
+    "site": 100,
+    "area": 100,
+    "camera": 200,
+    "grade": 20,
+    "hair_colour": 40,
+    "medications": 200,
+    "applied_during": 200,
+    "applied_after": 200,
+    "strength": 60,
+    "amount": 60,
+    "kind": 60,
+    "rule_id": 80,
+    "acknowledge": 80,
+    "action": 40,
+    "reason": 2000,
+    "notes": 5000,
+    "text": 20000,
+}
+DEFAULT_TEXT_MAX_CHARS = 200
+#: Fields that may span several lines (newlines and tabs allowed).
+MULTILINE_FIELDS = frozenset({"reason", "notes", "text"})
+#: Bidirectional embedding, override and isolate controls: they make stored text display differently
+#: from what it is (a file name or a device name spoofed right-to-left), so no field accepts them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _bad_character(value: str, *, multiline: bool) -> str | None:
+    """The first character a stored text may not hold (control or bidi-override), or None."""
+    import unicodedata
+
+    for char in value:
+        if char in _BIDI_CONTROLS:
+            return char
+        if unicodedata.category(char) == "Cc" and not (multiline and char in "\n\r\t"):
+            return char
+    return None
+
+
+def check_text(
+    field: str,
+    value: Any,
+    *,
+    optional: bool = False,
+    max_len: int | None = None,
+    multiline: bool | None = None,
+) -> str | None:
+    """Return ``value`` stripped when it is a non-empty text within the field's length limit.
+
+    Parameters
+    ----------
+    field : str
+        The field name; it picks the limit from :data:`TEXT_MAX_CHARS` unless ``max_len`` is given.
+    value : object
+    optional : bool
+        ``None`` (and a blank text) is allowed and returned as ``None``.
+    max_len : int, optional
+        Overrides the field's limit.
+    multiline : bool, optional
+        Allow newlines and tabs (default: fields in :data:`MULTILINE_FIELDS`).
+
+    Raises
+    ------
+    InputError
+        Not a text, empty, too long, or holding a control character (NUL, ...) or a bidirectional override.
+    """
+    if optional and (value is None or (isinstance(value, str) and not value.strip())):
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-        raise InputError.invalid(field, value, f"a non-empty text of at most {max_len} characters")
+    limit = max_len if max_len is not None else TEXT_MAX_CHARS.get(field, DEFAULT_TEXT_MAX_CHARS)
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        shown = (
+            value
+            if not isinstance(value, str) or len(value) <= 80
+            else f"{value[:40]}... ({len(value)} characters)"
+        )
+        raise InputError(
+            f"Invalid {field} {shown!r}; must be a non-empty text of at most {limit} characters.",
+            field=field,
+            value=shown,
+            allowed=f"a non-empty text of at most {limit} characters",
+        )
+    bad = _bad_character(value, multiline=field in MULTILINE_FIELDS if multiline is None else multiline)
+    if bad is not None:
+        raise InputError.invalid(
+            field,
+            f"text with the character U+{ord(bad):04X}",
+            "text without control or right-to-left-override characters",
+        )
     return value.strip()
 
 

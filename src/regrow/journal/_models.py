@@ -31,8 +31,10 @@ __all__ = [
     "AdjunctDose",
     "AdverseEvent",
     "Base",
+    "Change",
     "Device",
     "Disinfection",
+    "HairCorrection",
     "Measurement",
     "Note",
     "Person",
@@ -162,6 +164,11 @@ class Plan(Base):
     decision_week: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: The day this version of the plan took effect (``None``: its start date). Editing a plan stores a new
+    #: version effective from the edit's date; sessions keep the version they were done under (``plan_id``).
+    effective_from: Mapped[dt.date | None] = mapped_column(Date)
+    #: The plan version this one replaced (``None`` for a first version).
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id", ondelete="SET NULL"))
 
 
 class TreatmentSession(Base):
@@ -238,14 +245,18 @@ class Note(Base):
 
 
 class Photo(Base):
-    """A stored scalp photo (the file lives at ``stored_path``; ``sha256`` identifies its bytes)."""
+    """A stored scalp photo: ``file_name`` (``<sha256><suffix>``) inside the journal's photo folder.
+
+    The row never holds a path: the folder is a setting of whoever opens the journal, and the name is
+    checked before use (:class:`regrow.journal.PhotoStore`), so nothing can point outside the folder.
+    """
 
     __tablename__ = "photo"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = _person_fk()
     taken_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     site: Mapped[str] = mapped_column(String(100))
-    stored_path: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(String(80))
     sha256: Mapped[str] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
@@ -253,7 +264,14 @@ class Photo(Base):
 
 
 class Measurement(Base):
-    """A hair measurement at one scalp site and time (manual count or measured from an image)."""
+    """A hair measurement at one scalp site and time (manual count or measured from an image).
+
+    A photo's measurement holds one count, ``hair_count``, with its provenance ``count_source``: the
+    person's corrected detections (``corrected``) win over a count they typed for the photo (``manual``),
+    which wins over the detector's (``automatic``); the three inputs are kept in ``corrected_count``,
+    ``manual_count`` and ``automatic_count``. A value that is possible but unusual is stored with
+    ``review_status="flagged"`` and its ``review_reason`` and is not used until the person accepts it.
+    """
 
     __tablename__ = "measurement"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -274,3 +292,52 @@ class Measurement(Base):
     replicate: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    count_source: Mapped[str] = mapped_column(String(20), default="automatic")
+    automatic_count: Mapped[int | None] = mapped_column(Integer)
+    manual_count: Mapped[int | None] = mapped_column(Integer)
+    corrected_count: Mapped[int | None] = mapped_column(Integer)
+    #: Standard error of ``hair_count`` (hairs) when the measurer gives one (a low-confidence image counts
+    #: for less in the progress model).
+    count_se: Mapped[float | None] = mapped_column(Float)
+    review_status: Mapped[str | None] = mapped_column(String(20))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class HairCorrection(Base):
+    """A person's correction of one detection on a photo: a missed hair added or a false one removed.
+
+    ``x_px``/``y_px`` locate it on the stored image; ``hair_index`` names the detected hair removed. Kept as
+    future training labels (exported as Pascal-VOC boxes for ``regrow measure train``).
+    """
+
+    __tablename__ = "hair_correction"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = _person_fk()
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    x_px: Mapped[float] = mapped_column(Float)
+    y_px: Mapped[float] = mapped_column(Float)
+    hair_index: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Change(Base):
+    """One change to one row, appended for every create, update and delete (the history behind undo).
+
+    Changes of one action (one transaction) share ``group_id``; an undo appends a new group whose
+    ``undo_of`` names the group it reverted. Rows are never updated or deleted, except by "delete
+    everything", which removes a person's history with the rest of their data.
+    """
+
+    __tablename__ = "change"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[str] = mapped_column(String(32), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    interface: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(10))
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[int] = mapped_column(Integer)
+    old: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    new: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    undo_of: Mapped[str | None] = mapped_column(String(32))

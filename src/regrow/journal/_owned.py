@@ -14,9 +14,18 @@ from sqlalchemy.orm import Session
 
 from regrow.errors import NotFoundError
 
-__all__ = ["get_owned", "owned_query", "owned_rows"]
+__all__ = ["MAX_ROW_ID", "get_owned", "is_row_id", "owned_query", "owned_rows"]
 
 M = TypeVar("M")
+
+#: Largest id a row can have (a signed 64-bit INTEGER in SQLite and BIGINT range in PostgreSQL); a larger
+#: number cannot name a row, so it is "not found" before the database is asked (which would overflow).
+MAX_ROW_ID = 2**63 - 1
+
+
+def is_row_id(value: Any) -> bool:
+    """True when ``value`` is an int that could be a row id (1..MAX_ROW_ID)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
 
 
 def get_owned(session: Session, model: type[M], row_id: Any, *, person_id: int, field: str) -> M:
@@ -27,7 +36,7 @@ def get_owned(session: Session, model: type[M], row_id: Any, *, person_id: int, 
     NotFoundError
         No such row for this person; the message names ``field`` and echoes ``row_id``.
     """
-    row = session.get(model, row_id)
+    row = session.get(model, row_id) if is_row_id(row_id) else None
     if row is None or row.person_id != person_id:
         raise NotFoundError(f"Unknown {field} {row_id!r} for person {person_id}.")
     return row

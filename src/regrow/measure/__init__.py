@@ -32,7 +32,7 @@ from ._evaluate import (
     match_points,
     read_voc_boxes,
 )
-from ._loading import DEFAULT_MAX_PIXELS, load_image_safely, strip_metadata
+from ._loading import DEFAULT_MAX_PIXELS, clean_image_bytes, load_image_safely, strip_metadata
 from ._measure import DEFAULT_METHOD, METHODS, VELLUS_THRESHOLD_UM, measure_image
 from ._render import render_overlay
 from ._result import Hair, Measurement
@@ -63,6 +63,7 @@ __all__ = [
     "VocScan",
     "agreement_plot",
     "calibrate_from_ruler",
+    "clean_image_bytes",
     "contact_sheet",
     "device_profiles",
     "evaluate_counts",

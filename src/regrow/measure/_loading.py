@@ -8,6 +8,7 @@ writes a stored copy without EXIF/GPS/XMP/comments (photos are health data, PROD
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
@@ -18,7 +19,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from regrow.errors import ImageError, InputError
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_PIXELS", "as_rgb_array", "load_image_safely", "strip_metadata"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "as_rgb_array",
+    "clean_image_bytes",
+    "load_image_safely",
+    "strip_metadata",
+]
 
 #: Largest image accepted, in pixels (50 MP: a 8,000 x 6,000 phone photo fits, a 20,000 x 20,000 bomb not).
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -97,21 +105,25 @@ def as_rgb_array(image: np.ndarray, *, name: str = "image") -> np.ndarray:
 
 
 def load_image_safely(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | bytes,
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    name: str | None = None,
 ) -> np.ndarray:
-    """Decode an image file into an upright 8-bit RGB array, refusing anything unsafe.
+    """Decode an image file (or its bytes, never written to disk) into an upright 8-bit RGB array, refusing
+    anything unsafe.
 
     Parameters
     ----------
-    path : path-like
-        The image file (JPEG, PNG, TIFF, BMP or WebP).
+    path : path-like or bytes
+        The image file (JPEG, PNG, TIFF, BMP or WebP), or its content in memory.
     max_pixels : int
         Largest width x height accepted; checked from the header *before* decoding.
     max_bytes : int
         Largest file size accepted.
+    name : str, optional
+        How to call the image in messages (default: the path, or ``"image"`` for bytes).
 
     Returns
     -------
@@ -124,16 +136,22 @@ def load_image_safely(
         Missing file, not an image, a format not allowed, too many pixels (decompression bomb),
         too large a file, or a truncated/corrupt file. The message names the file.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ImageError.invalid("image", str(p), "an existing image file")
-    size = p.stat().st_size
+    if isinstance(path, bytes | bytearray | memoryview):
+        source: Path | io.BytesIO = io.BytesIO(bytes(path))
+        p = name or "image"
+        size = len(path)
+    else:
+        source = p = Path(path)
+        if not p.is_file():
+            raise ImageError.invalid("image", str(p), "an existing image file")
+        size = p.stat().st_size
+        p = name or p
     if size > max_bytes:
         raise ImageError.invalid("image", f"{p} ({size} bytes)", f"a file of at most {max_bytes} bytes")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(p)
+            im = Image.open(source)
     except Image.DecompressionBombError as exc:
         raise ImageError.invalid(
             "image", f"{p} (decompression bomb)", f"at most {max_pixels} pixels"
@@ -195,21 +213,67 @@ def strip_metadata(
         Unknown destination suffix or a bad quality.
     """
     out = Path(dst)
-    fmt = _SAVE_FORMATS.get(out.suffix.lower())
-    if fmt is None:
-        raise InputError.invalid("dst suffix", out.suffix, "one of " + ", ".join(sorted(_SAVE_FORMATS)))
-    if not 1 <= int(jpeg_quality) <= 100:
-        raise InputError.invalid("jpeg_quality", jpeg_quality, "an integer in [1, 100]")
-    rgb = load_image_safely(src, max_pixels=max_pixels)
-    clean = Image.fromarray(rgb, mode="RGB")  # a fresh image carries no info/exif
+    data, _ = clean_image_bytes(src, out.suffix, max_pixels=max_pixels, jpeg_quality=jpeg_quality)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".strip-", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
     try:
-        kwargs = {"quality": int(jpeg_quality)} if fmt == "JPEG" else {}
-        clean.save(tmp, format=fmt, **kwargs)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out
+
+
+def clean_image_bytes(
+    src: str | os.PathLike[str] | bytes,
+    suffix: str,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    jpeg_quality: int = 95,
+    name: str | None = None,
+) -> tuple[bytes, np.ndarray]:
+    """Decode an image safely and encode a copy without any metadata, all in memory.
+
+    This is :func:`strip_metadata` without files: an upload can be cleaned before anything of it touches
+    the disk.
+
+    Parameters
+    ----------
+    src : path-like or bytes
+        The original image (read with :func:`load_image_safely`).
+    suffix : str
+        The format of the copy: .jpg/.jpeg, .png, .tif/.tiff or .webp.
+    max_pixels : int
+        Passed to :func:`load_image_safely`.
+    jpeg_quality : int
+        JPEG quality for .jpg copies, 1-100.
+    name : str, optional
+        How to call the image in messages.
+
+    Returns
+    -------
+    data : bytes
+        The encoded copy (no EXIF, GPS, XMP, IPTC, ICC or comments; orientation applied to the pixels).
+    rgb : numpy.ndarray
+        The decoded (H, W, 3) uint8 pixels of the original.
+
+    Raises
+    ------
+    ImageError
+        The source cannot be read safely.
+    InputError
+        Unknown suffix or a bad quality.
+    """
+    fmt = _SAVE_FORMATS.get(str(suffix).lower())
+    if fmt is None:
+        raise InputError.invalid("dst suffix", suffix, "one of " + ", ".join(sorted(_SAVE_FORMATS)))
+    if not 1 <= int(jpeg_quality) <= 100:
+        raise InputError.invalid("jpeg_quality", jpeg_quality, "an integer in [1, 100]")
+    rgb = load_image_safely(src, max_pixels=max_pixels, name=name)
+    clean = Image.fromarray(rgb, mode="RGB")  # a fresh image carries no info/exif
+    buffer = io.BytesIO()
+    kwargs = {"quality": int(jpeg_quality)} if fmt == "JPEG" else {}
+    clean.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue(), rgb

@@ -5,16 +5,28 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from regrow.errors import EstimationError, InputError
 from regrow.progress import _constants as K
 from regrow.progress._caveats import series_caveats, site_rename_caveats
+from regrow.progress._inputs import counted_less, image_weights, split_usable
 from regrow.progress._model import TrendPosterior, fit_trend
+from regrow.progress._overall import VERDICT_RULE, combine_site_verdicts
+from regrow.progress._site_verdict import (
+    PERCEPTIBLE_CHANGE_PER_CM2,
+    decide,
+    expected_comparison,
+    fmt_signed,
+    natural_history,
+    natural_history_for,
+    where,
+)
 from regrow.progress._types import (
     Caveat,
+    CountedLess,
     ExpectedResponse,
     Interval,
     Observation,
@@ -26,10 +38,6 @@ from regrow.progress._types import (
 )
 
 __all__ = ["analyse_progress", "natural_history_for"]
-
-#: The absolute perceptibility bar (dermatologists: 43.36 hairs/cm2; clinical-notes 5.4), used when the
-#: baseline density is zero and a percentage is meaningless.
-PERCEPTIBLE_CHANGE_PER_CM2 = 43.36
 
 _LEVEL = 0.95
 
@@ -48,6 +56,8 @@ class _Series:
     visit_site: list[int]  # per visit
     group: np.ndarray  # per image
     y: np.ndarray  # per image (hairs/cm2, or % of site baseline for the overall series)
+    weight: np.ndarray  # per image: relative precision (1 unless the automatic count is uncertain)
+    images: list[Observation]  # per image, in the order of y
     weeks: np.ndarray  # per visit, since the (per-series) kink date
     baseline: np.ndarray  # per visit, bool
     in_fit: np.ndarray  # per visit, bool
@@ -57,6 +67,10 @@ class _Series:
     @property
     def n_sites(self) -> int:
         return len(self.names)
+
+    def visit_weight(self) -> np.ndarray:
+        """Effective number of images per visit (the sum of their weights)."""
+        return np.bincount(self.group, weights=self.weight, minlength=len(self.dates))
 
     def design(self) -> np.ndarray:
         G = len(self.dates)
@@ -71,32 +85,6 @@ def _group_visits(obs: Sequence[Observation]) -> dict[dt.date, list[Observation]
     for o in sorted(obs, key=lambda o: o.measured_on):
         visits.setdefault(o.measured_on, []).append(o)
     return visits
-
-
-def _fmt(x: float | None, unit: str = "", digits: int = 1) -> str:
-    if x is None:
-        return "unknown"
-    sign = "+" if x > 0 else ""
-    return f"{sign}{x:.{digits}f}{unit}"
-
-
-def natural_history_for(weeks: float | None, sex: str | None) -> K.NaturalHistory:
-    """The placebo/vehicle arm closest in duration to ``weeks`` for ``sex`` (men's arms when unknown).
-
-    Parameters
-    ----------
-    weeks : float or None
-        Weeks since the treatment start.
-    sex : {"male", "female", None}
-
-    Returns
-    -------
-    NaturalHistory
-        One row of :data:`NATURAL_HISTORY` (clinical-notes 5.2).
-    """
-    rows = [r for r in K.NATURAL_HISTORY if r.sex == (sex or "male")]
-    target = 16.0 if weeks is None else weeks
-    return min(rows, key=lambda r: abs(r.weeks - target))
 
 
 def analyse_progress(
@@ -115,12 +103,19 @@ def analyse_progress(
     between-visit and per-image noise (see :func:`regrow.progress.fit_trend`). With one image per visit the
     noise comes from the published repeatability (CV 2.6-9.8%, clinical-notes 5.3) as an informative prior;
     replicate images per visit estimate it from the data. The overall answer pools all sites on a relative
-    scale (% of each site's baseline) with a common trend.
+    scale (% of each site's baseline) with a common trend and gives its numbers; the overall *verdict* is
+    derived from the site verdicts by :data:`regrow.progress.VERDICT_RULE` (only sites with enough data
+    count), so it can never say "responding" while no site does.
+
+    Measurements flagged for review are left out and listed (``excluded``); a photo is counted once, by its
+    highest-precedence count. An automatic count with a standard error weighs ``v0 / (v0 + se^2)`` relative
+    to an image without one (``v0``: the per-image variance of the published repeatability); the images that
+    counted less are listed (``counted_less``).
 
     Parameters
     ----------
     observations : iterable of Observation
-        Every measurement; several on one day and site are replicates.
+        Every measurement; several on one day and site are replicates; flagged ones are listed, not used.
     context : TreatmentContext, optional
         Start date, minoxidil start, adherence, last session, sex, hemisphere. Without a start date the
         first measurement is the start and the baseline.
@@ -144,7 +139,7 @@ def analyse_progress(
     Raises
     ------
     InputError
-        ``site`` names a site that has no measurements.
+        ``site`` names a site that has no usable measurements.
 
     References
     ----------
@@ -153,9 +148,10 @@ def analyse_progress(
     """
     ctx = context or TreatmentContext()
     alias = {site_key(k): site_key(v) for k, v in (aliases or {}).items()}
+    usable, excluded = split_usable(observations)
     by_site: dict[str, list[Observation]] = {}
     display: dict[str, str] = {}
-    for o in observations:
+    for o in usable:
         key = site_key(o.site)
         key = alias.get(key, key)
         by_site.setdefault(key, []).append(o)
@@ -168,8 +164,11 @@ def analyse_progress(
         want = alias.get(site_key(site), site_key(site))
         if want not in by_site:
             known = ", ".join(sorted(display[k] for k in by_site)) or "none"
-            raise InputError.invalid("site", site, f"one of the measured sites ({known})")
+            waiting = sum(1 for e in excluded if alias.get(site_key(e.site), site_key(e.site)) == want)
+            note = f"; its {waiting} measurement(s) wait for your review" if waiting else ""
+            raise InputError.invalid("site", site, f"one of the measured sites ({known}){note}")
         by_site = {want: by_site[want]}
+        excluded = [e for e in excluded if alias.get(site_key(e.site), site_key(e.site)) == want]
     all_dates = sorted({o.measured_on for obs in by_site.values() for o in obs})
     start = ctx.start
     if start is None and all_dates:
@@ -182,29 +181,33 @@ def analyse_progress(
             )
         )
     if not by_site:
-        empty = _verdict_only(
-            "overall", Verdict.TOO_EARLY, "There are no measurements yet.", None, 0, 0, report_caveats
+        reason = (
+            f"There are no measurements to analyse yet: {len(excluded)} wait for your review."
+            if excluded
+            else "There are no measurements yet."
         )
-        return ProgressReport(empty, (), start, tuple(report_caveats))
+        empty = _verdict_only("overall", Verdict.TOO_EARLY, reason, None, 0, 0, report_caveats)
+        return ProgressReport(empty, (), start, tuple(report_caveats), VERDICT_RULE, tuple(excluded))
     if start is None:  # unreachable: by_site is non-empty, so all_dates is too
         start = min(o.measured_on for obs in by_site.values() for o in obs)
     rename = site_rename_caveats({display[k]: v for k, v in by_site.items()})
-    sites = []
+    sites: list[SiteProgress] = []
+    less: list[CountedLess] = []
     for key in sorted(by_site, key=lambda k: min(o.measured_on for o in by_site[k])):
         extra = rename.get(display[key], [])
         try:
-            sites.append(
-                _analyse_sites(
-                    [display[key]],
-                    [by_site[key]],
-                    start,
-                    ctx,
-                    expected,
-                    extra,
-                    detail=detail,
-                    trajectory=trajectory,
-                )
+            result, series = _analyse_sites(
+                [display[key]],
+                [by_site[key]],
+                start,
+                ctx,
+                expected,
+                extra,
+                detail=detail,
+                trajectory=trajectory,
             )
+            sites.append(result)
+            less += counted_less(display[key], series.images, series.weight)
         except OverflowError as exc:
             # e.g. a count typed over a mistyped, tiny area: densities whose squares overflow a float.
             top = max(by_site[key], key=lambda o: o.density_per_cm2)
@@ -213,13 +216,31 @@ def analyse_progress(
                 f"measured on {top.measured_on.isoformat()} is too large to compute with; check that "
                 "measurement's count and area."
             ) from exc
-    pooled = [k for k in by_site if baseline_level(by_site[k], start) > 0]
-    if len(sites) == 1 or len(pooled) < 2:
-        overall = _relabel(sites[0], "overall")
+    if len(sites) == 1:
+        overall = replace(sites[0], site="overall")
     else:
-        overall = _analyse_sites(
-            [display[k] for k in pooled],
-            [by_site[k] for k in pooled],
+        overall = _overall(sites, by_site, display, start, ctx, expected)
+    caveats = tuple(report_caveats) + tuple(c for c in overall.caveats if c not in report_caveats)
+    return ProgressReport(overall, tuple(sites), start, caveats, VERDICT_RULE, tuple(excluded), tuple(less))
+
+
+def _overall(
+    sites: list[SiteProgress],
+    by_site: dict[str, list[Observation]],
+    display: dict[str, str],
+    start: dt.date,
+    ctx: TreatmentContext,
+    expected: ExpectedResponse | None,
+) -> SiteProgress:
+    """The overall answer of several sites: numbers pooled over the sites that count, verdict by the rule."""
+    verdict, reason = combine_site_verdicts(sites)
+    keys = {display[k]: k for k in by_site}
+    counted = [keys[s.site] for s in sites if s.enough_data]
+    numeric = [k for k in counted if baseline_level(by_site[k], start) > 0] or counted
+    if len(numeric) >= 2:
+        pooled, _ = _analyse_sites(
+            [display[k] for k in numeric],
+            [by_site[k] for k in numeric],
             start,
             ctx,
             expected,
@@ -227,14 +248,36 @@ def analyse_progress(
             detail=False,
             trajectory=False,
         )
-    caveats = tuple(report_caveats) + tuple(c for c in overall.caveats if c not in report_caveats)
-    return ProgressReport(overall, tuple(sites), start, caveats)
-
-
-def _relabel(s: SiteProgress, name: str) -> SiteProgress:
-    from dataclasses import replace
-
-    return replace(s, site=name)
+        pct = pooled.change_pct
+        if pct.estimate is not None and pct.ci_lb is not None:
+            names = ", ".join(repr(display[k]) for k in numeric)
+            reason += (
+                f" Pooled over the counted sites ({names}), density changed by {fmt_signed(pct.estimate, '%')} "
+                f"(95% interval {fmt_signed(pct.ci_lb, '%')} to {fmt_signed(pct.ci_ub, '%')})."
+            )
+        return replace(pooled, site="overall", verdict=verdict, reason=reason, enough_data=True)
+    if numeric:
+        only = next(s for s in sites if s.site == display[numeric[0]])
+        why = (
+            "the only site with enough data"
+            if len(counted) == 1
+            else "the only counted site with hairs at baseline"
+        )
+        reason += f" The change shown is site {only.site!r}'s, {why}."
+        return replace(only, site="overall", verdict=verdict, reason=reason, visits=(), trajectory=None)
+    all_obs = [o for obs in by_site.values() for o in obs]
+    last = max(o.measured_on for o in all_obs)
+    n_days = len({o.measured_on for o in all_obs})
+    caveats = [c for s in sites for c in s.caveats]
+    return _verdict_only(
+        "overall",
+        verdict,
+        reason,
+        (last - start).days / 7.0,
+        n_days,
+        len(all_obs),
+        list(dict.fromkeys(caveats)),
+    )
 
 
 def _verdict_only(
@@ -287,6 +330,8 @@ def _build_series(
     visit_site: list[int] = []
     group: list[int] = []
     y: list[float] = []
+    se: list[float] = []
+    images: list[Observation] = []
     weeks: list[float] = []
     baseline: list[bool] = []
     in_fit: list[bool] = []
@@ -315,18 +360,24 @@ def _build_series(
             for o in visits[d]:
                 group.append(g)
                 y.append(o.density_per_cm2 * factor)
+                s_density = o.density_se_per_cm2
+                se.append(math.nan if s_density is None else s_density * factor)
+                images.append(o)
     series = _Series(
         names=names,
         dates=dates,
         visit_site=visit_site,
         group=np.asarray(group),
         y=np.asarray(y, dtype=float),
+        weight=np.ones(len(y)),
+        images=images,
         weeks=np.asarray(weeks),
         baseline=np.asarray(baseline),
         in_fit=np.asarray(in_fit),
         level=levels,
         area_cm2=float(np.mean(areas)) if areas else None,
     )
+    series.weight = image_weights(np.asarray(se, dtype=float), _prior_scale2(series))
     return series, has_baseline
 
 
@@ -359,6 +410,7 @@ def _fit(series: _Series, mask: np.ndarray, *, values: np.ndarray | None = None,
     remap[keep] = np.arange(keep.size)
     yv = series.y if values is None else values
     img = (remap[series.group] >= 0) & np.isfinite(yv)
+    weight = series.weight[img] if values is None else None
     X = series.design()[keep]
     present = np.bincount(remap[series.group[img]], minlength=keep.size) > 0
     X = X[present]
@@ -373,6 +425,7 @@ def _fit(series: _Series, mask: np.ndarray, *, values: np.ndarray | None = None,
         prior_df=0.0 if vague else K.REPEATABILITY_PRIOR_DF,
         prior_scale2=0.0 if vague else _prior_scale2(series),
         ratio_prior_scale=K.VISIT_RATIO_PRIOR_SCALE,
+        weight=weight,
     )
     return post, cols
 
@@ -387,7 +440,8 @@ def _analyse_sites(
     *,
     detail: bool,
     trajectory: bool,
-) -> SiteProgress:
+) -> tuple[SiteProgress, _Series]:
+    """The progress of one site (or of several pooled on a relative scale) and the series it was fit on."""
     name = names[0] if len(names) == 1 else "overall"
     series, has_baseline = _build_series(names, obs_lists, start, ctx)
     n_images = int(series.y.size)
@@ -414,16 +468,17 @@ def _analyse_sites(
                 "measure again "
                 "every 4-8 weeks and judge at 12 weeks at the earliest."
             )
-        return _verdict_only(name, Verdict.TOO_EARLY, reason, weeks_since, 1, n_images, caveats, base)
+        return _verdict_only(name, Verdict.TOO_EARLY, reason, weeks_since, 1, n_images, caveats, base), series
     if all(v == 0.0 for v in series.level) and not np.any(series.y > 0):
         reason = (
-            f"No hairs were counted in any of the {n_images} images at {_where(names)}. Either the area is "
+            f"No hairs were counted in any of the {n_images} images at {where(names)}. Either the area is "
             "completely bald, or the images could not be measured; check the images and the counting area."
         )
         zero = Interval(0.0, None, None)
-        return _verdict_only(
+        only = _verdict_only(
             name, Verdict.INCONCLUSIVE, reason, weeks_since, len(distinct_days), n_images, caveats, zero
         )
+        return only, series
     # --- the model --------------------------------------------------------------------------------------
     mask = series.in_fit.copy()
     if mask.sum() < 3 or len({d for d, m in zip(series.dates, mask, strict=True) if m}) < 3:
@@ -469,7 +524,7 @@ def _analyse_sites(
             change = Interval(est, lb, ub)
             pct = Interval(*(None if v is None else 100.0 * v for v in (p_est, p_lb, p_ub)))
             c_abs = 1.0
-        k_typ = float(np.median(np.bincount(series.group)))
+        k_typ = float(np.median(series.visit_weight()))
         sem = math.sqrt(post.sigma2_median() * (post.rho_mean() + 1.0 / k_typ))
         mdc_model = K.MDC_Z * math.sqrt(2.0) * sem  # MDC95 = 1.96 * sqrt(2) * SEM (clinical-notes 5.3)
         mdc = mdc_model / c_abs if math.isfinite(c_abs) else None
@@ -480,13 +535,13 @@ def _analyse_sites(
         else:
             vis_model = PERCEPTIBLE_CHANGE_PER_CM2
         prob_vis = 1.0 - post.cdf(c_last, vis_model)
-        nh = _natural_history(post, c_last, c_abs, weeks_since, ctx)
+        nh = natural_history(post, c_last, c_abs, weeks_since, ctx)
         if expected is not None:
-            exp = _expected(post, c_last, c_abs, expected, weeks_since)
+            exp = expected_comparison(post, c_last, c_abs, expected, weeks_since)
     diam = _diameter(series, obs_lists, mask) if series.n_sites == 1 else Interval.empty()
     # --- verdict ----------------------------------------------------------------------------------------
-    verdict, reason = _decide(
-        series=series,
+    verdict, reason = decide(
+        dates=series.dates,
         names=names,
         post=post,
         fit_error=fit_error,
@@ -519,7 +574,14 @@ def _analyse_sites(
         _visit_changes(series, post, cols, contrast, start, mask) if (detail and post is not None) else ()
     )
     traj = _trajectory(series, post, cols, start) if (trajectory and post is not None) else None
-    return SiteProgress(
+    enough = (
+        verdict is not Verdict.TOO_EARLY
+        and has_baseline
+        and post is not None
+        and change.ci_lb is not None
+        and change.ci_ub is not None
+    )
+    result = SiteProgress(
         site=name,
         verdict=verdict,
         reason=reason,
@@ -539,156 +601,9 @@ def _analyse_sites(
         caveats=tuple(dict.fromkeys(caveats)),
         visits=tuple(visits),
         trajectory=traj,
+        enough_data=enough,
     )
-
-
-def _where(names: list[str]) -> str:
-    return f"site {names[0]!r}" if len(names) == 1 else "any site"
-
-
-def _decide(
-    *,
-    series: _Series,
-    names: list[str],
-    post: TrendPosterior | None,
-    fit_error: str | None,
-    has_baseline: bool,
-    n_days: int,
-    weeks_since: float,
-    start: dt.date,
-    change: Interval,
-    pct: Interval,
-    prob_mdc: float | None,
-    mdc: float | None,
-    visible_abs: float,
-    nh: dict | None,
-    ctx: TreatmentContext,
-) -> tuple[Verdict, str]:
-    first, last = min(series.dates), max(series.dates)
-    summary = ""
-    if change.estimate is not None:
-        pct_txt = (
-            f" ({_fmt(pct.estimate, '%')}, 95% interval {_fmt(pct.ci_lb, '%')} to {_fmt(pct.ci_ub, '%')})"
-            if pct.ci_lb is not None
-            else ""
-        )
-        summary = (
-            f"Density changed by {_fmt(change.estimate)} hairs/cm2 (95% interval {_fmt(change.ci_lb)} to "
-            f"{_fmt(change.ci_ub)}){pct_txt}."
-        )
-    if n_days < K.MIN_VISITS:
-        return Verdict.TOO_EARLY, (
-            f"Only {n_days} visits so far ({first.isoformat()} and {last.isoformat()}); at least "
-            f"{K.MIN_VISITS} are needed to tell a trend from measurement noise. {summary}"
-        ).strip()
-    if weeks_since < K.MIN_WEEKS_FOR_VERDICT:
-        return Verdict.TOO_EARLY, (
-            f"It is {weeks_since:.1f} weeks since the start ({start.isoformat()}). Trials judged "
-            "results at 12 "
-            "weeks at the earliest, and minoxidil can cause extra shedding in weeks 2-8. "
-            f"{summary}"
-        ).strip()
-    if not has_baseline:
-        since = f" Since the first measurement ({first.isoformat()}): {summary}" if summary else ""
-        return Verdict.INCONCLUSIVE, (
-            f"There is no measurement from before the treatment started ({start.isoformat()}; the first is "
-            f"{first.isoformat()}, {(first - start).days / 7.0:.1f} weeks later), so the change from "
-            "baseline "
-            f"cannot be measured.{since}"
-        )
-    if post is None or change.ci_lb is None or change.ci_ub is None:
-        return Verdict.INCONCLUSIVE, f"The trend could not be estimated: {fit_error or 'not enough data'}."
-    visible_txt = f"about {K.PERCEPTIBLE_CHANGE_PCT:.0f}%, or {visible_abs:.0f} hairs/cm2"
-    if change.ci_ub < 0:
-        stopped = ""
-        if ctx.last_session is not None and (last - ctx.last_session).days / 7.0 > SESSION_GAP_WEEKS:
-            stopped = (
-                f" The last session was {(last - ctx.last_session).days / 7.0:.0f} weeks before the latest "
-                "measurement; gains can fade within months of stopping."
-            )
-        return Verdict.DECLINING, (
-            f"Density is lower than at baseline beyond measurement noise after {weeks_since:.0f} weeks. "
-            f"{summary}{stopped}"
-        )
-    if change.ci_lb > 0:
-        extra = []
-        if mdc is not None and change.estimate is not None:
-            extra.append(
-                f"The chance that the gain exceeds the minimal detectable change ({mdc:.0f} hairs/cm2) is "
-                f"{100 * (prob_mdc or 0):.0f}%."
-            )
-        if change.estimate is not None and change.estimate < visible_abs:
-            extra.append(f"It is probably still smaller than a change others could see ({visible_txt}).")
-        if nh is not None and nh.get("prob_beyond_placebo") is not None:
-            extra.append(
-                f"Placebo arms gained {nh['mean_change_per_cm2']:+.1f} +/- {nh['sd_change_per_cm2']:.1f} "
-                f"hairs/cm2 in {nh['weeks']:.0f} weeks; the chance your gain is beyond what 95% of them "
-                f"reached is {100 * nh['prob_beyond_placebo']:.0f}%."
-            )
-        return Verdict.RESPONDING, (
-            f"Density rose beyond measurement noise after {weeks_since:.0f} weeks. {summary} "
-            + " ".join(extra)
-        ).strip()
-    if weeks_since >= K.DECISION_WEEKS and change.ci_ub < visible_abs:
-        return Verdict.NOT_RESPONDING, (
-            f"After {weeks_since:.0f} weeks there is no gain beyond noise, and even the top of the 95% "
-            f"interval is below a change others could see ({visible_txt}). {summary}"
-        )
-    if weeks_since < K.DECISION_WEEKS:
-        why = (
-            f"it is {weeks_since:.0f} weeks since the start; trials took 12-24 weeks, so keep measuring to "
-            "week 24 for a decision"
-        )
-    else:
-        why = (
-            "the interval still includes both no change and a visible gain; more visits or replicate "
-            "images help"
-        )
-    return Verdict.INCONCLUSIVE, f"No clear change yet: {why}. {summary}"
-
-
-#: A gap longer than this between the last session and the latest measurement means treatment stopped or was
-#: spaced out. Twice the longest trial interval (sessions weekly to monthly; clinical-notes 1.1).
-SESSION_GAP_WEEKS = 8.0
-
-
-def _natural_history(
-    post: TrendPosterior, c_last: np.ndarray, c_abs: float, weeks: float, ctx: TreatmentContext
-) -> dict:
-    row = natural_history_for(weeks, ctx.sex)
-    unusual = row.mean_change_per_cm2 + 1.645 * row.sd_change_per_cm2
-    prob = 1.0 - post.cdf(c_last, unusual * c_abs) if math.isfinite(c_abs) else None
-    return {
-        "label": row.label,
-        "sex": row.sex,
-        "weeks": row.weeks,
-        "mean_change_per_cm2": row.mean_change_per_cm2,
-        "sd_change_per_cm2": row.sd_change_per_cm2,
-        "n": row.n,
-        "unusual_above_per_cm2": unusual,
-        "prob_beyond_placebo": prob,
-        "source": row.source,
-        "note": (
-            "Placebo arms gained hair too (regression to the mean, season, vehicle); their SD spans people, "
-            "not one person's noise. "
-            + (f"Their read-out was at {row.weeks:.0f} weeks; you are at {weeks:.0f}." if weeks else "")
-        ),
-    }
-
-
-def _expected(
-    post: TrendPosterior, c_last: np.ndarray, c_abs: float, expected: ExpectedResponse, weeks: float
-) -> dict:
-    prob = 1.0 - post.cdf(c_last, expected.change_per_cm2 * c_abs) if math.isfinite(c_abs) else None
-    return {
-        "change_per_cm2": expected.change_per_cm2,
-        "ci_lb": expected.ci_lb,
-        "ci_ub": expected.ci_ub,
-        "weeks": expected.weeks,
-        "source": expected.source,
-        "prob_at_least_expected": prob,
-        "note": f"The trials' expected change is for {expected.weeks:.0f} weeks; you are at {weeks:.0f}.",
-    }
+    return result, series
 
 
 def _diameter(series: _Series, obs_lists: list[list[Observation]], mask: np.ndarray) -> Interval:
@@ -715,7 +630,8 @@ def _visit_changes(series, post, cols, contrast, start, mask) -> list[VisitChang
     out = []
     m = contrast(0.0, slope=False, intercept=True)
     for g, d in enumerate(series.dates):
-        imgs = series.y[series.group == g]
+        here = series.group == g
+        imgs, weights = series.y[here], series.weight[here]
         c = contrast(float(series.weeks[g]))
         if series.weeks[g] == 0.0:
             ch, pc = Interval(0.0, 0.0, 0.0), Interval(0.0, 0.0, 0.0)
@@ -733,7 +649,7 @@ def _visit_changes(series, post, cols, contrast, start, mask) -> list[VisitChang
                 measured_on=d,
                 weeks_since_start=(d - start).days / 7.0,
                 n_images=int(imgs.size),
-                mean_density_per_cm2=float(imgs.mean()),
+                mean_density_per_cm2=float(np.average(imgs, weights=weights)),
                 change_per_cm2=ch,
                 change_pct=pc,
                 baseline=bool(series.baseline[g]),

@@ -33,13 +33,15 @@ def _flags(value: Any) -> tuple[str, ...]:
 def observation_from_row(row: Mapping[str, Any]) -> Observation:
     """Convert one journal ``Measurement`` row (as a dict) into an :class:`Observation`.
 
-    Density is ``density_per_cm2`` when stored, else ``hair_count / area_cm2``.
+    ``hair_count`` is the photo's one effective count (corrected > manual > automatic), so the density is
+    ``hair_count / area_cm2`` whenever there is a count (a stored density could predate a correction), else
+    the stored ``density_per_cm2``. The count's provenance, its standard error and the review flag go along.
     """
     taken = row["taken_at"]
     day = taken.date() if isinstance(taken, dt.datetime) else taken
     density = row.get("density_per_cm2")
     count, area = row.get("hair_count"), row.get("area_cm2")
-    if density is None and count is not None and area:
+    if count is not None and area:
         density = count / area
     return Observation(
         measured_on=day,
@@ -51,11 +53,20 @@ def observation_from_row(row: Mapping[str, Any]) -> Observation:
         quality_flags=_flags(row.get("quality_flags")),
         device=row.get("camera"),
         um_per_px=row.get("um_per_px"),
+        count_se=row.get("count_se"),
+        count_source=row.get("count_source"),
+        review_status=row.get("review_status"),
+        review_reason=row.get("review_reason"),
+        measurement_id=row.get("id"),
+        photo_id=row.get("photo_id"),
     )
 
 
 def observations_from_journal(session: Any, *, person_id: int) -> list[Observation]:
-    """All of a person's measurements that carry a density (rows without count or density are skipped)."""
+    """All of a person's measurements that carry a density (rows without count or density are skipped).
+
+    Flagged ones are included: :func:`regrow.progress.analyse_progress` lists them and leaves them out.
+    """
     from regrow import journal as jr
 
     out = []
@@ -71,6 +82,8 @@ def context_from_journal(
     session: Any, *, person_id: int, start: dt.date | None = None, as_of: dt.date | None = None
 ) -> TreatmentContext:
     """Treatment context from the journal: plan start, minoxidil start, adherence, last session, sex.
+
+    Adherence is computed over every version of the plan, each day judged by the version then in force.
 
     Parameters
     ----------
@@ -88,24 +101,26 @@ def context_from_journal(
     """
     from regrow import journal as jr
     from regrow import protocol as pr
+    from regrow._wiring import journal_records
 
-    plan = jr.get_active_plan(session, person_id=person_id)
-    sessions = jr.list_sessions(session, person_id=person_id)
+    records = journal_records(session, person_id=person_id)
+    versions = records.versions()
+    sessions = sorted(records.sessions, key=lambda s: s.performed_at)
     first_minoxidil = jr.first_dose(session, person_id=person_id, kind="minoxidil")
-    profile = jr.get_profile(session, person_id=person_id)
-    plan_start = plan.start_date if plan is not None else None
     if start is None:
-        start = plan_start or (sessions[0].performed_at.date() if sessions else None)
+        start = (
+            versions[0].start_date if versions else (sessions[0].performed_at.date() if sessions else None)
+        )
     minox = first_minoxidil.taken_at.date() if first_minoxidil is not None else None
-    if minox is None and plan is not None and plan.minoxidil:
-        minox = plan.start_date
+    if minox is None:
+        # no dose logged: minoxidil began when the first plan version with it took effect
+        minox = next((pr.governs_from(versions, i) for i, v in enumerate(versions) if v.minoxidil), None)
     adherence = None
-    if plan is not None:
-        record = pr.PlanRecord.from_mapping(plan.as_dict())
-        done = [pr.SessionRecord.from_mapping(s.as_dict()) for s in sessions]
-        adherence = pr.adherence(record, done, as_of=as_of or dt.date.today()).ratio
+    if versions:
+        adherence = pr.adherence(versions, sessions, as_of=as_of or dt.date.today()).ratio
         if adherence is not None:
             adherence = min(1.0, adherence)
+    profile = records.profile
     sex = profile.sex if profile is not None and profile.sex in ("male", "female") else None
     return TreatmentContext(
         start=start,

@@ -4,7 +4,8 @@ Model for one series (one scalp site, or several sites on a relative scale)::
 
     y[g, i] = x[g] @ b + u[g] + e[g, i]      g = visit (group), i = replicate image
     u[g] ~ N(0, rho * sigma^2)                between-visit noise (relocation, hair length, biology)
-    e[g, i] ~ N(0, sigma^2)                   per-image measurement noise
+    e[g, i] ~ N(0, sigma^2 / w[g, i])         per-image measurement noise (w: known relative precision, 1
+                                              unless the image's count is known to be less certain)
 
 Priors: flat on ``b``; scaled-inverse-chi-square(``prior_df``, ``prior_scale2``) on ``sigma^2`` (the published
 repeatability, or vague with ``prior_df = 0``); a discrete prior on ``rho = r^2`` with ``r`` half-Cauchy on
@@ -178,6 +179,7 @@ def fit_trend(
     prior_df: float,
     prior_scale2: float,
     ratio_prior_scale: float,
+    weight: np.ndarray | None = None,
 ) -> TrendPosterior:
     """Fit the two-component Gaussian trend model exactly.
 
@@ -196,6 +198,10 @@ def fit_trend(
         Its scale (a prior guess of the per-image variance, in squared units of ``y``).
     ratio_prior_scale : float
         Scale of the half-Cauchy prior on ``sqrt(rho)``.
+    weight : ndarray, shape (n,), optional
+        Known relative precision of each image (> 0; default 1): image ``i`` has variance
+        ``sigma^2 / weight[i]``. The visit mean becomes the weighted mean, with variance
+        ``sigma^2 * (rho + 1 / sum(weight))``; the model stays conjugate and exact.
 
     Returns
     -------
@@ -218,11 +224,17 @@ def fit_trend(
     G, p = X.shape
     if g.size == 0 or g.min() < 0 or g.max() >= G:
         raise InputError.invalid("group", "indices out of range", f"integers in [0, {G - 1}]")
-    k = np.bincount(g, minlength=G).astype(float)
-    if np.any(k == 0):
+    if weight is None:
+        wi = np.ones_like(y)
+    else:
+        wi = np.asarray(weight, dtype=float)
+        if wi.shape != y.shape or not np.all(np.isfinite(wi)) or np.any(wi <= 0):
+            raise InputError.invalid("weight", "values <= 0, non-finite or mis-shaped", "(n,) numbers > 0")
+    if np.any(np.bincount(g, minlength=G) == 0):
         raise InputError.invalid("group", "a visit without images", "every visit with at least one image")
-    ybar = np.bincount(g, weights=y, minlength=G) / k
-    within_ss = float(np.sum((y - ybar[g]) ** 2))
+    k = np.bincount(g, weights=wi, minlength=G)  # effective images per visit
+    ybar = np.bincount(g, weights=wi * y, minlength=G) / k
+    within_ss = float(np.sum(wi * (y - ybar[g]) ** 2))
     within_df = float(y.size - G)
     if np.linalg.matrix_rank(X) < p:
         raise TooFewStudiesError(

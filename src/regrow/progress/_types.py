@@ -11,7 +11,11 @@ from typing import Any
 from regrow.errors import InputError
 
 __all__ = [
+    "COUNT_SOURCES",
+    "REVIEW_STATUSES",
     "Caveat",
+    "CountedLess",
+    "ExcludedMeasurement",
     "ExpectedResponse",
     "Interval",
     "Observation",
@@ -21,6 +25,12 @@ __all__ = [
     "Verdict",
     "VisitChange",
 ]
+
+
+#: Where a count comes from (the journal's precedence: corrected > manual > automatic).
+COUNT_SOURCES = ("corrected", "manual", "automatic")
+#: Review states of a measurement: ``flagged`` values wait for the person and are not analysed.
+REVIEW_STATUSES = ("flagged", "accepted")
 
 
 class Verdict(StrEnum):
@@ -57,6 +67,19 @@ class Observation:
         Camera or device identity; a change between visits is flagged.
     um_per_px : float, optional
         Calibration of the image; a change between visits is flagged.
+    count_se : float, optional
+        Standard error of ``count`` (hairs) from the automatic counter; it makes the image count for less
+        (see :func:`regrow.progress.analyse_progress`). Ignored when ``count_source`` is ``"manual"`` or
+        ``"corrected"``: a count typed or corrected by hand replaces the detector's, and its uncertainty.
+    count_source : {"automatic", "manual", "corrected"}, optional
+        Where ``count`` comes from (the journal keeps one count per photo by that precedence).
+    review_status : {"flagged", "accepted"}, optional
+        ``"flagged"``: a possible but unusual value waiting for the person's review; it is listed in the
+        report's ``excluded`` and not analysed until accepted.
+    review_reason : str, optional
+        Why it was flagged, in plain words.
+    measurement_id, photo_id : int, optional
+        The journal rows this observation comes from (to name it in the report; one count per photo).
     """
 
     measured_on: dt.date
@@ -68,6 +91,12 @@ class Observation:
     quality_flags: tuple[str, ...] = ()
     device: str | None = None
     um_per_px: float | None = None
+    count_se: float | None = None
+    count_source: str | None = None
+    review_status: str | None = None
+    review_reason: str | None = None
+    measurement_id: int | None = None
+    photo_id: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.measured_on, dt.date):
@@ -83,6 +112,34 @@ class Observation:
             raise InputError.invalid("count", self.count, "an integer >= 0")
         if self.diameter_um is not None and not (math.isfinite(self.diameter_um) and self.diameter_um > 0):
             raise InputError.invalid("diameter_um", self.diameter_um, "a number > 0 um")
+        se = self.count_se
+        if se is not None and (not isinstance(se, int | float) or not math.isfinite(se) or se < 0):
+            raise InputError.invalid("count_se", se, "a finite number >= 0 hairs")
+        if self.count_source not in (None, *COUNT_SOURCES):
+            raise InputError.invalid(
+                "count_source", self.count_source, ", ".join(COUNT_SOURCES) + " or unset"
+            )
+        if self.review_status not in (None, *REVIEW_STATUSES):
+            raise InputError.invalid(
+                "review_status", self.review_status, ", ".join(REVIEW_STATUSES) + " or unset"
+            )
+
+    @property
+    def flagged(self) -> bool:
+        """Waiting for the person's review (not analysed)."""
+        return self.review_status == "flagged"
+
+    @property
+    def density_se_per_cm2(self) -> float | None:
+        """Standard error of the density from the automatic counter's ``count_se`` (``None``: not known, or
+        the count was typed or corrected by hand)."""
+        if self.count_se is None or self.count_source in ("manual", "corrected"):
+            return None
+        if self.area_cm2:
+            return self.count_se / self.area_cm2
+        if self.count:
+            return self.count_se * self.density_per_cm2 / self.count
+        return None
 
     @classmethod
     def from_count(
@@ -175,6 +232,56 @@ class Caveat:
 
 
 @dataclass(frozen=True)
+class ExcludedMeasurement:
+    """A measurement the analysis did not use, and why.
+
+    Attributes
+    ----------
+    measured_on : datetime.date
+    site : str
+    code : str
+        ``"flagged"`` (waiting for the person's review) or ``"same_photo"`` (another measurement of the same
+        photo is the one count used).
+    message : str
+        Plain words, e.g. ``"2025-03-01 vertex, density dropped 63% since the last visit: waiting for your
+        review"``.
+    measurement_id : int, optional
+    """
+
+    measured_on: dt.date
+    site: str
+    code: str
+    message: str
+    measurement_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CountedLess:
+    """An image that counted for less than the site's best image in the trend, and why.
+
+    Attributes
+    ----------
+    measured_on : datetime.date
+    site : str
+    weight : float
+        Its weight relative to the site's most certain image (1 = full weight).
+    count, count_se : float, optional
+        The count and its standard error (hairs).
+    message : str
+        Plain words.
+    measurement_id : int, optional
+    """
+
+    measured_on: dt.date
+    site: str
+    weight: float
+    count: int | None
+    count_se: float | None
+    message: str
+    measurement_id: int | None = None
+
+
+@dataclass(frozen=True)
 class VisitChange:
     """One visit of one site: what was measured and the model's change from baseline at that date."""
 
@@ -211,6 +318,9 @@ class SiteProgress:
     caveats: tuple[Caveat, ...]
     visits: tuple[VisitChange, ...] = ()
     trajectory: dict[str, list[float]] | None = field(default=None, repr=False)
+    #: Whether this site has enough data to count towards the overall verdict (a baseline before the start,
+    #: at least 3 visits over 12 weeks or more, and an estimable trend); see ``VERDICT_RULE``.
+    enough_data: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON-ready dict (dates as ISO strings, verdict as its value)."""
@@ -230,12 +340,24 @@ class ProgressReport:
     sites: tuple[SiteProgress, ...]
     start: dt.date | None
     caveats: tuple[Caveat, ...]
+    #: How the overall verdict follows from the site verdicts (:data:`regrow.progress.VERDICT_RULE`).
+    verdict_rule: str = ""
+    #: Measurements left out (flagged for review, or a second count of one photo).
+    excluded: tuple[ExcludedMeasurement, ...] = ()
+    #: Images that counted for less because their automatic count is uncertain.
+    counted_less: tuple[CountedLess, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape: the overall keys at top level, then ``sites``."""
+        """The ``--json`` shape: the overall keys at top level, then ``sites``, ``verdict_rule``,
+        ``excluded`` and ``counted_less``."""
         top = self.overall.to_dict()
         top.pop("visits", None)
         top["caveats"] = [asdict(c) for c in self.caveats]
         top["start"] = self.start.isoformat() if self.start else None
         top["sites"] = [s.to_dict() for s in self.sites]
+        top["verdict_rule"] = self.verdict_rule
+        top["excluded"] = [{**asdict(e), "measured_on": e.measured_on.isoformat()} for e in self.excluded]
+        top["counted_less"] = [
+            {**asdict(c), "measured_on": c.measured_on.isoformat()} for c in self.counted_less
+        ]
         return top

@@ -3,6 +3,10 @@
 Callers pass plain records (:class:`SessionRecord`, :class:`PlanRecord`, ... built from journal rows with
 ``Record.from_mapping(row.as_dict())``) and get findings and schedules back; the caller stores them.
 Rules are data in ``rules.yaml`` (id, severity, message, source, params), overridable by a clinic file.
+
+Plans are effective-dated: :func:`revise_plan` turns an edit into a new version effective from a date, and
+the schedule, due-today, adherence and journal checks take a plan or all its versions oldest first
+(``JournalRecords.plan_versions``), judging each day by the version in force on it (:func:`plan_in_force`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from ._schedule import (
     Adherence,
     Hold,
     ScheduleItem,
+    VersionAdherence,
     active_holds,
     adherence,
     check_session_date,
@@ -47,7 +52,9 @@ from ._schedule import (
     next_session_due,
     plan_schedule,
     planned_session_dates,
+    revise_plan,
 )
+from ._versions import PlanVersions, governs_from, plan_in_force, version_chain
 
 __all__ = [
     "DEFAULT_RULES_PATH",
@@ -63,11 +70,13 @@ __all__ = [
     "Hold",
     "JournalRecords",
     "PlanRecord",
+    "PlanVersions",
     "ProfileRecord",
     "Rule",
     "RuleSet",
     "ScheduleItem",
     "SessionRecord",
+    "VersionAdherence",
     "active_holds",
     "adherence",
     "check_device",
@@ -77,12 +86,16 @@ __all__ = [
     "check_session",
     "check_session_date",
     "due_today",
+    "governs_from",
     "load_rules",
     "make_plan",
     "min_interval_days",
     "next_session_due",
+    "plan_in_force",
     "plan_schedule",
     "planned_session_dates",
     "require_acknowledged",
+    "revise_plan",
     "schedule_to_ical",
+    "version_chain",
 ]

@@ -21,6 +21,14 @@ __all__ = [
 T = TypeVar("T")
 
 
+def add_days(day: dt.date, days: int) -> dt.date:
+    """``day + days`` days, clamped to the calendar's first or last day instead of overflowing."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
+
+
 class _FromMapping:
     @classmethod
     def from_mapping(cls: type[T], values: Mapping[str, Any]) -> T:
@@ -125,16 +133,30 @@ class PlanRecord(_FromMapping):
     first_evaluation_week: int = 12
     decision_week: int = 24
     id: int | None = None
+    #: The day this version took effect (``None``: its ``start_date``); see :func:`regrow.protocol.revise_plan`.
+    effective_from: dt.date | None = None
+    #: The version this one replaced (``None`` for a plan's first version).
+    supersedes_id: int | None = None
+
+    @property
+    def effective_start(self) -> dt.date:
+        """The day this version took effect: ``effective_from``, else ``start_date``."""
+        return self.effective_from or self.start_date
 
     @property
     def end_date(self) -> dt.date:
-        """First day after the plan (``start_date + length_weeks`` weeks)."""
-        return self.start_date + dt.timedelta(weeks=self.length_weeks)
+        """First day after the plan (``start_date + length_weeks`` weeks; the last representable day when that
+        overflows the calendar)."""
+        return add_days(self.start_date, 7 * self.length_weeks)
 
     def storable(self) -> dict[str, Any]:
-        """The fields :func:`regrow.journal.add_plan` stores (everything but ``id``)."""
+        """The fields :func:`regrow.journal.add_plan` stores: everything but ``id``, and the version fields
+        (``effective_from``, ``supersedes_id``) only when they are set."""
         values = dataclasses.asdict(self)
         values.pop("id")
+        for key in ("effective_from", "supersedes_id"):
+            if values[key] is None:
+                values.pop(key)
         return values
 
 
@@ -147,6 +169,8 @@ class JournalRecords:
     devices: tuple[DeviceRecord, ...] = ()
     disinfections: tuple[DisinfectionRecord, ...] = ()
     plan: PlanRecord | None = None
+    #: Every version of the active plan, oldest first (``plan`` is the last); empty means ``(plan,)``.
+    plan_versions: tuple[PlanRecord, ...] = ()
     sessions: tuple[SessionRecord, ...] = ()
     doses: tuple[DoseRecord, ...] = ()
     events: tuple[EventRecord, ...] = ()
@@ -154,3 +178,9 @@ class JournalRecords:
     def device(self, device_id: int | None) -> DeviceRecord | None:
         """The device with this id, or ``None``."""
         return next((d for d in self.devices if d.id == device_id), None)
+
+    def versions(self) -> tuple[PlanRecord, ...]:
+        """The plan's versions oldest first: ``plan_versions``, else ``(plan,)``, else ``()``."""
+        if self.plan_versions:
+            return tuple(self.plan_versions)
+        return () if self.plan is None else (self.plan,)

@@ -17,6 +17,7 @@ import yaml
 from regrow.errors import DataFileError, RuleBlockedError
 
 from ._records import DeviceRecord, DoseRecord, JournalRecords, PlanRecord, SessionRecord
+from ._versions import as_versions, next_planned_date, sessions_in_plan
 
 __all__ = [
     "DEFAULT_RULES_PATH",
@@ -483,21 +484,28 @@ def check_journal(journal: JournalRecords, rules: RuleSet, *, now: dt.datetime) 
     for rule in rules.for_scope("journal"):
         if rule.id == "event.open_serious":
             out += _open_serious_events(rule, journal, now)
-        elif rule.id == "journal.adherence_gap" and journal.plan is not None and journal.sessions:
-            last = max(s.performed_at for s in journal.sessions)
-            in_loading = len(journal.sessions) < journal.plan.loading_sessions
-            interval = (
-                journal.plan.loading_interval_days if in_loading else journal.plan.maintenance_interval_days
-            )
-            gap_days = (now - last).days
-            if now.date() < journal.plan.end_date and gap_days > rule.params["factor"] * interval:
-                out.append(_finding(rule, gap_days=gap_days, interval_days=interval))
+        elif rule.id == "journal.adherence_gap" and journal.plan is not None:
+            out += _adherence_gap(rule, journal, now)
     for device in journal.devices:
         if device.retired_at is None:
             out += [
                 f for f in check_device(device, rules, on=now.date()) if f.rule_id != "needle.clinic_only"
             ]
     return _sorted(out)
+
+
+def _adherence_gap(rule: Rule, journal: JournalRecords, now: dt.datetime) -> list[Finding]:
+    """A gap since the last session longer than ``factor`` times the interval the plan in force set for it."""
+    versions = as_versions(journal.versions())
+    done = [s for s in sessions_in_plan(versions, journal.sessions) if s.performed_at <= now]
+    if not done or now.date() >= versions[-1].end_date:
+        return []
+    last = done[-1].performed_at
+    interval = (next_planned_date(versions, last.date(), len(done)) - last.date()).days
+    gap_days = (now - last).days
+    if gap_days > rule.params["factor"] * interval:
+        return [_finding(rule, gap_days=gap_days, interval_days=interval)]
+    return []
 
 
 def _sorted(findings: Iterable[Finding]) -> list[Finding]:

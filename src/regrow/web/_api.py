@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,13 +10,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from regrow import journal as jr
-from regrow.errors import InputError, RegrowError, UnsupportedTypeError
+from regrow.errors import DuplicateError, InputError, RegrowError, UnsupportedTypeError
 
+from ._app import error_body
+from ._edit_service import confirm_key, duplicate_label
 from ._forms import api_model
 from ._security import csrf_token, verify_csrf
 from ._service import JournalService
 
-__all__ = ["ERROR_RESPONSES", "router", "save_upload", "store_photos"]
+__all__ = ["ERROR_RESPONSES", "read_upload", "router", "store_photos"]
 
 
 _ERROR_SCHEMA = {
@@ -49,7 +48,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for s, d in (
         (403, "CSRF token missing or wrong, or a request from another site"),
         (404, "Not found"),
-        (409, "Blocked by a stop safety finding; repeat with acknowledge {rule_id: reason}"),
+        (
+            409,
+            "Blocked by a stop safety finding (repeat with acknowledge {rule_id: reason}), or a likely "
+            'duplicate (code "duplicate"; repeat with "allow_duplicate": true)',
+        ),
         (413, "Request body too large"),
         (415, "Unsupported upload type"),
         (422, "Invalid input (names the field and what is allowed)"),
@@ -68,6 +71,7 @@ SessionIn = api_model("session")
 DoseIn = api_model("dose")
 EventIn = api_model("event")
 ResolveIn = api_model("resolve")
+NoteIn = api_model("note")
 MeasurementIn = api_model("measurement")
 
 
@@ -109,9 +113,14 @@ def get_profile(request: Request):
     return _svc(request).profile()
 
 
-@router.put("/profile", tags=["profile"], summary="Set profile fields (omitted ones stay as they are)")
+@router.put(
+    "/profile",
+    tags=["profile"],
+    summary="Set profile fields (omitted ones stay as they are; null clears one)",
+)
 def put_profile(request: Request, body: ProfileIn):
-    return _svc(request).set_profile(body.model_dump())
+    _svc(request).edit_profile(body.model_dump(exclude_unset=True))
+    return _svc(request).profile()
 
 
 @router.put("/profile/screening", tags=["profile"], summary="Answer screening questions (true/false)")
@@ -162,8 +171,8 @@ def post_plan(request: Request, body: PlanIn):
 
 @router.post("/plan/check", tags=["plan"], summary="Findings for a draft plan (nothing is stored)")
 def post_plan_check(request: Request, body: PlanIn):
-    values, _ = _split(body)
-    return _svc(request).check_plan(values)
+    values, acks = _split(body)
+    return _svc(request).check_plan(values, acks)
 
 
 @router.get("/plan/schedule.ics", tags=["plan"], summary="The active plan as an iCalendar file")
@@ -199,6 +208,11 @@ def post_event(request: Request, body: EventIn):
     return _created(_svc(request).log_event(body.model_dump()))
 
 
+@router.post("/notes", tags=["log"], status_code=201, summary="Add a free-text note")
+def post_note(request: Request, body: NoteIn):
+    return _created(_svc(request).add_note(body.model_dump()))
+
+
 @router.post("/events/{event_id}/resolve", tags=["log"], summary="Mark an adverse event resolved")
 def post_resolve(request: Request, event_id: int, body: ResolveIn):
     return _svc(request).resolve_event(event_id, at=body.model_dump()["at"])
@@ -207,8 +221,9 @@ def post_resolve(request: Request, event_id: int, body: ResolveIn):
 # --- photos and measurements -----------------------------------------------------------------------------
 
 
-async def save_upload(request: Request, upload: UploadFile, folder: Path) -> tuple[Path, str]:
-    """Copy one uploaded image to ``folder`` after checking its declared type; returns (path, suffix).
+async def read_upload(request: Request, upload: UploadFile) -> tuple[bytes, str]:
+    """The bytes of one uploaded image (kept in memory: never written to disk before it is stripped) and
+    the suffix it will be stored under.
 
     Raises
     ------
@@ -223,11 +238,8 @@ async def save_upload(request: Request, upload: UploadFile, folder: Path) -> tup
         raise UnsupportedTypeError.invalid(
             "files", f"{name} ({content_type or 'no type'})", "a JPEG, PNG, TIFF, WebP or BMP image"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=folder)
-    with open(fd, "wb") as out:
-        await run_in_threadpool(shutil.copyfileobj, upload.file, out)
-    return Path(tmp), suffix
+    # The request body is already capped by GuardMiddleware (max_upload_bytes).
+    return await upload.read(), suffix
 
 
 async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -248,24 +260,26 @@ async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]
     for upload in uploads:
         name = upload.filename or "upload"
         try:
-            path, suffix = await save_upload(request, upload, service.photos_dir / ".incoming")
-            try:
-                stored = await run_in_threadpool(
-                    service.add_photo,
-                    path,
-                    suffix=suffix,
-                    original_name=name,
-                    site=fields["site"],
-                    taken_at=fields["taken_at"],
-                    um_per_px=fields["um_per_px"],
-                    device=fields["device"],
-                    camera=fields["camera"],
-                )
-            finally:
-                path.unlink(missing_ok=True)
+            data, suffix = await read_upload(request, upload)
+            stored = await run_in_threadpool(
+                service.add_photo,
+                data,
+                suffix=suffix,
+                original_name=name,
+                site=fields["site"],
+                taken_at=fields["taken_at"],
+                um_per_px=fields["um_per_px"],
+                device=fields["device"],
+                camera=fields["camera"],
+                allow_duplicate=fields["allow_duplicate"],
+                new_site=fields["new_site"],
+            )
             items.append({"name": name, **stored})
         except RegrowError as exc:
-            items.append({"name": name, "status": exc.http_status, **exc.to_dict()})
+            body = error_body(request, exc)
+            items.append({"name": name, "status": exc.http_status, **body})
+            if isinstance(exc, DuplicateError):
+                items[-1].update(duplicate_label=duplicate_label(exc), confirm=confirm_key(exc))
     return items, fields
 
 
@@ -293,6 +307,8 @@ def get_photos(request: Request):
                             "um_per_px": {"type": "number"},
                             "device": {"type": "string"},
                             "camera": {"type": "string"},
+                            "allow_duplicate": {"type": "boolean"},
+                            "new_site": {"type": "boolean"},
                         },
                     }
                 }
@@ -367,34 +383,34 @@ def get_evidence_plot(request: Request, comparison_id: str, kind: str) -> Respon
 # --- data -----------------------------------------------------------------------------------------------
 
 
-@router.get("/export", tags=["data"], summary="Everything in the journal as one JSON file")
+@router.get(
+    "/export", tags=["data"], summary="Everything in the journal, photo files included, as one archive"
+)
 def get_export(request: Request) -> Response:
-    name, data = _svc(request).export_json()
+    name, data = _svc(request).export_archive()
     return Response(
-        data, media_type="application/json", headers={"content-disposition": f'attachment; filename="{name}"'}
+        data,
+        media_type="application/zip",
+        headers={"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"},
     )
 
 
 async def import_upload(request: Request, form: Any) -> dict[str, Any]:
-    """Restore the JSON export uploaded as ``file`` (``replace`` deletes everything first)."""
+    """Restore the export uploaded as ``file`` (``replace`` deletes everything first)."""
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        raise InputError.invalid("file", None, "a regrow JSON export file")
-    if not upload.filename.lower().endswith(".json"):
-        raise UnsupportedTypeError.invalid("file", upload.filename, "a .json export from regrow")
+        raise InputError.invalid("file", None, "a regrow export (.zip, or .json from regrow 0.1)")
+    if not upload.filename.lower().endswith((".zip", ".json")):
+        raise UnsupportedTypeError.invalid("file", upload.filename, "a .zip export from regrow")
     replace = str(form.get("replace") or "").lower() in ("1", "on", "true", "yes")
     service = _svc(request)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "import.json"
-        with open(path, "wb") as out:
-            await run_in_threadpool(shutil.copyfileobj, upload.file, out)
-        return await run_in_threadpool(service.import_json, path, replace=replace)
+    return await run_in_threadpool(service.import_archive, upload.file, name=upload.filename, replace=replace)
 
 
 @router.post(
     "/import",
     tags=["data"],
-    summary="Restore a JSON export (refused into a non-empty journal unless replace=true)",
+    summary="Restore an export archive (refused into a non-empty journal unless replace=true)",
     openapi_extra={
         "requestBody": {
             "content": {

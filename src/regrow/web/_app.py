@@ -12,16 +12,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from regrow import __version__
 from regrow import journal as jr
-from regrow.errors import RegrowError
+from regrow._interface import interface
+from regrow.errors import DuplicateError, RegrowError
 
+from ._edit_service import confirm_key, duplicate_label, duplicate_message
+from ._records import number_attrs, text_maxlength
 from ._security import GuardMiddleware, csrf_token
 from ._service import JournalService
 from ._settings import Settings
 
-__all__ = ["create_app", "error_response"]
+__all__ = ["InterfaceMiddleware", "create_app", "error_body", "error_response"]
 
 _HERE = Path(__file__).resolve().parent
 _LOG = logging.getLogger("regrow.web")
@@ -38,20 +42,42 @@ _HTTP_CODES = {
 }
 
 
-def _photos_dir(settings: Settings, url: str) -> Path:
-    if settings.photos_dir is not None:
-        return Path(settings.photos_dir).expanduser()
-    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-        return Path(url.removeprefix("sqlite:///")).expanduser().resolve().parent / "photos"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("regrow", appauthor=False)) / "photos"
-
-
 def _wants_html(request: Request) -> bool:
     if request.url.path.startswith("/api") or request.url.path == "/openapi.json":
         return False
     return "text/html" in request.headers.get("accept", "")
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api/" or path.startswith("/api/") or path == "/openapi.json"
+
+
+def error_body(request: Request, exc: RegrowError) -> dict[str, Any]:
+    """``exc.to_dict()``; a duplicate says how to confirm it here (JSON key, or the form's tick box)."""
+    body = exc.to_dict()
+    if isinstance(exc, DuplicateError):
+        api = _is_api(request.url.path)
+        body["error"]["message"] = duplicate_message(exc, api=api)
+        body["error"]["allowed"] = f'"{confirm_key(exc)}": true' if api else duplicate_label(exc)
+    return body
+
+
+class InterfaceMiddleware:
+    """Attribute every change a request makes to ``api`` (paths under ``/api``) or ``web`` (form posts).
+
+    The journal's history records the interface of each change (:func:`regrow._interface.interface`); the
+    context variable set here reaches the worker threads that run the routes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with interface("api" if _is_api(scope.get("path", "")) else "web"):
+            await self.app(scope, receive, send)
 
 
 def error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
@@ -92,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = jr.open_journal(url)
     service = JournalService(
         engine,
-        photos_dir=_photos_dir(settings, url),
+        photos_dir=jr.default_photos_dir(url, settings.photos_dir),
         rules_file=settings.rules_file,
         evidence_file=settings.evidence_file,
         max_image_pixels=settings.max_image_pixels,
@@ -114,11 +140,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.flash = {}
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.globals["version"] = __version__
+    templates.env.globals["number_attrs"] = number_attrs
+    templates.env.globals["text_maxlength"] = text_maxlength
+    templates.env.tests["string_startswith"] = lambda value, prefix: str(value).startswith(prefix)
     app.state.templates = templates
 
     @app.exception_handler(RegrowError)
     async def _regrow_error(request: Request, exc: RegrowError) -> Response:
-        return error_response(request, exc.http_status, exc.to_dict())
+        return error_response(request, exc.http_status, error_body(request, exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -148,10 +177,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return error_response(request, 500, body)
 
     from ._api import router as api_router
+    from ._api_edit import router as api_edit_router
     from ._pages import router as page_router
+    from ._pages_edit import router as page_edit_router
 
     app.include_router(api_router)
+    app.include_router(api_edit_router)
     app.include_router(page_router)
+    app.include_router(page_edit_router)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -159,14 +192,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response((_HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
 
     app.add_middleware(
-        GuardMiddleware, max_body_bytes=settings.max_upload_bytes, allowed_hosts=settings.hosts()
+        GuardMiddleware,
+        max_body_bytes=settings.max_upload_bytes,
+        allowed_hosts=settings.hosts(),
+        # An export archive carries every photo: imports get their own, larger limit.
+        path_limits={"/api/import": settings.max_import_bytes, "/data/import": settings.max_import_bytes},
     )
+    app.add_middleware(InterfaceMiddleware)
     return app
 
 
 def page_context(request: Request, page: str, **values: Any) -> dict[str, Any]:
-    """The context every page template gets: the CSRF token, the active nav item and the values."""
-    return {"page": page, "csrf_token": csrf_token(request), **values}
+    """The context every page template gets: the CSRF token, the active nav item, the date limits of the
+    plausibility rules (``min``/``max`` of date inputs) and the values."""
+    limits = request.app.state.service.date_limits()
+    return {"page": page, "csrf_token": csrf_token(request), "limits": limits, **values}
 
 
 def render(request: Request, template: str, page: str, status_code: int = 200, **values: Any) -> HTMLResponse:

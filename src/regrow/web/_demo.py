@@ -20,6 +20,7 @@ import numpy as np
 
 from regrow import journal as jr
 from regrow import protocol as pr
+from regrow._interface import interface
 from regrow.errors import InputError
 
 from ._service import JournalService
@@ -74,6 +75,13 @@ def fill_demo(
     InputError
         The journal already holds records (the demo never mixes with real data).
     """
+    with interface("demo"):  # the history says where these rows came from
+        return _fill_demo(target, months=months, today=today, images=images, replicates=replicates, seed=seed)
+
+
+def _fill_demo(
+    target: Any, *, months: int, today: dt.date | None, images: bool, replicates: int, seed: int
+) -> dict[str, Any]:
     service: JournalService = target.state.service if hasattr(target, "state") else target
     if not 1 <= months <= 120:
         raise InputError.invalid("months", months, "an integer in [1, 120]")
@@ -233,7 +241,7 @@ def _add_measurements(
                         path = Path(tmp) / f"{site}-{day.isoformat()}-{rep}.png"
                         Image.fromarray(synth.image).save(path)
                         service.add_photo(
-                            path,
+                            path.read_bytes(),
                             suffix=".png",
                             original_name=path.name,
                             site=site,
@@ -254,6 +262,8 @@ def _add_measurements(
                                 "hair_count": count,
                                 "area_cm2": area_cm2,
                                 "camera": "Demo trichoscope (simulated counts)",
+                                # replicate counts of one visit are meant, not a duplicate typed twice
+                                "allow_duplicate": rep > 0,
                             }
                         )
                     made["measurements"] += 1

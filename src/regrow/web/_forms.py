@@ -16,7 +16,7 @@ import pydantic
 
 from regrow.errors import InputError
 
-__all__ = ["FORMS", "api_model", "parse_acknowledgements", "parse_form"]
+__all__ = ["FORMS", "api_model", "parse_acknowledgements", "parse_fields", "parse_form"]
 
 # type codes: str, int, float, bool (checkbox or yes/no), list (comma- or newline-separated text), yesno
 FORMS: dict[str, dict[str, str]] = {
@@ -81,8 +81,16 @@ FORMS: dict[str, dict[str, str]] = {
         "applied_during": "list",
         "applied_after": "list",
         "notes": "str",
+        "allow_duplicate": "bool",
     },
-    "dose": {"kind": "str", "taken_at": "str", "strength": "str", "amount": "str", "notes": "str"},
+    "dose": {
+        "kind": "str",
+        "taken_at": "str",
+        "strength": "str",
+        "amount": "str",
+        "notes": "str",
+        "allow_duplicate": "bool",
+    },
     "event": {
         "kind": "str",
         "severity": "str",
@@ -90,8 +98,10 @@ FORMS: dict[str, dict[str, str]] = {
         "resolved_at": "str",
         "session_id": "int",
         "notes": "str",
+        "allow_duplicate": "bool",
     },
     "resolve": {"at": "str"},
+    "note": {"text": "str", "written_at": "str"},
     "measurement": {
         "taken_at": "str",
         "site": "str",
@@ -100,8 +110,23 @@ FORMS: dict[str, dict[str, str]] = {
         "diameter_um": "float",
         "camera": "str",
         "notes": "str",
+        "allow_duplicate": "bool",
+        "new_site": "bool",
     },
-    "photo": {"site": "str", "taken_at": "str", "um_per_px": "float", "device": "str", "camera": "str"},
+    "photo": {
+        "site": "str",
+        "taken_at": "str",
+        "um_per_px": "float",
+        "device": "str",
+        "camera": "str",
+        "allow_duplicate": "bool",
+        "new_site": "bool",
+    },
+    # correcting: a plan version from a date, a photo's count and its detections, a review, an undo
+    "plan_edit": {"effective_from": "str"},
+    "photo_count": {"hair_count": "int"},
+    "correction": {"action": "str", "x_px": "float", "y_px": "float", "hair_index": "int"},
+    "undo": {"group_id": "str"},
 }
 
 #: Forms whose actions can be blocked by a "stop" finding and take acknowledgements.
@@ -110,7 +135,7 @@ ACKNOWLEDGEABLE = ("plan", "session")
 _PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "yesno": bool, "list": list[str]}
 
 
-def _convert(form: str, field: str, kind: str, raw: Any) -> Any:
+def _convert(field: str, kind: str, raw: Any) -> Any:
     if kind == "bool":
         return str(raw).strip().lower() in ("1", "on", "true", "yes")
     text = "" if raw is None else str(raw).strip()
@@ -162,13 +187,18 @@ def parse_form(form: str, data: Mapping[str, Any]) -> dict[str, Any]:
     InputError
         A value of the wrong type, naming the field and echoing the value.
     """
+    return parse_fields(FORMS[form], data)
+
+
+def parse_fields(table: Mapping[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`parse_form` for any ``{field: type code}`` table (the edit forms' come from ``_records``)."""
     out = {}
-    for field, kind in FORMS[form].items():
+    for field, kind in table.items():
         raw: Any = data.get(field)
         if kind == "list" and hasattr(data, "getlist"):
             values = [v for v in data.getlist(field) if str(v).strip()]
             raw = ",".join(str(v) for v in values)
-        out[field] = _convert(form, field, kind, raw)
+        out[field] = _convert(field, kind, raw)
     return out
 
 
@@ -191,12 +221,13 @@ _MODELS: dict[str, type[pydantic.BaseModel]] = {}
 
 
 def api_model(form: str) -> type[pydantic.BaseModel]:
-    """The pydantic body model of ``form`` for the JSON API (unknown keys are refused)."""
+    """The pydantic body model of ``form`` for the JSON API (unknown keys are refused; strict JSON types:
+    no number as text, no boolean as a number)."""
     if form not in _MODELS:
         fields: dict[str, Any] = {name: (_PY_TYPES[kind] | None, None) for name, kind in FORMS[form].items()}
         if form in ACKNOWLEDGEABLE:
             fields["acknowledge"] = (dict[str, str], pydantic.Field(default_factory=dict))
         _MODELS[form] = pydantic.create_model(
-            f"{form.title()}In", __config__=pydantic.ConfigDict(extra="forbid"), **fields
+            f"{form.title()}In", __config__=pydantic.ConfigDict(extra="forbid", strict=True), **fields
         )
     return _MODELS[form]

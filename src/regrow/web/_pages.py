@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -12,16 +14,17 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from regrow import journal as jr
-from regrow.errors import InputError, RegrowError, RuleBlockedError
+from regrow.errors import DuplicateError, InputError, NotFoundError, RegrowError, RuleBlockedError
 
 from ._api import DELETE_CONFIRMATION, check_delete_confirmation, import_upload, store_photos
 from ._app import render
 from ._charts import site_chart
+from ._edit_service import confirm_key, duplicate_label, duplicate_message
 from ._forms import FORMS, parse_acknowledgements, parse_form
 from ._security import verify_csrf
 from ._service import JournalService
 
-__all__ = ["router"]
+__all__ = ["done", "form_error", "router"]
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -56,24 +59,58 @@ def _flash(request: Request) -> dict[str, Any] | None:
     return store.pop(key, None) if key and isinstance(store, OrderedDict) else None
 
 
-def _done(
-    request: Request, path: str, message: str, findings: list[dict[str, Any]] | None = None
+def done(
+    request: Request,
+    path: str,
+    message: str,
+    findings: list[dict[str, Any]] | None = None,
+    *,
+    undo: bool | dict[str, Any] | None = True,
 ) -> Response:
-    key = _flash_put(request, {"message": message, "findings": findings or []})
-    return RedirectResponse(f"{path}?flash={key}", status_code=303)
+    """Redirect (303) to ``path`` with a one-time message, its findings and a one-click undo of the change.
+
+    ``undo``: the offer a change answered with, ``True`` to look up the newest change, ``None`` for none.
+    """
+    offer = request.app.state.service.undo_offer() if undo is True else (undo or None)
+    key = _flash_put(request, {"message": message, "findings": findings or [], "undo": offer})
+    path, _, anchor = path.partition("#")
+    return RedirectResponse(f"{path}?flash={key}" + (f"#{anchor}" if anchor else ""), status_code=303)
 
 
-def _form_error(exc: RegrowError, form: str) -> dict[str, Any]:
-    """Errors keyed by form field (``_form`` for the ones that belong to no single field)."""
+#: Form fields every form may carry besides its own (acknowledgements, confirmations, uploads).
+_COMMON_FIELDS = ("ack_reason", "files", "confirm", "file")
+
+
+def form_error(exc: RegrowError, fields: Any, aliases: Any = None) -> dict[str, Any]:
+    """Errors keyed by form field (``_form`` for the ones that belong to no single field).
+
+    A stop finding adds ``_blocked`` (the rule ids to acknowledge); a likely duplicate adds ``_duplicate``
+    (the label of the box that confirms it).
+    """
     field = getattr(exc, "field", None)
+    if field is None and isinstance(exc, NotFoundError):  # "Unknown device 7 ...": by the field it names
+        names = [*fields, *(aliases or {})]
+        field = next((n for n in names if re.search(rf"\b{re.escape(n)}\b", str(exc))), None)
+    if field not in fields:
+        field = (aliases or {}).get(field, field)
     if isinstance(exc, RuleBlockedError):
         return {
             "_form": str(exc),
             "_blocked": [r.strip() for r in (exc.allowed or "").split(",") if r.strip()],
         }
-    if field and (field in FORMS.get(form, {}) or field in ("ack_reason", "files", "confirm", "file")):
+    if isinstance(exc, DuplicateError):
+        return {
+            "_form": duplicate_message(exc, api=False),
+            "_duplicate": duplicate_label(exc),
+            "_confirm": confirm_key(exc),
+        }
+    if field and (field in fields or field in _COMMON_FIELDS):
         return {field: str(exc)}
     return {"_form": str(exc)}
+
+
+def _form_error(exc: RegrowError, form: str) -> dict[str, Any]:
+    return form_error(exc, FORMS.get(form, {}), {"device": "device_id", "reason": "ack_reason"})
 
 
 async def _submit(
@@ -101,7 +138,8 @@ async def _submit(
 @router.get("/", summary="Today")
 def today_page(request: Request) -> Response:
     data = _svc(request).today()
-    return render(request, "today.html", "today", today=data, flash=_flash(request))
+    flagged = _svc(request).flagged_count()
+    return render(request, "today.html", "today", today=data, flagged=flagged, flash=_flash(request))
 
 
 # --- profile ----------------------------------------------------------------------------------------------
@@ -141,8 +179,11 @@ def profile_page(request: Request) -> Response:
 @router.post("/profile")
 async def profile_post(request: Request) -> Response:
     def action(values, _form):
-        _svc(request).set_profile(values)
-        return _done(request, "/profile", "Profile saved.")
+        # A blank field clears what was stored (a yes/no left blank keeps its answer).
+        if values.get("diagnosis_confirmed_by_clinician") is None:
+            values.pop("diagnosis_confirmed_by_clinician")
+        result = _svc(request).edit_profile(values)
+        return done(request, "/profile", "Profile saved.", undo=result["undo"])
 
     return await _submit(request, "profile", action, _profile_page)
 
@@ -151,7 +192,7 @@ async def profile_post(request: Request) -> Response:
 async def screening_post(request: Request) -> Response:
     def action(values, _form):
         data = _svc(request).set_screening(values)
-        return _done(request, "/profile", "Screening answers saved.", data["findings"])
+        return done(request, "/profile", "Screening answers saved.", data["findings"])
 
     return await _submit(request, "screening", action, _profile_page)
 
@@ -167,6 +208,10 @@ def _plan_values(data: dict[str, Any]) -> dict[str, Any]:
         return defaults
     values = dict(plan)
     values["minoxidil_times"] = ", ".join(plan.get("minoxidil_times") or [])
+    # a change applies from today, or from the active version's own date when that is still ahead
+    values["effective_from"] = max(
+        dt.date.today().isoformat(), plan.get("effective_from") or plan["start_date"]
+    )
     return values
 
 
@@ -181,6 +226,7 @@ def _plan_page(request: Request, *, form: str = "", values=None, errors=None, st
         data=data,
         devices=[d for d in devices if not d["retired_at"]],
         values=values if form == "plan" else _plan_values(data),
+        form=form,
         errors=errors or {},
         flash=_flash(request),
     )
@@ -196,7 +242,7 @@ async def plan_post(request: Request) -> Response:
     def action(values, form):
         acks = parse_acknowledgements(form.getlist("acknowledge"), form.get("ack_reason"))
         result = _svc(request).create_plan(values, acks)
-        return _done(
+        return done(
             request, "/plan", f"Plan saved; it starts {result['plan']['start_date']}.", result["findings"]
         )
 
@@ -218,6 +264,8 @@ def _log_page(request: Request, *, form: str = "", values=None, errors=None, sta
         values=values or {},
         errors=errors or {},
         choices={"endpoint": jr.ENDPOINTS, "dose_kind": jr.DOSE_KINDS, "severity": jr.EVENT_SEVERITIES},
+        notes=_svc(request).records("note")[::-1],
+        acks=_svc(request).records("acknowledgement")[::-1],
         flash=_flash(request),
     )
 
@@ -232,7 +280,7 @@ async def log_session_post(request: Request) -> Response:
     def action(values, form):
         acks = parse_acknowledgements(form.getlist("acknowledge"), form.get("ack_reason"))
         result = _svc(request).log_session(values, acks)
-        return _done(
+        return done(
             request, "/log", f"Session logged ({result['session']['performed_at']}).", result["findings"]
         )
 
@@ -243,7 +291,7 @@ async def log_session_post(request: Request) -> Response:
 async def log_dose_post(request: Request) -> Response:
     def action(values, _form):
         result = _svc(request).log_dose(values)
-        return _done(request, "/log", f"Dose of {result['dose']['kind']} logged.", result["findings"])
+        return done(request, "/log", f"Dose of {result['dose']['kind']} logged.", result["findings"])
 
     return await _submit(request, "dose", action, _log_page)
 
@@ -252,16 +300,25 @@ async def log_dose_post(request: Request) -> Response:
 async def log_event_post(request: Request) -> Response:
     def action(values, _form):
         result = _svc(request).log_event(values)
-        return _done(request, "/log", f"Side effect '{result['event']['kind']}' logged.")
+        return done(request, "/log", f"Side effect '{result['event']['kind']}' logged.")
 
     return await _submit(request, "event", action, _log_page)
+
+
+@router.post("/log/note")
+async def log_note_post(request: Request) -> Response:
+    def action(values, _form):
+        _svc(request).add_note(values)
+        return done(request, "/log#notes", "Note added.")
+
+    return await _submit(request, "note", action, _log_page)
 
 
 @router.post("/log/event/{event_id}/resolve")
 async def resolve_event_post(request: Request, event_id: int) -> Response:
     def action(values, _form):
         _svc(request).resolve_event(event_id, at=values["at"])
-        return _done(request, "/log", "Side effect marked resolved.")
+        return done(request, "/log", "Side effect marked resolved.")
 
     return await _submit(request, "resolve", action, _log_page)
 
@@ -293,7 +350,7 @@ def devices_page(request: Request) -> Response:
 async def devices_post(request: Request) -> Response:
     def action(values, _form):
         device = _svc(request).add_device(values)
-        return _done(request, "/devices", f"Device '{device['name']}' added.", device["findings"])
+        return done(request, "/devices", f"Device '{device['name']}' added.", device["findings"])
 
     return await _submit(request, "device", action, _devices_page)
 
@@ -302,7 +359,7 @@ async def devices_post(request: Request) -> Response:
 async def disinfect_post(request: Request, device_id: int) -> Response:
     def action(values, _form):
         _svc(request).disinfect_device(device_id, method=values["method"], at=values["at"])
-        return _done(request, "/devices", "Disinfection recorded.")
+        return done(request, "/devices", "Disinfection recorded.")
 
     return await _submit(request, "disinfect", action, _devices_page)
 
@@ -311,7 +368,7 @@ async def disinfect_post(request: Request, device_id: int) -> Response:
 async def retire_post(request: Request, device_id: int) -> Response:
     def action(values, _form):
         _svc(request).retire_device(device_id, reason=values["reason"], at=values["at"])
-        return _done(request, "/devices", "Device retired.")
+        return done(request, "/devices", "Device retired.")
 
     return await _submit(request, "retire", action, _devices_page)
 
@@ -341,6 +398,8 @@ def _photos_page(
         errors=errors or {},
         results=results or [],
         profiles=_device_profiles(),
+        counts=_svc(request).measurements()[::-1],
+        flagged=_svc(request).flagged(),
         flash=_flash(request),
     )
 
@@ -365,27 +424,27 @@ async def photos_post(request: Request) -> Response:
     failed = [i for i in items if "error" in i]
     if failed:
         errors = {"files": "; ".join(f"{i['name']}: {i['error']['message']}" for i in failed)}
+        duplicates = [i for i in failed if "duplicate_label" in i]
+        if duplicates:
+            errors["_duplicate"] = duplicates[0]["duplicate_label"]
+            errors["_confirm"] = duplicates[0]["confirm"]
         status = 422 if len(failed) == len(items) else 200
         return await run_in_threadpool(
             _photos_page, request, form="photo", values=raw, errors=errors, status_code=status, results=items
         )
-    return _done(request, "/photos", f"{len(items)} image(s) measured and stored.")
+    # one undo reverts one change: offered when one image was stored (each image is its own change)
+    return done(request, "/photos", f"{len(items)} image(s) measured and stored.", undo=len(items) == 1)
 
 
 @router.post("/photos/count")
 async def count_post(request: Request) -> Response:
     def action(values, _form):
         m = _svc(request).add_measurement(values)
-        return _done(
+        return done(
             request, "/photos", f"Count for {m['site']} stored ({m['density_per_cm2']:.0f} hairs/cm²)."
         )
 
     return await _submit(request, "measurement", action, _photos_page)
-
-
-@router.get("/photos/{photo_id}")
-def photo_page(request: Request, photo_id: int) -> Response:
-    return render(request, "photo.html", "photos", photo=_svc(request).photo(photo_id))
 
 
 # --- progress and evidence ---------------------------------------------------------------------------------
@@ -444,7 +503,7 @@ async def import_post(request: Request) -> Response:
             _data_page, request, form="import", errors=_form_error(exc, "import"), status_code=exc.http_status
         )
     await form.close()
-    return _done(request, "/data", f"Restored {sum(result['restored'].values())} records.")
+    return done(request, "/data", f"Restored {sum(result['restored'].values())} records.", undo=None)
 
 
 @router.post("/data/delete")
@@ -462,7 +521,9 @@ async def delete_post(request: Request) -> Response:
             status_code=422,
         )
     result = await run_in_threadpool(_svc(request).delete_everything)
-    return _done(request, "/data", f"Deleted {sum(result['deleted'].values())} records and all photo files.")
+    return done(
+        request, "/data", f"Deleted {sum(result['deleted'].values())} records and all photo files.", undo=None
+    )
 
 
 @router.get("/api")

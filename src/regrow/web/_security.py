@@ -95,12 +95,22 @@ class GuardMiddleware:
     allowed_hosts : list of str
         Host header names answered (``"*"``: any); others get 400, which stops DNS-rebinding attacks on a
         server bound to 127.0.0.1.
+    path_limits : dict, optional
+        Body limits of their own for some paths (imports of export archives).
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, allowed_hosts: list[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        allowed_hosts: list[str],
+        path_limits: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.allowed_hosts = {h.lower() for h in allowed_hosts}
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,7 +125,7 @@ class GuardMiddleware:
                 await send({"type": "http.response.start", "status": 400, "headers": hdrs})
                 await send({"type": "http.response.body", "body": body})
                 return
-        limit = self.max_body_bytes
+        limit = self.path_limits.get(scope.get("path", ""), self.max_body_bytes)
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._too_large(send, limit)

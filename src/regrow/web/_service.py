@@ -8,20 +8,20 @@ schedules, :mod:`regrow.progress` analyses, :mod:`regrow.evidence` reviews, :mod
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import importlib
 import json
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from regrow import _photos
 from regrow import _wiring as wire
 from regrow import journal as jr
 from regrow import protocol as pr
-from regrow.errors import ImageError, InputError, NotFoundError
+from regrow.errors import InputError, NotFoundError
+
+from ._edit_service import EditMixin
 
 __all__ = ["JournalService", "plain"]
 
@@ -47,19 +47,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(second=0, microsecond=0)
 
 
-def _measure_module():
-    """``regrow.measure`` (imported late: the rest of the app works while it is unavailable)."""
-    try:
-        return importlib.import_module("regrow.measure")
-    except ImportError as exc:
-        raise InputError(
-            "Measuring images needs regrow.measure, which is not available in this installation; "
-            "enter a hand count on the Photos page instead.",
-            field="files",
-        ) from exc
-
-
-class JournalService:
+class JournalService(EditMixin):
     """One journal (engine), its photo folder and the rules in force.
 
     Parameters
@@ -74,6 +62,10 @@ class JournalService:
         Evidence YAML for the Evidence page.
     max_image_pixels : int
         Largest image accepted.
+
+    On start the photo folder is swept: files no photo row references (left by a crash between writing a
+    file and committing its row) and temporary files are removed. Editing, deleting, undo, history and hand
+    corrections come from :class:`regrow.web._edit_service.EditMixin`.
     """
 
     def __init__(
@@ -83,10 +75,12 @@ class JournalService:
         photos_dir: Path,
         rules_file: str | Path | None = None,
         evidence_file: str | Path | None = None,
-        max_image_pixels: int = 50_000_000,
+        max_image_pixels: int = _photos.DEFAULT_MAX_IMAGE_PIXELS,
     ) -> None:
         self.engine = engine
         self.photos_dir = Path(photos_dir)
+        self.store = jr.PhotoStore(self.photos_dir)
+        jr.sweep_photos(engine, self.store)
         self.rules = pr.load_rules(rules_file)
         self.evidence_file = evidence_file
         self.max_image_pixels = max_image_pixels
@@ -103,6 +97,11 @@ class JournalService:
             me = jr.get_or_create_default_person(session)
             yield session, me.id
 
+    def _me(self) -> int:
+        """The id of the journal's (default) person, created on first use."""
+        with self._tx() as (_, me):
+            return me
+
     @staticmethod
     def _findings(findings: list[pr.Finding]) -> list[dict[str, Any]]:
         return [f.to_dict() for f in findings]
@@ -115,7 +114,8 @@ class JournalService:
         with self._tx() as (session, me):
             records = wire.journal_records(session, person_id=me)
         plan = records.plan
-        due = [] if plan is None else pr.due_today(plan, records.sessions, records.doses, today=now.date())
+        versions = records.versions()  # the past is scored by the plan version in force on its day
+        due = [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
         hold_hours = None if plan is None else plan.minoxidil_hold_hours
         holds = pr.active_holds(records.sessions, self.rules, now=now, hold_hours=hold_hours)
         body: dict[str, Any] = {
@@ -127,8 +127,8 @@ class JournalService:
             "findings": self._findings(pr.check_journal(records, self.rules, now=now)),
             "adherence": None
             if plan is None
-            else pr.adherence(plan, records.sessions, as_of=now.date()).to_dict(),
-            "next_session_due": None if plan is None else plain(pr.next_session_due(plan, records.sessions)),
+            else pr.adherence(versions, records.sessions, as_of=now.date()).to_dict(),
+            "next_session_due": None if plan is None else plain(pr.next_session_due(versions, records.sessions)),
             "has_profile": records.profile is not None,
         }
         return body
@@ -177,6 +177,7 @@ class JournalService:
         return {
             **_row(device),
             "last_disinfected_at": plain(cleaned[-1].disinfected_at) if cleaned else None,
+            "disinfections": [_row(c) for c in cleaned[::-1]],
             "findings": self._findings(findings),
         }
 
@@ -235,23 +236,35 @@ class JournalService:
                 "history": history,
                 "defaults": plain(pr.PLAN_DEFAULTS),
             }
-        plan = records.plan
+        plan, versions = records.plan, records.versions()
         findings = pr.check_plan(plan, records, self.rules)
         return {
             "plan": _row(row),
-            "planned_sessions": plain(pr.planned_session_dates(plan)),
-            "next_session_due": plain(pr.next_session_due(plan, records.sessions)),
-            "adherence": pr.adherence(plan, records.sessions, as_of=dt.date.today()).to_dict(),
+            "planned_sessions": plain(pr.planned_session_dates(versions)),
+            "next_session_due": plain(pr.next_session_due(versions, records.sessions)),
+            "adherence": pr.adherence(versions, records.sessions, as_of=dt.date.today()).to_dict(),
             "findings": self._findings(findings),
             "history": history,
             "defaults": plain(pr.PLAN_DEFAULTS),
         }
 
-    def check_plan(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Findings for a draft plan, without storing anything (the live checks while editing)."""
+    def check_plan(
+        self, fields: Mapping[str, Any], acknowledge: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Findings for a draft plan, without storing anything (the live checks while editing).
+
+        Raises
+        ------
+        InputError
+            A field storing the plan would refuse (named, with its range and source).
+        """
+        wire.check_acknowledged_ids(acknowledge or {}, self.rules)
         with jr.session_scope(self.engine) as session:
             me = jr.get_or_create_default_person(session).id
             plan = self._draft_plan(session, me, fields)
+            # the same field checks as storing it, so a draft with a bad value is refused here already
+            cleaned = {key: jr.PLAN_FIELDS[key](value) for key, value in plan.storable().items()}
+            jr.check_plan_fields(session, person_id=me, fields=cleaned)
             findings = pr.check_plan(plan, wire.journal_records(session, person_id=me), self.rules)
             session.rollback()
         return {"findings": self._findings(findings), "planned_sessions": len(pr.planned_session_dates(plan))}
@@ -314,6 +327,7 @@ class JournalService:
                 applied_during=values.get("applied_during"),
                 applied_after=values.get("applied_after"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return {"session": _row(row), "findings": self._findings(findings)}
 
@@ -330,6 +344,7 @@ class JournalService:
                 strength=values.get("strength"),
                 amount=values.get("amount"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return {"dose": _row(row), "findings": self._findings(findings)}
 
@@ -346,8 +361,18 @@ class JournalService:
                 resolved_at=values.get("resolved_at"),
                 session_id=values.get("session_id"),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
             )
             return {"event": _row(row)}
+
+    def add_note(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a free-text note (now when ``written_at`` is not given)."""
+        values = dict(fields)
+        with self._tx() as (session, me):
+            row = jr.add_note(
+                session, person_id=me, text=values.get("text"), written_at=values.get("written_at") or _now()
+            )
+            return {"note": _row(row)}
 
     def resolve_event(self, event_id: int, *, at: Any) -> dict[str, Any]:
         """Mark an adverse event resolved."""
@@ -360,13 +385,9 @@ class JournalService:
 
     # --- photos and measurements ----------------------------------------------------------------------------
 
-    def _replicate(self, session: Any, me: int, site: str, day: dt.date) -> int:
-        rows = jr.list_measurements(session, person_id=me, site=site)
-        return sum(1 for r in rows if r.taken_at.date() == day)
-
     def add_photo(
         self,
-        upload: Path,
+        data: bytes,
         *,
         suffix: str,
         original_name: str,
@@ -375,82 +396,30 @@ class JournalService:
         um_per_px: float | None,
         device: str | None,
         camera: str | None,
+        allow_duplicate: bool = False,
+        new_site: bool = False,
     ) -> dict[str, Any]:
-        """Strip an uploaded image's metadata, measure it, store the photo and its measurement.
+        """Strip an uploaded image's metadata in memory, measure it, store the photo and its measurement.
 
-        The stored copy has no EXIF/GPS (:func:`regrow.measure.strip_metadata`); the overlay is written beside
-        it. Nothing is stored when reading or measuring fails.
+        Nothing is stored when reading or measuring fails (:func:`regrow._photos.store_photo`).
         """
-        measure = _measure_module()
-        site_name = (site or "").strip()
-        if not site_name:
-            raise InputError.invalid("site", site, "a scalp site name such as vertex")
-        when = jr.parse_datetime("taken_at", taken_at or _now())
-        self.photos_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.photos_dir, prefix=".incoming-") as tmp:
-            clean = Path(tmp) / f"clean{suffix}"
-            try:
-                measure.strip_metadata(upload, clean, max_pixels=self.max_image_pixels)
-            except ImageError as exc:
-                raise ImageError(f"{original_name}: {exc}", field="files", value=original_name) from exc
-            result = measure.measure_image(
-                clean, um_per_px=um_per_px, device=device or None, name=original_name
-            )
-            digest = hashlib.sha256(clean.read_bytes()).hexdigest()
-            stored = self.photos_dir / f"{digest}{suffix}"
-            overlay = self.photos_dir / f"{digest}.overlay.png"
-            sidecar = self.photos_dir / f"{digest}.json"
-            if not stored.exists():
-                clean.replace(stored)
-            measure.render_overlay(stored, result, path=overlay)
-            summary = result.to_dict(include_hairs=False)
-            summary["original_name"] = original_name
-            sidecar.write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
-        diameters = (
-            result.diameter_um if isinstance(result.diameter_um, Mapping) else {"mean": result.diameter_um}
+        stored = _photos.store_photo(
+            self.engine,
+            self.store,
+            data,
+            person_id=self._me(),
+            suffix=suffix,
+            original_name=original_name,
+            site=site or "",
+            taken_at=taken_at or _now(),
+            um_per_px=um_per_px,
+            device=device,
+            camera=camera,
+            max_pixels=self.max_image_pixels,
+            allow_duplicate=allow_duplicate,
+            new_site=new_site,
         )
-        try:
-            with self._tx() as (session, me):
-                photo = jr.add_photo(
-                    session,
-                    person_id=me,
-                    taken_at=when,
-                    site=site_name,
-                    stored_path=str(stored),
-                    sha256=digest,
-                    width=int(result.width_px),
-                    height=int(result.height_px),
-                )
-                m = jr.add_measurement(
-                    session,
-                    person_id=me,
-                    taken_at=when,
-                    site=site_name,
-                    area_cm2=float(result.area_cm2),
-                    hair_count=int(result.hair_count),
-                    density_per_cm2=float(result.density_per_cm2),
-                    diameter_um=diameters.get("mean"),
-                    terminal_count=int(result.terminal_count),
-                    vellus_count=int(result.vellus_count),
-                    photo_id=photo.id,
-                    source="image",
-                    quality_flags=list(result.quality_flags),
-                    um_per_px=float(result.um_per_px),
-                    camera=camera or (result.calibration or {}).get("device"),
-                    replicate=self._replicate(session, me, site_name, when.date()),
-                    notes=f"image: {original_name}",
-                )
-                return {"photo": _row(photo), "measurement": _row(m), "result": plain(summary)}
-        except BaseException:
-            for path in (stored, overlay, sidecar):
-                if not self._photo_in_use(path):
-                    path.unlink(missing_ok=True)
-            raise
-
-    def _photo_in_use(self, path: Path) -> bool:
-        stem = path.name.split(".")[0]
-        with self._tx() as (session, me):
-            return any(p.sha256 == stem for p in jr.list_photos(session, person_id=me))
+        return plain(stored)
 
     def photos(self) -> dict[str, Any]:
         """Every photo with its measurement, grouped by site and ordered by date (for side-by-side views)."""
@@ -461,7 +430,7 @@ class JournalService:
             }
             items = [{**_row(p), "measurement": by_photo.get(p.id)} for p in photos]
         for item in items:
-            item.pop("stored_path", None)
+            item.pop("file_name", None)
         sites: dict[str, list[dict[str, Any]]] = {}
         for item in sorted(items, key=lambda i: (i["site"], i["taken_at"], i["id"])):
             sites.setdefault(item["site"], []).append(item)
@@ -473,19 +442,19 @@ class JournalService:
             p = jr.get_photo(session, person_id=me, photo_id=photo_id)
             ms = [_row(m) for m in jr.list_measurements(session, person_id=me) if m.photo_id == p.id]
             body = {**_row(p), "measurement": ms[0] if ms else None}
-        sidecar = self.photos_dir / f"{body['sha256']}.json"
+        sidecar = self.store.sidecar_path(body["sha256"])
         body["result"] = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else None
-        body.pop("stored_path", None)
+        body.pop("file_name", None)
         return body
 
     def photo_file(self, photo_id: int, kind: str) -> Path:
         """The stored image (``kind="image"``) or its overlay (``"overlay"``) of a photo."""
         with self._tx() as (session, me):
             p = jr.get_photo(session, person_id=me, photo_id=photo_id)
-            stored, sha = Path(p.stored_path), p.sha256
-        path = stored if kind == "image" else self.photos_dir / f"{sha}.overlay.png"
+            name, sha = p.file_name, p.sha256
+        path = self.store.path(name) if kind == "image" else self.store.overlay_path(sha)
         if not path.is_file():
-            raise NotFoundError(f"The {kind} file of photo {photo_id} is missing from {self.photos_dir}.")
+            raise NotFoundError(f"The {kind} file of photo {photo_id} is missing from the photo folder.")
         return path
 
     def measurements(self) -> list[dict[str, Any]]:
@@ -501,18 +470,20 @@ class JournalService:
                 raise InputError.invalid(key, None, "given for a hand count")
         day = jr.parse_date("taken_at", values.get("taken_at") or dt.date.today())
         with self._tx() as (session, me):
+            site = str(values["site"]).strip()
             m = jr.add_measurement(
                 session,
                 person_id=me,
                 taken_at=day,
-                site=str(values["site"]).strip(),
+                site=site,
                 hair_count=values["hair_count"],
                 area_cm2=values["area_cm2"],
                 diameter_um=values.get("diameter_um"),
                 source="manual",
                 camera=values.get("camera"),
-                replicate=self._replicate(session, me, str(values["site"]).strip(), day),
                 notes=values.get("notes"),
+                allow_duplicate=bool(values.get("allow_duplicate")),
+                new_site=bool(values.get("new_site")),
             )
             return _row(m)
 
@@ -567,7 +538,7 @@ class JournalService:
 
     def evidence_plot(self, comparison_id: str, kind: str) -> bytes:
         """A forest or funnel plot of one comparison as PNG bytes (cached)."""
-        from regrow.evidence._report_plots import forest_png, funnel_png
+        from regrow.evidence import forest_png, funnel_png
 
         _, results, _ = self._review()
         result = next((r for r in results if r.comparison.id == comparison_id), None)
@@ -584,43 +555,19 @@ class JournalService:
 
     # --- data: export, import, delete ------------------------------------------------------------------------
 
-    def export_json(self) -> tuple[str, bytes]:
-        """Everything in the journal as the JSON export (file name, bytes)."""
-        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-        name = f"regrow-journal-{stamp}.json"
-        with tempfile.TemporaryDirectory() as tmp, jr.session_scope(self.engine) as session:
-            path = jr.export_json(session, Path(tmp) / name)
-            return name, path.read_bytes()
-
     def is_empty(self) -> bool:
         """True when the journal holds nothing but (possibly) the default person created by opening it."""
-        with jr.session_scope(self.engine) as session:
-            snap = jr.snapshot(session)
-        return not any(rows for table, rows in snap.items() if table != "person")
+        return jr.is_empty(self.engine)
 
-    def import_json(self, path: Path, *, replace: bool) -> dict[str, Any]:
-        """Restore a JSON export (refused into a journal holding records unless ``replace``).
+    def export_archive(self) -> tuple[str, bytes]:
+        """Everything in the journal with the photo files, as the archive ``regrow export`` writes."""
+        data, summary = jr.archive_bytes(self.engine, self.store)
+        return summary.path.name, data
 
-        A journal whose only row is the default person (every page visit creates it) counts as empty.
-        """
-        document = jr.read_export(path)
-        replace = replace or self.is_empty()
-        with jr.session_scope(self.engine) as session:
-            counts = jr.import_data(session, document, replace=replace)
-        return {"restored": counts}
+    def import_archive(self, upload: Any, *, name: str, replace: bool) -> dict[str, Any]:
+        """Restore an archive (or an older JSON export) from an open upload (see ``regrow import``)."""
+        return jr.import_journal(self.engine, self.store, upload, replace=replace, name=name)
 
     def delete_everything(self) -> dict[str, Any]:
-        """Delete every record about the person and the photo files (with overlays) the journal recorded."""
-        with self._tx() as (session, me):
-            result = jr.delete_person_data(session, person_id=me)
-        removed = []
-        for stored in result["photo_paths"]:
-            path = Path(stored)
-            stem = path.name.split(".")[0]
-            for file in (path, path.with_name(f"{stem}.overlay.png"), path.with_name(f"{stem}.json")):
-                if file.is_file():
-                    file.unlink()
-                    removed.append(file.name)
-        result["photo_files_removed"] = removed
-        result.pop("photo_paths", None)
-        return result
+        """Delete every record about the person and every photo file the journal wrote (then VACUUM)."""
+        return jr.delete_everything(self.engine, self.store, person_id=self._me())

@@ -31,8 +31,18 @@ SETTINGS: tuple[tuple[str, Any, str], ...] = (
         "Host header values accepted (DNS-rebinding guard); default: loopback names plus host.",
     ),
     ("max_upload_bytes", 20 * 1024 * 1024, "Largest request body accepted (uploads and imports), in bytes."),
+    (
+        "max_import_bytes",
+        2 * 1024**3,
+        "Largest export archive accepted by Import, in bytes (an archive carries every photo).",
+    ),
     ("max_upload_files", 20, "Most images accepted in one upload."),
-    ("max_image_pixels", 50_000_000, "Largest image accepted, in pixels (decompression-bomb guard)."),
+    (
+        "max_image_pixels",
+        16_000_000,
+        "Largest image accepted, in pixels, checked before decoding (decompression bombs): a phone's 12 MP "
+        "photo fits, and decoding stays near 0.4 GB on a small machine.",
+    ),
     ("rules_file", None, "A clinic's YAML rule overrides (by rule id)."),
     (
         "evidence_file",
@@ -63,6 +73,7 @@ class Settings:
     port : int
     allowed_hosts : tuple of str, optional
     max_upload_bytes : int
+    max_import_bytes : int
     max_upload_files : int
     max_image_pixels : int
     rules_file : str or Path, optional
@@ -81,8 +92,9 @@ class Settings:
     port: int = 8000
     allowed_hosts: tuple[str, ...] | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
+    max_import_bytes: int = 2 * 1024**3
     max_upload_files: int = 20
-    max_image_pixels: int = 50_000_000
+    max_image_pixels: int = 16_000_000
     rules_file: str | Path | None = None
     evidence_file: str | Path | None = None
     csrf_secret: str | None = None
@@ -92,6 +104,8 @@ class Settings:
             raise InputError.invalid("port", self.port, "an integer in [0, 65535]")
         if not isinstance(self.max_upload_bytes, int) or self.max_upload_bytes < 1024:
             raise InputError.invalid("max_upload_bytes", self.max_upload_bytes, "an integer >= 1024 bytes")
+        if not isinstance(self.max_import_bytes, int) or self.max_import_bytes < 1024:
+            raise InputError.invalid("max_import_bytes", self.max_import_bytes, "an integer >= 1024 bytes")
         if not isinstance(self.max_upload_files, int) or not 1 <= self.max_upload_files <= 1000:
             raise InputError.invalid("max_upload_files", self.max_upload_files, "an integer in [1, 1000]")
         if not isinstance(self.max_image_pixels, int) or self.max_image_pixels < 256:

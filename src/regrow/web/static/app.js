@@ -17,10 +17,15 @@
     let timer = null;
     const draft = () => {
       const body = {};
+      // JSON types are strict: numbers (and the device id) go as numbers, times as a list
+      const numeric = new Set(Array.from(planForm.querySelectorAll('input[type="number"]')).map((i) => i.name));
+      numeric.add("device_id");
       new FormData(planForm).forEach((value, key) => {
-        if (key === "csrf_token" || key === "acknowledge" || key === "ack_reason") return;
+        if (["csrf_token", "acknowledge", "ack_reason", "effective_from"].includes(key)) return;
         if (typeof value !== "string" || value.trim() === "") return;
-        body[key] = key === "minoxidil_times" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value.trim();
+        if (key === "minoxidil_times") body[key] = value.split(",").map((s) => s.trim()).filter(Boolean);
+        else if (numeric.has(key) && !Number.isNaN(Number(value))) body[key] = Number(value);
+        else body[key] = value.trim();
       });
       body.minoxidil = planForm.querySelector('input[name="minoxidil"]').checked;
       return body;
@@ -57,6 +62,15 @@
   const upForm = document.getElementById("upload-form");
   if (upForm && window.FormData && window.XMLHttpRequest) {
     const list = document.getElementById("upload-progress");
+    const offerDuplicate = (text, name) => {
+      if (upForm.querySelector('input[name="' + name + '"]')) return;
+      const box = el("fieldset", { class: "ack dup" });
+      box.append(el("legend", {}, "Store it anyway?"));
+      const labelNode = el("label", { class: "check" });
+      labelNode.append(el("input", { type: "checkbox", name: name, value: "on" }), " " + text);
+      box.append(labelNode);
+      upForm.querySelector(".actions").before(box);
+    };
     upForm.addEventListener("submit", (event) => {
       const input = upForm.querySelector('input[type="file"]');
       if (!input.files.length) return;
@@ -97,11 +111,18 @@
           bar.remove();
           if (xhr.status === 201 && body.items && !body.items[0].error) {
             const m = body.items[0].measurement;
-            label.textContent = file.name + ": " + m.hair_count + " hairs, " + Math.round(m.density_per_cm2) + " hairs/cm²";
+            label.textContent = file.name + ": " + m.hair_count + " hairs (" + m.count_source + "), " + Math.round(m.density_per_cm2) + " hairs/cm²";
             item.className = "ok";
           } else {
             failures += 1;
-            label.textContent = file.name + ": " + ((body.error && body.error.message) || "failed (" + xhr.status + ")");
+            const failed = (body.items && body.items[0]) || body;
+            const error = failed.error || body.error;
+            if (error && error.code === "duplicate") {
+              label.textContent = file.name + ": " + error.message.split(" If ")[0] + " Tick '" + failed.duplicate_label + "' below and upload it again if it is right.";
+              offerDuplicate(failed.duplicate_label, failed.confirm || "allow_duplicate");
+            } else {
+              label.textContent = file.name + ": " + ((error && error.message) || "failed (" + xhr.status + ")");
+            }
             item.className = "error";
           }
           sendOne(index + 1);
@@ -118,6 +139,48 @@
   if (del) {
     del.addEventListener("submit", (event) => {
       if (!window.confirm("Delete all of your data and photos? There is no undo.")) event.preventDefault();
+    });
+  }
+
+  // --- Photo: tap the image to add a missed hair or remove a detection (the forms below do the same) ----
+  const canvas = document.getElementById("canvas");
+  const addForm = document.getElementById("add-form");
+  const removeForm = document.getElementById("remove-form");
+  if (canvas && addForm && removeForm) {
+    const width = Number(canvas.dataset.width);
+    const height = Number(canvas.dataset.height);
+    const radius = Number(canvas.dataset.radius);
+    const modes = document.getElementById("tap-mode");
+    const status = document.getElementById("tap-status");
+    modes.hidden = false;
+    canvas.classList.add("tappable");
+    const mode = () => (modes.querySelector('input[name="tap"]:checked') || {}).value || "add";
+    const distance = (line, x, y) => {
+      const ax = Number(line.getAttribute("x1")), ay = Number(line.getAttribute("y1"));
+      const dx = Number(line.getAttribute("x2")) - ax, dy = Number(line.getAttribute("y2")) - ay;
+      const length2 = dx * dx + dy * dy;
+      const t = length2 === 0 ? 0 : Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / length2));
+      return Math.hypot(ax + t * dx - x, ay + t * dy - y);
+    };
+    const submit = (form, values) => {
+      Object.entries(values).forEach(([name, value]) => { form.querySelector('[name="' + name + '"]').value = value; });
+      if (form.requestSubmit) form.requestSubmit(); else form.submit();
+    };
+    canvas.addEventListener("click", (event) => {
+      const rect = canvas.getBoundingClientRect();
+      const x = Math.round(((event.clientX - rect.left) * width) / rect.width * 10) / 10;
+      const y = Math.round(((event.clientY - rect.top) * height) / rect.height * 10) / 10;
+      if (mode() === "add") { submit(addForm, { x_px: x, y_px: y }); return; }
+      let best = null, bestDistance = Infinity;
+      canvas.querySelectorAll("line.hair:not(.removed):not(.uncounted)").forEach((line) => {
+        const d = distance(line, x, y);
+        if (d < bestDistance) { best = line; bestDistance = d; }
+      });
+      if (!best || bestDistance > radius) {
+        status.textContent = "No detection within " + Math.round(radius) + " px of that point; tap on the blue line.";
+        return;
+      }
+      submit(removeForm, { x_px: x, y_px: y, hair_index: best.dataset.index });
     });
   }
 
