@@ -118,14 +118,7 @@ def _visible_truth_v1(s, min_visible_um: float) -> tuple[int, list]:
         inside = (x >= 0) & (x <= w_px - 1) & (y >= 0) & (y <= h_px - 1)
         seg_um = np.hypot(h.tip_x_px - h.exit_x_px, h.tip_y_px - h.exit_y_px) * s.um_per_px
         if inside.any() and (inside.all() or inside.mean() * seg_um >= max(min_visible_um, 40.0)):
-            xi, yi = x[inside], y[inside]
-            out.append(
-                (
-                    (xi.min() + xi.max()) / 2 if abs(h.tip_x_px - h.exit_x_px) > 0 else xi[0],
-                    (yi.min() + yi.max()) / 2,
-                    h.diameter_um,
-                )
-            )
+            out.append((float(x[inside].mean()), float(y[inside].mean()), h.diameter_um))
     return len(out), out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from importlib import resources
 
 import numpy as np
@@ -11,7 +13,14 @@ import pytest
 
 from regrow.cli import main
 from regrow.errors import InputError
-from regrow.measure import BUNDLED_MODEL, ModelFileError, load_model, measure_image, synthesize_scalp
+from regrow.measure import (
+    BUNDLED_MODEL,
+    DEFAULT_METHOD,
+    ModelFileError,
+    load_model,
+    measure_image,
+    synthesize_scalp,
+)
 
 BUNDLED = resources.files("regrow.measure") / "models" / BUNDLED_MODEL
 
@@ -24,7 +33,7 @@ def test_bundled_model_is_small_synthetic_only_and_documented():
     assert 0 < m.threshold < 1 and m.work_um_per_px == pytest.approx(11.04)
     assert m.meta["score_calibration"], "a score-to-probability table is needed for the count's uncertainty"
     card = (resources.files("regrow.measure") / "models" / "MODEL_CARD.md").read_text(encoding="utf-8")
-    assert BUNDLED_MODEL in card and "held-out" in card
+    assert BUNDLED_MODEL in card and "held-out" in card.lower()
 
 
 def test_inference_on_shipped_weights_is_deterministic():
@@ -114,9 +123,23 @@ def test_cli_learned_and_classical(tmp_path, capsys):
     from PIL import Image
 
     Image.fromarray(synthesize_scalp(2, shape=(512, 640)).image).save(img)
-    assert main(["measure", str(img), "--um-per-px", "2.76", "--json", "--quiet"]) == 0
+    assert main(["measure", str(img), "--um-per-px", "2.76", "--json", "--method", "learned"]) == 0
     a = json.loads(capsys.readouterr().out)
-    assert main(["measure", str(img), "--um-per-px", "2.76", "--json", "--method", "classical"]) == 0
+    assert main(["measure", str(img), "--um-per-px", "2.76", "--json"]) == 0  # the default
     b = json.loads(capsys.readouterr().out)
     assert a["method"] == "learned" and a["count_se"] is not None
-    assert b["method"] == "classical" and b["count_se"] is None
+    assert b["method"] == DEFAULT_METHOD == "classical" and b["count_se"] is None
+    assert main(["measure", str(img), "--um-per-px", "2.76", "--json", "--model", str(BUNDLED)]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "learned"  # --model implies the learned method
+
+
+def test_learned_method_runs_without_torch():
+    """The runtime path is onnxruntime only: measuring with the learned method never imports torch or onnx."""
+    code = (
+        "import sys; from regrow.measure import measure_image, synthesize_scalp; "
+        "m = measure_image(synthesize_scalp(3, shape=(256, 320)).image, um_per_px=2.76, method='learned'); "
+        "assert m.method == 'learned'; "
+        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('torch', 'onnx')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

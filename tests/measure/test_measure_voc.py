@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from regrow.cli import main
 from regrow.errors import DataFileError, InputError, NotFoundError
 from regrow.measure import patient_of, read_voc_boxes, scan_labelled_folder, split_by_patient
 from regrow.measure._voc import parse_voc
@@ -155,3 +156,32 @@ def test_split_needs_two_patients(tmp_path):
         split_by_patient(items)
     with pytest.raises(InputError, match="validation fraction"):
         split_by_patient(items, validation_fraction=1.5)
+
+
+# needs no torch: the folder is scanned before the train extra is imported
+def test_cli_train_never_starts_without_usable_images(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    rc = main(
+        [
+            "measure",
+            "train",
+            str(tmp_path / "empty"),
+            "--out",
+            str(tmp_path / "m.onnx"),
+            "--um-per-px",
+            "2.76",
+        ]
+    )
+    assert rc == 2 and "No images and no Pascal-VOC" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+
+    Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(bad / "240101_P1_1.png")
+    (bad / "240101_P1_1.xml").write_text("<annotation><object>")
+    Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(bad / "240101_P2_1.png")
+    rc = main(["measure", "train", str(bad), "--out", str(tmp_path / "m.onnx"), "--um-per-px", "2.76"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "skipped" in err and "malformed XML" in err and "no labels" in err
+    assert "0 usable labelled image(s)" in err and "training not started" in err
+    assert not (tmp_path / "m.onnx").exists()

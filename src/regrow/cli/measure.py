@@ -53,7 +53,7 @@ def _method_options(method: str | None, model: Path | None, threshold: float | N
     """Check --method/--model/--threshold once, before any image is read (a bad model file stops here)."""
     from regrow.measure import DEFAULT_METHOD, METHODS, load_model
 
-    m = method or DEFAULT_METHOD
+    m = method or ("learned" if model is not None else DEFAULT_METHOD)
     if m not in METHODS:
         raise InputError.invalid("--method", m, "learned or classical")
     if m == "classical":
@@ -66,7 +66,7 @@ def _method_options(method: str | None, model: Path | None, threshold: float | N
     return {"method": m, "model": None if model is None else str(model), "threshold": threshold}
 
 
-_METHOD_HELP = "learned (default: the detector network) or classical (the image-processing pipeline)."
+_METHOD_HELP = "classical (default: the image-processing pipeline) or learned (the detector network; implied by --model)."
 _MODEL_HELP = "Hair-detector model file (.onnx from `regrow measure train`); default: the bundled model."
 
 

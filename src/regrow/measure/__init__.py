@@ -2,8 +2,9 @@
 
 Public API (stable; used by the journal and web layers)::
 
-    measure_image(path_or_array, *, um_per_px=None, device=None, method="learned"|"classical",
+    measure_image(path_or_array, *, um_per_px=None, device=None, method="classical"|"learned",
                   model=None) -> Measurement   (.to_dict(); .count_se, .count_interval, .low_confidence)
+                  (default "classical"; a ``model`` implies "learned")
     load_model(path=None) -> HairModel   (checks a model file; ModelFileError on a bad one)
     synthesize_scalp(seed, ...) -> SyntheticScalp (generator v2: realistic scenes, exact truth per hair)
     scan_labelled_folder(dir) -> VocScan; split_by_patient(items); patient_of(name)

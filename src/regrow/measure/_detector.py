@@ -19,7 +19,6 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from regrow.errors import DataFileError, InputError, MissingExtraError
+from regrow.errors import DataFileError, MissingExtraError
 
 from ._targets import OUTPUT_STRIDE
 
@@ -261,9 +260,10 @@ class HairModel:
     def threshold(self) -> float:
         return float(self.meta["threshold"])
 
-    @cached_property
+    @property
     def name(self) -> str:
-        return str(self.meta.get("name") or Path(self.path).name)
+        """The model file's name (what a measurement records as its ``model``)."""
+        return Path(self.path).name
 
     def probability(self, score: np.ndarray) -> np.ndarray:
         """Calibrated probability that a heat-map peak is a hair (piecewise linear in the score).
@@ -437,10 +437,3 @@ def load_model(path: str | os.PathLike[str] | None = None) -> HairModel:
     model = HairModel(path=p, meta=meta, sha256=hashlib.sha256(blob).hexdigest(), _session=sess)
     _CACHE[key] = model
     return model
-
-
-def check_threshold(value: float) -> float:
-    """Validate a score threshold override."""
-    if not (np.isfinite(value) and 0 < value < 1):
-        raise InputError.invalid("threshold", value, "a number in (0, 1)")
-    return float(value)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._detector import HairModel, LearnedHair
+from ._detector import HairModel
 from ._result import Hair
 
 __all__ = ["MIN_CANDIDATE_SCORE", "confidence_reasons", "learned_hairs"]
@@ -35,16 +35,6 @@ _REASONS = {
     "too_few_hairs": "fewer than 10 hairs: chance alone moves such a count by a third",
     "coarse_resolution": "the pixels are too coarse for thin (vellus) hairs",
 }
-
-
-def counted_mask(
-    hairs: list[LearnedHair], model: HairModel, threshold: float, um_per_px: float
-) -> np.ndarray:
-    """Which detections count: score >= threshold, and edge-cut shafts need the model's minimum length."""
-    edge_min = float((model.meta.get("count_rule") or {}).get("edge_min_visible_um", 0.0))
-    return np.array(
-        [h.score >= threshold and (not h.cut or h.length_px * um_per_px >= edge_min) for h in hairs], bool
-    ).reshape(-1)
 
 
 def learned_hairs(

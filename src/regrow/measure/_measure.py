@@ -31,10 +31,12 @@ __all__ = [
 ]
 
 #: Counting methods: "learned" (the detector network run by onnxruntime) and "classical" (the image-processing
-#: pipeline of ``_detect``). The learned method is the default only because it beat the classical one on
-#: the held-out fdu-dev patients in the same benchmark run (docs/measure.md, benchmarks/bench_measure.py).
+#: pipeline of ``_detect``). The learned method may become the default only when the bundled (synthetic-only)
+#: model beats the classical one on the held-out fdu-dev patients in the same benchmark run
+#: (benchmarks/bench_measure.py); it does not yet (docs/measure.md, "How well it works"), so the default
+#: stays classical.
 METHODS = ("learned", "classical")
-DEFAULT_METHOD = "learned"
+DEFAULT_METHOD = "classical"
 #: Default terminal/vellus cut-off: a hair with a shaft diameter at or below this is counted as vellus.
 #: TrichoScan's convention (Hoffmann, Eur J Dermatol 2001;11:362; as recorded in
 #: research/hair-imaging-notes.md section 1.1, marked there "memory - verify"); 30 um is the other common
@@ -136,8 +138,8 @@ def measure_image(
     calibration : Calibration, optional
         A ready calibration, e.g. from :func:`calibrate_from_ruler`.
     method : {"learned", "classical"}, optional
-        Default :data:`DEFAULT_METHOD`. "learned" runs a hair-detector model through onnxruntime;
-        "classical" the image-processing pipeline.
+        Default :data:`DEFAULT_METHOD` ("classical"). "learned" runs a hair-detector model through
+        onnxruntime; "classical" the image-processing pipeline. Passing ``model`` implies "learned".
     model : path-like or HairModel, optional
         Learned method only: a model file (e.g. from ``regrow measure train``); default the bundled
         synthetic-only model. A bad file raises :class:`ModelFileError`; the classical method is never
@@ -171,7 +173,8 @@ def measure_image(
         Bad calibration, method or settings.
     """
     t0 = time.perf_counter()
-    method = DEFAULT_METHOD if method is None else method
+    if method is None:
+        method = "learned" if model is not None else DEFAULT_METHOD
     if method not in METHODS:
         raise InputError.invalid("method", method, "'learned' or 'classical'")
     if method == "classical" and (model is not None or threshold is not None):

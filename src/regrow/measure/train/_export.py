@@ -66,6 +66,9 @@ def export_onnx(net: torch.nn.Module, path: str | os.PathLike[str], meta: dict[s
         fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".onnx", dir=out.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(model.SerializeToString())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a model file is not secret
         os.replace(tmp, out)
     except OSError as exc:
         raise InputError.invalid(

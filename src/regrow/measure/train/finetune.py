@@ -182,10 +182,14 @@ def finetune(
         threads=cfg.threads,
         schedule="constant",
     )
+    # what a resumed run must share with the interrupted one (the budget, epochs and patience may change)
+    fixed = {
+        k: v for k, v in asdict(cfg).items() if k not in ("max_minutes", "max_epochs", "patience", "threads")
+    }
     key = hashlib.sha256(
         json.dumps(
             [
-                asdict(cfg),
+                fixed,
                 base.sha256,
                 upp,
                 sorted((str(i.image.name), i.patient, len(i.boxes)) for i in scan.items),
