@@ -152,27 +152,16 @@ def test_interrupted_training_resumes_losing_at_most_one_epoch(tr, tmp_path):
         )
     saved = tr.torch.load(ck, weights_only=False)
     assert saved["epoch"] == 1  # epoch 1 is safe; only epoch 2 is lost
-    res = tr.fit(
-        tr.HairNet(),
-        tr.CropSet(crops, augment=True),
-        lambda n: (0.5, {}),
-        config=cfg,
-        checkpoint=ck,
-        resume=True,
-        stream=None,
-    )
-    assert [h["epoch"] for h in res.history] == [1, 2, 3]
-    with pytest.raises(InputError, match="another training run"):
-        tr.fit(
-            tr.HairNet(),
-            tr.CropSet(crops, augment=True),
-            lambda n: (0.5, {}),
-            config=cfg,
-            checkpoint=ck,
-            resume=True,
-            stream=None,
-            run_key="other",
+
+    def resume(**kw):
+        net, data = tr.HairNet(), tr.CropSet(crops, augment=True)
+        return tr.fit(
+            net, data, lambda n: (0.5, {}), config=cfg, checkpoint=ck, resume=True, stream=None, **kw
         )
+
+    assert [h["epoch"] for h in resume().history] == [1, 2, 3]
+    with pytest.raises(InputError, match="another training run"):
+        resume(run_key="other")
 
 
 def _labelled_folder(root, n_patients=4, per_patient=2, shape=(256, 320)):
