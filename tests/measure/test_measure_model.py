@@ -118,6 +118,19 @@ def test_cli_bad_model_fails_before_measuring(bad_models, tmp_path, capsys):
     assert out.err.count("\n") == 1 and "truncated.onnx" in out.err and out.out == ""
 
 
+def test_cli_bad_threshold_fails_once_before_measuring(tmp_path, capsys):
+    img = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.fromarray(synthesize_scalp(1, shape=(128, 160)).image).save(img)
+    rc = main(
+        ["measure", str(img), str(img), "--um-per-px", "2.76", "--method", "learned", "--threshold", "1.5"]
+    )
+    out = capsys.readouterr()
+    assert rc == 2 and out.out == ""
+    assert out.err.count("\n") == 1 and "--threshold" in out.err and "(0, 1)" in out.err
+
+
 def test_cli_learned_and_classical(tmp_path, capsys):
     img = tmp_path / "a.png"
     from PIL import Image

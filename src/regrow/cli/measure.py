@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def _method_options(method: str | None, model: Path | None, threshold: float | N
                 "--model/--threshold", str(model or threshold), "used only with --method learned"
             )
         return {"method": m}
+    if threshold is not None and not (math.isfinite(threshold) and 0 < threshold < 1):
+        raise InputError.invalid("--threshold", threshold, "a number in (0, 1)")
     load_model(model)  # one-line ModelFileError for a missing, corrupt or incompatible file
     return {"method": m, "model": None if model is None else str(model), "threshold": threshold}
 
