@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ __all__ = ["register"]
 
 
 class _MeasureGroup(TyperGroup):
-    """``measure`` takes image paths directly; only ``evaluate`` is a subcommand.
+    """``measure`` takes image paths directly; ``evaluate``, ``train`` and ``pretrain`` are subcommands.
 
     Any first token that is not a subcommand (an image path or an option) is routed to the hidden ``run``
     command, so ``regrow measure a.jpg b.jpg --json`` and ``regrow measure evaluate DIR`` both work.
@@ -33,8 +34,8 @@ measure_app = typer.Typer(
     cls=_MeasureGroup,
     help=(
         "Count hairs and measure density, diameters and follicular units in trichoscopy images.\n\n"
-        "regrow measure IMAGE... [--um-per-px X | --device NAME | --ruler FILE] [--overlay DIR] "
-        "[--workers N] [--csv FILE] [--json]  (options: regrow measure run --help)"
+        "regrow measure IMAGE... [--um-per-px X | --device NAME | --ruler FILE] [--method learned|classical] "
+        "[--model FILE] [--overlay DIR] [--workers N] [--csv FILE] [--json]  (options: regrow measure run --help)"
     ),
     no_args_is_help=True,
 )
@@ -48,6 +49,29 @@ def _calibration(um_per_px: float | None, device: str | None, ruler: Path | None
             raise InputError.invalid("calibration", "--ruler with --um-per-px/--device", "only one of them")
         return calibrate_from_ruler(load_image_safely(ruler), pitch_um=ruler_pitch_um)
     return resolve_calibration(um_per_px=um_per_px, device=device)
+
+
+def _method_options(method: str | None, model: Path | None, threshold: float | None) -> dict:
+    """Check --method/--model/--threshold once, before any image is read (a bad model file stops here)."""
+    from regrow.measure import DEFAULT_METHOD, METHODS, load_model
+
+    m = method or ("learned" if model is not None else DEFAULT_METHOD)
+    if m not in METHODS:
+        raise InputError.invalid("--method", m, "learned or classical")
+    if m == "classical":
+        if model is not None or threshold is not None:
+            raise InputError.invalid(
+                "--model/--threshold", str(model or threshold), "used only with --method learned"
+            )
+        return {"method": m}
+    if threshold is not None and not (math.isfinite(threshold) and 0 < threshold < 1):
+        raise InputError.invalid("--threshold", threshold, "a number in (0, 1)")
+    load_model(model)  # one-line ModelFileError for a missing, corrupt or incompatible file
+    return {"method": m, "model": None if model is None else str(model), "threshold": threshold}
+
+
+_METHOD_HELP = "classical (default: the image-processing pipeline) or learned (the detector network; implied by --model)."
+_MODEL_HELP = "Hair-detector model file (.onnx from `regrow measure train`); default: the bundled model."
 
 
 @measure_app.command("run", hidden=True)
@@ -67,6 +91,9 @@ def run(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
     csv: Path | None = typer.Option(None, "--csv", help="Also write one CSV row per measured image."),
     vellus_um: float = typer.Option(40.0, "--vellus-um", help="Vellus cut-off diameter in um."),
+    method: str | None = typer.Option(None, "--method", help=_METHOD_HELP),
+    model: Path | None = typer.Option(None, "--model", help=_MODEL_HELP),
+    threshold: float | None = typer.Option(None, "--threshold", help="Learned: score threshold in (0, 1)."),
     hairs: bool = typer.Option(False, "--hairs", help="Include every hair in the JSON output."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per image (JSON Lines)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -75,6 +102,7 @@ def run(
     from regrow.measure import measure_batch, write_csv
 
     cal = _calibration(um_per_px, device, ruler, ruler_pitch_um)
+    how = _method_options(method, model, threshold)
     # Check the output paths before measuring, so a typo does not cost the whole batch.
     if overlay is not None:
         _prepare_overlay_folder(overlay)
@@ -88,6 +116,7 @@ def run(
         overlay_dir=overlay,
         progress=not quiet,
         vellus_threshold_um=vellus_um,
+        **how,
     ):
         if item.measurement is None:
             failed += 1
@@ -107,9 +136,11 @@ def run(
             d = m.diameter_um
             med = f"{d['median']:.0f} um" if d["median"] is not None else "n/a"
             flags = f"  [{', '.join(m.quality_flags)}]" if m.quality_flags else ""
+            se = f" (+/- {1.96 * m.count_se:.1f})" if m.count_se is not None else ""
+            low = f"\n  low confidence: {'; '.join(m.confidence_reasons)}" if m.low_confidence else ""
             typer.echo(
-                f"{m.image}: {m.hair_count} hairs, {m.density_per_cm2:.0f}/cm2, median diameter {med}, "
-                f"terminal {m.terminal_count} / vellus {m.vellus_count}, units {m.follicular_units}{flags}"
+                f"{m.image}: {m.hair_count}{se} hairs, {m.density_per_cm2:.0f}/cm2, median diameter {med}, "
+                f"terminal {m.terminal_count} / vellus {m.vellus_count}, units {m.follicular_units}{flags}{low}"
             )
     if csv is not None and done:
         try:
@@ -130,14 +161,24 @@ def evaluate(
         150.0, "--match-um", help="Matching distance hair mid-point to box centre."
     ),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    method: str | None = typer.Option(None, "--method", help=_METHOD_HELP),
+    model: Path | None = typer.Option(None, "--model", help=_MODEL_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the evaluation as JSON."),
 ) -> None:
     """Score measured counts against Pascal-VOC boxes (count MAE, r, Bland-Altman, precision/recall)."""
     from regrow.measure import evaluate_directory, resolve_calibration
 
     cal = resolve_calibration(um_per_px=um_per_px, device=device)
+    how = _method_options(method, model, None)
+    how.pop("threshold", None)
     ev = evaluate_directory(
-        directory, calibration=cal, match_distance_um=match_um, workers=workers, plot=plot, progress=True
+        directory,
+        calibration=cal,
+        match_distance_um=match_um,
+        workers=workers,
+        plot=plot,
+        progress=True,
+        **how,
     )
     if as_json:
         emit_json(ev.to_dict())
@@ -152,6 +193,106 @@ def evaluate(
     )
     if plot is not None:
         typer.echo(f"agreement plot: {plot}")
+
+
+def _need_torch() -> None:
+    from regrow.errors import MissingExtraError
+
+    for mod in ("torch", "onnx"):
+        try:
+            __import__(mod)
+        except ImportError as exc:
+            raise MissingExtraError(mod, "train") from exc
+
+
+@measure_app.command("train")
+def train(
+    directory: Path = typer.Argument(..., help="Folder of labelled images (Pascal-VOC XML per image)."),
+    out: Path = typer.Option(..., "--out", help="Model file to write (.onnx); the checkpoint is OUT.ckpt."),
+    um_per_px: float | None = typer.Option(None, "--um-per-px", help="Micrometres per pixel of the images."),
+    device: str | None = typer.Option(None, "--device", help="Device profile name."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Start from this model (default: the bundled one)."
+    ),
+    minutes: float = typer.Option(25.0, "--minutes", min=0.1, help="Time budget for training."),
+    epochs: int = typer.Option(60, "--epochs", min=1, help="Most epochs."),
+    patience: int = typer.Option(
+        8, "--patience", min=0, help="Stop after this many epochs without a better validation MAE (0: never)."
+    ),
+    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of patients kept for validation."),
+    group_regex: str | None = typer.Option(
+        None,
+        "--group-regex",
+        help="Regex with a (?P<patient>...) group to read the patient from a file name.",
+    ),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the split, the order of images and the augmentation."
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, max=64, help="CPU threads for training."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT.ckpt."),
+    report_only: bool = typer.Option(
+        False, "--check", help="Only scan the folder and print the per-file report."
+    ),
+) -> None:
+    """Fine-tune the hair detector on your own labelled images (needs pip install 'regrow[train]')."""
+    from regrow.measure import resolve_calibration, scan_labelled_folder
+
+    cal = resolve_calibration(um_per_px=um_per_px, device=device)
+    if out.exists() and out.is_dir():
+        raise InputError.invalid("--out", str(out), "a file path (this is a folder)")
+    scan = scan_labelled_folder(directory, group_regex=group_regex)
+    for line in scan.report_lines():
+        typer.echo(line, err=True)
+    typer.echo(scan.summary(), err=True)
+    if not scan.items:
+        raise InputError(f"No usable labelled image in {directory}; training not started.")
+    if report_only:
+        return
+    _need_torch()
+    from regrow.measure.train.finetune import FinetuneConfig, finetune
+
+    cfg = FinetuneConfig(
+        max_minutes=minutes,
+        max_epochs=epochs,
+        patience=patience,
+        validation_fraction=val_fraction,
+        seed=seed,
+        threads=threads,
+        group_regex=group_regex,
+    )
+    if model is not None:
+        from regrow.measure import load_model
+
+        load_model(model)
+    try:
+        rep = finetune(
+            directory, out, calibration=cal, base_model=model, config=cfg, resume=resume, scan=scan
+        )
+    except KeyboardInterrupt:
+        typer.echo(
+            f"\ninterrupted; continue with the same command plus --resume (checkpoint {out}.ckpt)", err=True
+        )
+        raise typer.Exit(130) from None
+    for line in rep.lines():
+        typer.echo(line)
+
+
+@measure_app.command("pretrain")
+def pretrain(
+    out: Path = typer.Option(..., "--out", help="Model file to write (.onnx)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of everything (0 reproduces the bundled model)."),
+    crops: int = typer.Option(5000, "--crops", min=16, help="Synthetic training crops."),
+    steps: int = typer.Option(2000, "--steps", min=1, help="Training steps (batch 16)."),
+) -> None:
+    """Train the detector from scratch on synthetic images only (how the bundled model was made)."""
+    _need_torch()
+    from regrow.measure.train.pretrain import PretrainConfig
+    from regrow.measure.train.pretrain import pretrain as run_pretrain
+
+    run_pretrain(
+        out, PretrainConfig(seed=seed, crops=crops, steps=steps), log=lambda s: typer.echo(s, err=True)
+    )
+    typer.echo(f"model written to {out}")
 
 
 def register(app: typer.Typer) -> None:

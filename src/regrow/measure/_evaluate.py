@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import pearsonr
 
-from regrow.errors import DataFileError, EstimationError, InputError, NotFoundError
+from regrow.errors import EstimationError, InputError, NotFoundError
 
 from ._calibration import Calibration
 from ._result import Measurement
@@ -43,28 +42,12 @@ def read_voc_boxes(path: str | os.PathLike[str]) -> list[tuple[float, float, flo
     DataFileError
         Not XML, or a box with a missing/non-numeric coordinate (names the object index and field).
     """
-    p = Path(path)
-    try:
-        root = ET.parse(p).getroot()
-    except (ET.ParseError, OSError) as exc:
-        raise DataFileError(f"{p}: not a readable Pascal-VOC XML file ({exc})", path=str(p)) from exc
-    boxes = []
-    for i, obj in enumerate(root.iter("object"), start=1):
-        label = (obj.findtext("name") or obj.findtext("class") or "").strip()
-        bb = obj.find("bndbox")
-        vals = []
-        for key in ("xmin", "ymin", "xmax", "ymax"):
-            txt = bb.findtext(key) if bb is not None else None
-            try:
-                vals.append(float(txt))  # type: ignore[arg-type]
-            except (TypeError, ValueError) as exc:
-                raise DataFileError(
-                    f"{p}: object {i} has {key}={txt!r}; must be a number", path=str(p), row=i, column=key
-                ) from exc
-        x0, x1 = sorted((vals[0], vals[2]))
-        y0, y1 = sorted((vals[1], vals[3]))
-        boxes.append((x0, y0, x1, y1, label))
-    return boxes
+    from ._voc import parse_voc
+
+    boxes, labels, _, _ = parse_voc(path)
+    return [
+        (float(b[0]), float(b[1]), float(b[2]), float(b[3]), lb) for b, lb in zip(boxes, labels, strict=True)
+    ]
 
 
 def match_points(pred: np.ndarray, truth: np.ndarray, max_distance: float) -> tuple[int, int, int]:

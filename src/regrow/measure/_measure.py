@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -12,12 +13,16 @@ import numpy as np
 from regrow.errors import InputError
 
 from ._calibration import Calibration, resolve_calibration
-from ._detect import Detection, DetectorSettings, detect_hairs
+from ._detect import DetectorSettings, detect_hairs, overlay_mask
+from ._detector import HairModel, load_model
+from ._learned import confidence_reasons, learned_hairs, sharpness
 from ._loading import DEFAULT_MAX_PIXELS, as_rgb_array, load_image_safely
 from ._result import Hair, Measurement
 from ._units import FU_LINK_DISTANCE_UM, group_units, unit_histogram
 
 __all__ = [
+    "DEFAULT_METHOD",
+    "METHODS",
     "MIN_RELIABLE_HAIRS",
     "UNCLIPPED_LENGTH_UM",
     "VELLUS_THRESHOLD_UM",
@@ -25,6 +30,13 @@ __all__ = [
     "quality_flags",
 ]
 
+#: Counting methods: "learned" (the detector network run by onnxruntime) and "classical" (the image-processing
+#: pipeline of ``_detect``). The learned method may become the default only when the bundled (synthetic-only)
+#: model beats the classical one on the held-out fdu-dev patients in the same benchmark run
+#: (benchmarks/bench_measure.py); it does not yet (docs/measure.md, "How well it works"), so the default
+#: stays classical.
+METHODS = ("learned", "classical")
+DEFAULT_METHOD = "classical"
 #: Default terminal/vellus cut-off: a hair with a shaft diameter at or below this is counted as vellus.
 #: TrichoScan's convention (Hoffmann, Eur J Dermatol 2001;11:362; as recorded in
 #: research/hair-imaging-notes.md section 1.1, marked there "memory - verify"); 30 um is the other common
@@ -43,40 +55,40 @@ UNCLIPPED_LENGTH_UM = 2000.0
 MIN_SHARPNESS = 0.08
 
 
-def _sharpness(rgb_small: np.ndarray) -> float:
-    """Steepest edges relative to the image's contrast range (1 / (edge width in px * sqrt(2 pi)))."""
-    gray = cv2.GaussianBlur(cv2.cvtColor(rgb_small, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), 1.0)
-    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    grad = float(np.percentile(np.hypot(gx, gy), 99.9))
-    lo, hi = np.percentile(gray, [0.5, 99.5])
-    return grad / max(float(hi - lo), 1.0)
-
-
-def quality_flags(rgb: np.ndarray, det: Detection, hairs: list[Hair], um_per_px: float) -> list[str]:
+def quality_flags(
+    rgb: np.ndarray,
+    hairs: list[Hair],
+    um_per_px: float,
+    *,
+    scale: float,
+    overlay: np.ndarray | None = None,
+    contrast_scale: float = 1.0,
+) -> list[str]:
     """Quality flags of one image (sorted names; empty when nothing is wrong).
 
     ``blurred``, ``underexposed``, ``overexposed``, ``overlay_burned_in``, ``hair_not_clipped``,
-    ``too_few_hairs``, ``low_contrast_hair`` (thresholds lowered for light/grey hair: counts less certain),
-    ``coarse_resolution`` (pixels over 10 um: vellus hairs are under two pixels wide and may be missed).
+    ``too_few_hairs``, ``low_contrast_hair`` (classical: thresholds lowered for light/grey hair),
+    ``coarse_resolution`` (pixels over 10 um at the classical working scale: vellus hairs are under two pixels wide).
+    ``scale`` is the classical detector's working scale (working px per image px; both methods use it, so
+    the flags do not depend on the method), ``overlay`` an overlay mask at that scale.
     """
     flags = set()
     h, w = rgb.shape[:2]
     small = (
-        cv2.resize(
-            rgb, (max(16, round(w * det.scale)), max(16, round(h * det.scale))), interpolation=cv2.INTER_AREA
-        )
-        if det.scale < 1.0
+        cv2.resize(rgb, (max(16, round(w * scale)), max(16, round(h * scale))), interpolation=cv2.INTER_AREA)
+        if scale < 1.0
         else rgb
     )
-    if _sharpness(small) < MIN_SHARPNESS:
+    if sharpness(small) < MIN_SHARPNESS:
         flags.add("blurred")
     v = small.max(axis=2)
     if float(np.median(v)) < 60:
         flags.add("underexposed")
     if float((v >= 250).mean()) > 0.05:
         flags.add("overexposed")
-    if det.overlay.any():
+    if overlay is None:
+        overlay = overlay_mask(small)
+    if overlay.any():
         flags.add("overlay_burned_in")
     else:
         r, g, b = (small[..., i].astype(np.int16) for i in range(3))
@@ -87,9 +99,9 @@ def quality_flags(rgb: np.ndarray, det: Detection, hairs: list[Hair], um_per_px:
         flags.add("hair_not_clipped")
     if sum(h.counted for h in hairs) < MIN_RELIABLE_HAIRS:
         flags.add("too_few_hairs")
-    if det.contrast_scale < 1.0:
+    if contrast_scale < 1.0:
         flags.add("low_contrast_hair")
-    if um_per_px / det.scale > 10.0:
+    if um_per_px / scale > 10.0:
         flags.add("coarse_resolution")
     return sorted(flags)
 
@@ -104,6 +116,9 @@ def measure_image(
     um_per_px: float | None = None,
     device: str | None = None,
     calibration: Calibration | None = None,
+    method: str | None = None,
+    model: str | os.PathLike[str] | HairModel | None = None,
+    threshold: float | None = None,
     vellus_threshold_um: float = VELLUS_THRESHOLD_UM,
     unit_link_um: float = FU_LINK_DISTANCE_UM,
     settings: DetectorSettings | None = None,
@@ -122,12 +137,21 @@ def measure_image(
         A device profile name (see ``devices.yaml``).
     calibration : Calibration, optional
         A ready calibration, e.g. from :func:`calibrate_from_ruler`.
+    method : {"learned", "classical"}, optional
+        Default :data:`DEFAULT_METHOD` ("classical"). "learned" runs a hair-detector model through
+        onnxruntime; "classical" the image-processing pipeline. Passing ``model`` implies "learned".
+    model : path-like or HairModel, optional
+        Learned method only: a model file (e.g. from ``regrow measure train``); default the bundled
+        synthetic-only model. A bad file raises :class:`ModelFileError`; the classical method is never
+        substituted.
+    threshold : float, optional
+        Learned method only: score threshold in (0, 1) instead of the model's own.
     vellus_threshold_um : float
         Hairs with diameter at or below this are vellus (default :data:`VELLUS_THRESHOLD_UM`).
     unit_link_um : float
         Exit points closer than this form one follicular unit.
     settings : DetectorSettings, optional
-        Detector settings.
+        Classical method only: detector settings.
     max_pixels : int
         Largest image accepted (decompression-bomb guard).
     name : str, optional
@@ -136,17 +160,29 @@ def measure_image(
     Returns
     -------
     Measurement
-        Counts use only hairs marked ``Hair.counted`` (see ``DetectorSettings.count_edge_rule``: by
-        default hairs inside the field plus edge-cut hairs with at least 450 um of visible shaft).
+        Counts use only hairs marked ``Hair.counted``; the learned method adds ``count_se``,
+        ``count_interval``, ``low_confidence`` and ``confidence_reasons``, and ``Hair.confidence``.
 
     Raises
     ------
     ImageError
         The file cannot be read safely.
+    ModelFileError
+        The model file is missing, corrupt or incompatible.
     InputError
-        Bad calibration or settings.
+        Bad calibration, method or settings.
     """
     t0 = time.perf_counter()
+    if method is None:
+        method = "learned" if model is not None else DEFAULT_METHOD
+    if method not in METHODS:
+        raise InputError.invalid("method", method, "'learned' or 'classical'")
+    if method == "classical" and (model is not None or threshold is not None):
+        raise InputError.invalid("model/threshold", model or threshold, "used only with method 'learned'")
+    if method == "learned" and settings is not None:
+        raise InputError.invalid("settings", settings, "used only with method 'classical'")
+    if threshold is not None and not (np.isfinite(threshold) and 0 < threshold < 1):
+        raise InputError.invalid("threshold", threshold, "a number in (0, 1)")
     if calibration is None:
         calibration = resolve_calibration(um_per_px=um_per_px, device=device)
     elif um_per_px is not None or device is not None:
@@ -155,6 +191,9 @@ def measure_image(
         raise InputError.invalid("vellus_threshold_um", vellus_threshold_um, "a number in (0, 500) um")
     if not (np.isfinite(unit_link_um) and 0 < unit_link_um <= 5000):
         raise InputError.invalid("unit_link_um", unit_link_um, "a number in (0, 5000] um")
+    hair_model = None
+    if method == "learned":
+        hair_model = model if isinstance(model, HairModel) else load_model(model)
     if isinstance(image, np.ndarray):
         rgb = as_rgb_array(image)
         label = name or "<array>"
@@ -162,26 +201,35 @@ def measure_image(
         rgb = load_image_safely(image, max_pixels=max_pixels)
         label = name or str(Path(image))
     upp = calibration.um_per_px
-    det = detect_hairs(rgb, upp, settings)
-    raw = det.hairs
-    exit_um = np.array([r.exit_xy for r in raw], float).reshape(-1, 2) * upp
-    units = group_units(exit_um, np.array([r.component for r in raw], int), link_distance_um=unit_link_um)
-    hairs = []
-    for r, u in zip(raw, units, strict=True):
-        d_um = None if r.diameter_px is None else r.diameter_px * upp
-        hairs.append(
+    flag_scale = min(1.0, upp / DetectorSettings().work_um_per_px)
+    count_se = None
+    if hair_model is not None:
+        raw, count_se, _ = learned_hairs(
+            rgb, upp, hair_model, threshold=threshold, vellus_threshold_um=vellus_threshold_um
+        )
+        components = np.arange(len(raw))
+        flags_kw: dict = {"scale": flag_scale}
+    else:
+        det = detect_hairs(rgb, upp, settings)
+        raw = [
             Hair(
                 exit_x_px=r.exit_xy[0],
                 exit_y_px=r.exit_xy[1],
                 tip_x_px=r.tip_xy[0],
                 tip_y_px=r.tip_xy[1],
                 length_um=r.length_px * upp,
-                diameter_um=d_um,
-                unit=int(u),
+                diameter_um=None if r.diameter_px is None else r.diameter_px * upp,
+                unit=0,
                 counted=r.counted,
-                terminal=None if d_um is None else bool(d_um > vellus_threshold_um),
+                terminal=None if r.diameter_px is None else bool(r.diameter_px * upp > vellus_threshold_um),
             )
-        )
+            for r in det.hairs
+        ]
+        components = np.array([r.component for r in det.hairs], int)
+        flags_kw = {"scale": det.scale, "overlay": det.overlay, "contrast_scale": det.contrast_scale}
+    exit_um = np.array([[h.exit_x_px, h.exit_y_px] for h in raw], float).reshape(-1, 2) * upp
+    units = group_units(exit_um, components, link_distance_um=unit_link_um)
+    hairs = [replace(h, unit=int(u)) for h, u in zip(raw, units, strict=True)]
     counted = [h for h in hairs if h.counted]
     h, w = rgb.shape[:2]
     area_cm2 = (h * upp) * (w * upp) * 1e-8
@@ -192,6 +240,12 @@ def measure_image(
     hist = unit_histogram(counted_units)
     n_units = len(np.unique(counted_units))
     cum_mm = float(sum(diam)) / 1000.0
+    flags = quality_flags(rgb, hairs, upp, **flags_kw)
+    n = len(counted)
+    interval = None
+    if count_se is not None:
+        interval = [max(0.0, n - 1.96 * count_se), n + 1.96 * count_se]
+    reasons = confidence_reasons(flags, n, count_se)
     return Measurement(
         image=label,
         width_px=int(w),
@@ -199,8 +253,8 @@ def measure_image(
         um_per_px=float(upp),
         calibration=calibration.to_dict(),
         area_cm2=float(area_cm2),
-        hair_count=len(counted),
-        density_per_cm2=float(len(counted) / area_cm2),
+        hair_count=n,
+        density_per_cm2=float(n / area_cm2),
         diameter_um={
             "median": _q(diam, 50),
             "p10": _q(diam, 10),
@@ -209,15 +263,21 @@ def measure_image(
         },
         terminal_count=int(terminal),
         vellus_count=int(vellus),
-        unknown_diameter_count=int(len(counted) - terminal - vellus),
+        unknown_diameter_count=int(n - terminal - vellus),
         terminal_vellus_ratio=(terminal / vellus) if vellus else None,
         vellus_threshold_um=float(vellus_threshold_um),
         follicular_units=hist,
         unit_count=n_units,
-        mean_hairs_per_unit=(len(counted) / n_units) if n_units else None,
+        mean_hairs_per_unit=(n / n_units) if n_units else None,
         cumulative_thickness_mm=cum_mm,
         cumulative_thickness_mm_per_cm2=cum_mm / area_cm2,
-        quality_flags=quality_flags(rgb, det, hairs, upp),
+        quality_flags=flags,
         seconds=float(time.perf_counter() - t0),
         hairs=hairs,
+        method=method,
+        model=None if hair_model is None else hair_model.name,
+        count_se=None if count_se is None else float(count_se),
+        count_interval=interval,
+        low_confidence=bool(reasons),
+        confidence_reasons=reasons,
     )

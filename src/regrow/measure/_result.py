@@ -30,6 +30,8 @@ class Hair:
         see ``DetectorSettings.count_edge_rule``): shown, not counted.
     terminal : bool or None
         diameter_um above the vellus threshold; None without a diameter.
+    confidence : float or None
+        Learned method: calibrated probability that this is a hair (None for the classical method).
     """
 
     exit_x_px: float
@@ -41,6 +43,7 @@ class Hair:
     unit: int
     counted: bool
     terminal: bool | None
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,6 +54,11 @@ class Measurement:
     """Hair measurement of one image (see :func:`regrow.measure.measure_image`).
 
     ``to_dict()`` gives the JSON shape printed by ``regrow measure --json``.
+
+    Count uncertainty (learned method): ``count_se`` is the standard error of ``hair_count`` in hairs and
+    ``count_interval`` its approximate 95 % interval; ``low_confidence`` is True when the image should count
+    for less (``confidence_reasons`` says why, in plain words). The classical method has no per-image
+    uncertainty model: ``count_se`` and ``count_interval`` are None there.
     """
 
     image: str
@@ -75,6 +83,12 @@ class Measurement:
     quality_flags: list[str]
     seconds: float
     hairs: list[Hair] = field(default_factory=list)
+    method: str = "classical"
+    model: str | None = None
+    count_se: float | None = None
+    count_interval: list[float] | None = None
+    low_confidence: bool = False
+    confidence_reasons: list[str] = field(default_factory=list)
 
     def to_dict(self, *, include_hairs: bool = True) -> dict[str, Any]:
         """Plain JSON-ready dict; ``hairs`` is a list of per-hair dicts unless ``include_hairs`` is False."""
@@ -93,4 +107,7 @@ class Measurement:
         row["calibration_method"] = self.calibration.get("method")
         row["device"] = self.calibration.get("device")
         row["quality_flags"] = ";".join(self.quality_flags)
+        row["confidence_reasons"] = "; ".join(self.confidence_reasons)
+        if self.count_interval is not None:
+            row["count_interval_low"], row["count_interval_high"] = self.count_interval
         return row
