@@ -13,6 +13,7 @@ import datetime as dt
 import importlib
 import io
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,21 @@ class PreparedPhoto:
     new_site: bool = False
 
 
+#: Setting naming a hair-detector model (``.onnx``, e.g. from ``regrow measure train``) that measures every
+#: photo stored in the journal, from the CLI and the web app alike; unset = the default method (classical).
+HAIR_MODEL_SETTING = "REGROW_HAIR_MODEL"
+
+
+def journal_hair_model() -> str | None:
+    """The model file the journal measures photos with (``REGROW_HAIR_MODEL``), or None for the default.
+
+    A file that is missing or not a hair detector is refused with one line when the first photo is measured
+    (``ModelFileError``); the default method is never substituted silently.
+    """
+    value = os.environ.get(HAIR_MODEL_SETTING, "").strip()
+    return value or None
+
+
 def prepare_photo(
     data: bytes,
     *,
@@ -130,7 +146,9 @@ def prepare_photo(
         rgb = measure.load_image_safely(clean, max_pixels=max_pixels, name=original_name)
     except ImageError as exc:
         raise ImageError(str(exc), field="files", value=original_name) from exc
-    result = measure.measure_image(rgb, um_per_px=um_per_px, device=device or None, name=original_name)
+    result = measure.measure_image(
+        rgb, um_per_px=um_per_px, device=device or None, name=original_name, model=journal_hair_model()
+    )
     summary = result.to_dict(include_hairs=False)
     summary["original_name"] = original_name
     # The sidecar keeps every detection: the web overlay draws them for hand correction, and corrected photos

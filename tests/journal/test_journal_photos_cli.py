@@ -211,3 +211,34 @@ def test_an_image_is_decoded_from_memory(tmp_path):
     buffer.write(clean)
     with Image.open(buffer) as im:
         assert not im.getexif()
+
+
+def test_the_journal_measures_with_the_model_named_by_the_setting(
+    capsys, db_url, tmp_path, photos, monkeypatch
+):
+    from importlib import resources
+
+    image = _synthetic(tmp_path / "site.jpg")
+    common = [
+        "--site",
+        "vertex",
+        "--um-per-px",
+        "8",
+        "--date",
+        "2025-01-06T10:00",
+        "--photos-dir",
+        str(photos),
+    ]
+    # a file that is not a hair detector: one line naming it, nothing stored, no silent fallback
+    bogus = tmp_path / "not-a-model.onnx"
+    bogus.write_bytes(b"not a model")
+    monkeypatch.setenv("REGROW_HAIR_MODEL", str(bogus))
+    rc, _, err = run(capsys, db_url, "photo", "add", str(image), *common)
+    assert rc == 2 and "not-a-model.onnx" in err and err.count("\n") == 1
+    assert run_json(capsys, db_url, "photo", "list") == []
+    # the shipped learned model: the stored count carries its standard error
+    model = resources.files("regrow.measure") / "models" / "hairnet-synthetic-v1.onnx"
+    monkeypatch.setenv("REGROW_HAIR_MODEL", str(model))
+    run_json(capsys, db_url, "photo", "add", str(image), *common)
+    (row,) = run_json(capsys, db_url, "measurement", "list")
+    assert row["count_se"] is not None and row["count_se"] > 0
