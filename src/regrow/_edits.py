@@ -43,6 +43,7 @@ def edit(engine: Engine, *, person_id: int, kind: str, row_id: Any, fields: Mapp
                 row_id=row_id,
                 fields=fields,
                 allow_duplicate=kwargs.get("allow_duplicate", False),
+                new_site=kwargs.get("new_site", False),
             )
         return row.as_dict()
 

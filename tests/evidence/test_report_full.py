@@ -98,7 +98,7 @@ def test_plain_output_names_claims_networks_and_unmet_targets(capsys):
     assert main(["evidence"]) == 0
     out = capsys.readouterr().out
     assert "The article's claims:" in out and "Network density_smd: 8 studies" in out
-    assert "2 separate parts" in out and "Targets of issue #16 not met" in out
+    assert "2 separate parts" in out and "Targets this review sets itself and does not meet yet" in out
 
 
 def test_the_summary_is_strict_json_for_every_consumer():

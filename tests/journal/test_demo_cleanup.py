@@ -25,7 +25,9 @@ def _free_port() -> int:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_serve_demo_removes_its_folder_on_any_exit(tmp_path, sig):
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    # a journal configured in the environment (as after `regrow demo`) is never touched by --demo
+    mine = tmp_path / "mine.sqlite"
+    env = {**os.environ, "TMPDIR": str(tmp_path), "REGROW_DATABASE_URL": f"sqlite:///{mine}"}
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "regrow", "serve", "--demo", "--demo-months", "1", "--port", str(port)],
@@ -54,6 +56,7 @@ def test_serve_demo_removes_its_folder_on_any_exit(tmp_path, sig):
         proc.stdout.close()
         proc.stderr.close()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("regrow-demo-")] == []
+    assert not mine.exists()
 
 
 def test_stale_demo_folders_are_removed_and_live_ones_kept(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -185,3 +187,21 @@ def test_cli_train_never_starts_without_usable_images(tmp_path, capsys):
     assert "skipped" in err and "malformed XML" in err and "no labels" in err
     assert "0 usable labelled image(s)" in err and "training not started" in err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_cli_train_check_json_reports_the_scan(tmp_path, capsys):
+    import json
+
+    folder = tmp_path / "labelled"
+    folder.mkdir()
+    box = "<object><name>hair</name><bndbox><xmin>30</xmin><ymin>5</ymin><xmax>10</xmax><ymax>40</ymax></bndbox></object>"
+    for patient in ("P1", "P2"):
+        Image.fromarray(np.full((48, 48, 3), 128, np.uint8)).save(folder / f"240101_{patient}_1.png")
+        (folder / f"240101_{patient}_1.xml").write_text(f"<annotation>{box}</annotation>")
+    Image.fromarray(np.full((48, 48, 3), 128, np.uint8)).save(folder / "240101_P3_1.png")  # no labels
+    args = ["measure", "train", str(folder), "--out", str(tmp_path / "m.onnx"), "--um-per-px", "2.76"]
+    assert main([*args, "--check", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["usable_images"] == 2 and body["patients"] == 2
+    assert [Path(s["file"]).name for s in body["skipped"]] == ["240101_P3_1.png"]
+    assert body["notes"]  # the reversed x coordinates were sorted, and said so

@@ -368,3 +368,16 @@ def test_forest_order_rejects_an_unknown_order(bcg_reml):
 def test_save_writes_pdf(bcg_reml, tmp_path):
     path = save(plot_forest(bcg_reml[0]), tmp_path / "forest.PDF")
     assert path.read_bytes().startswith(b"%PDF-")
+
+
+def test_funnel_atransf_exp_labels_log_ratios_as_ratios(bcg_reml):
+    res, _ = bcg_reml
+    fig = plot_funnel(res, atransf="exp")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    positions = ax.get_xticks()
+    assert "1" in labels
+    # each label t sits at log(t): the points stay where the log ratios are, the axis reads as ratios
+    np.testing.assert_allclose(positions, np.log([float(t) for t in labels]), rtol=1e-12)
+    with pytest.raises(InputError, match="atransf"):
+        plot_funnel(res, atransf="log")

@@ -679,7 +679,10 @@ def api_cases(ids: dict[str, Any]) -> list[Case]:
     for kind, fields in EDIT.items():
         path = f"/api/{PLURAL[kind]}/{ids[kind]}"
         route = f"/api/{PLURAL[kind]}/{{row_id}}"
-        cases.append(Case("PATCH", route, path, j, {}, {**fields, "allow_duplicate": ("bool", False)}))
+        confirm = {"allow_duplicate": ("bool", False)}
+        if "site" in fields:  # records with a site also take the confirmation of a new site name
+            confirm["new_site"] = ("bool", False)
+        cases.append(Case("PATCH", route, path, j, {}, {**fields, **confirm}))
     return cases
 
 

@@ -142,7 +142,30 @@ def main(argv: list[str] | None = None) -> int:
     except RegrowError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
+    except (
+        OSError
+    ) as exc:  # a path the system refuses (missing folder, read-only, a file in the way): one line
+        typer.echo(f"error: {os_error_message(exc)}", err=True)
+        return 2
     return 0
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error: the path and the reason, without a traceback.
+
+    Parameters
+    ----------
+    exc : OSError
+
+    Returns
+    -------
+    str
+        For example ``cannot write '/proc/x.png': No such file or directory``.
+    """
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename is None:
+        return f"{reason}."
+    return f"cannot use {str(exc.filename)!r}: {reason}. Check that the folder exists and that you can write to it."
 
 
 if __name__ == "__main__":  # pragma: no cover

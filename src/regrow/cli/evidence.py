@@ -99,7 +99,9 @@ def _main(
         )
     unmet = [t["check"] for t in full.targets if not t["met"]]
     if unmet:
-        typer.echo(f"Targets of issue #16 not met: {'; '.join(unmet)} (see --json 'targets' or the report).")
+        typer.echo(
+            f"Targets this review sets itself and does not meet yet: {'; '.join(unmet)} (see --json 'targets' or the report)."
+        )
     typer.echo("")
     typer.echo(f"Does it last? {summary['durability']}")
     typer.echo(f"Is it safe? {summary['safety']}")

@@ -448,8 +448,7 @@ def plan_show(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     for key, value in body["plan"].items():
         typer.echo(f"{key}: {value}")
     typer.echo(f"planned sessions: {len(body['planned_sessions'])}; next due: {body['next_session_due']}")
-    a = body["adherence"]
-    typer.echo(f"adherence: {a['done_to_date']} of {a['planned_to_date']} planned sessions done")
+    typer.echo(_adherence_line(body["adherence"]))
 
 
 @plan_app.command("check")
@@ -632,11 +631,22 @@ def today(
     if plan is not None and not due:
         typer.echo("Nothing is due today.")
     if plan is not None:
-        a = body["adherence"]
-        typer.echo(f"adherence: {a['done_to_date']} of {a['planned_to_date']} planned sessions done so far")
+        typer.echo(_adherence_line(body["adherence"]))
     for hold in holds:
         typer.echo(f"hold: no minoxidil until {hold.end.isoformat(timespec='minutes')}")
     _print_findings(findings)
+
+
+def _adherence_line(a: dict) -> str:
+    """Adherence in words: sessions done of those planned, the intervals kept and the share on time."""
+    line = f"adherence: {a['done_to_date']} of {a['planned_to_date']} planned sessions done so far"
+    if a.get("mean_interval_days") is not None:
+        sd = a.get("sd_interval_days")
+        line += f"; {a['mean_interval_days']:.1f} days between sessions on average"
+        line += "" if sd is None else f" (SD {sd:.1f})"
+    if a.get("on_time_fraction") is not None:
+        line += f"; {100 * a['on_time_fraction']:.0f}% on time"
+    return line
 
 
 def _describe_due(item: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -233,6 +234,7 @@ def train(
     report_only: bool = typer.Option(
         False, "--check", help="Only scan the folder and print the per-file report."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print the final report (or --check's scan) as JSON."),
 ) -> None:
     """Fine-tune the hair detector on your own labelled images (needs pip install 'regrow[train]')."""
     from regrow.measure import resolve_calibration, scan_labelled_folder
@@ -247,6 +249,8 @@ def train(
     if not scan.items:
         raise InputError(f"No usable labelled image in {directory}; training not started.")
     if report_only:
+        if as_json:
+            emit_json(_scan_dict(scan))
         return
     _need_torch()
     from regrow.measure.train.finetune import FinetuneConfig, finetune
@@ -273,8 +277,22 @@ def train(
             f"\ninterrupted; continue with the same command plus --resume (checkpoint {out}.ckpt)", err=True
         )
         raise typer.Exit(130) from None
+    if as_json:
+        emit_json({**dataclasses.asdict(rep), "scan": _scan_dict(scan)})
+        return
     for line in rep.lines():
         typer.echo(line)
+
+
+def _scan_dict(scan) -> dict:
+    """A labelled folder's scan as JSON: usable images and patients, notes and skipped files."""
+    return {
+        "folder": str(scan.folder),
+        "usable_images": len(scan.items),
+        "patients": len(scan.patients),
+        "notes": [{"file": f, "note": n} for f, n in scan.notes],
+        "skipped": [{"file": f, "reason": r} for f, r in scan.skipped],
+    }
 
 
 @measure_app.command("pretrain")
@@ -283,16 +301,20 @@ def pretrain(
     seed: int = typer.Option(0, "--seed", help="Seed of everything (0 reproduces the bundled model)."),
     crops: int = typer.Option(5000, "--crops", min=16, help="Synthetic training crops."),
     steps: int = typer.Option(2000, "--steps", min=1, help="Training steps (batch 16)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
 ) -> None:
     """Train the detector from scratch on synthetic images only (how the bundled model was made)."""
     _need_torch()
     from regrow.measure.train.pretrain import PretrainConfig
     from regrow.measure.train.pretrain import pretrain as run_pretrain
 
-    run_pretrain(
+    report = run_pretrain(
         out, PretrainConfig(seed=seed, crops=crops, steps=steps), log=lambda s: typer.echo(s, err=True)
     )
-    typer.echo(f"model written to {out}")
+    if as_json:
+        emit_json({"model": str(out), **report})
+    else:
+        typer.echo(f"model written to {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -205,8 +205,8 @@ def _write_plots(res, plots: dict[str, Any], *, xlab: str | None) -> dict[str, P
         if kind == "forest":
             fig = plot_forest(res, transf=plots["transf"], order=plots["order"], xlab=xlab)
         else:
-            label = xlab or ("Log ratio" if plots["transf"] == "exp" else "Effect size")
-            fig = plot_funnel(res, xlab=label)
+            label = xlab or ("Ratio (log scale)" if plots["transf"] == "exp" else "Effect size")
+            fig = plot_funnel(res, xlab=label, atransf=plots["transf"])
         written[kind] = save_figure(fig, path)
     return written
 

@@ -120,7 +120,14 @@ def _list(noun: str, db: str | None, as_json: bool) -> None:
 
 
 def _edit(
-    kind: str, row_id: int, pairs: list[str], db: str | None, allow_duplicate: bool, as_json: bool
+    kind: str,
+    row_id: int,
+    pairs: list[str],
+    db: str | None,
+    allow_duplicate: bool,
+    as_json: bool,
+    *,
+    new_site: bool = False,
 ) -> None:
     from regrow import _edits
 
@@ -130,7 +137,13 @@ def _edit(
     with _journal(db, None) as (engine, _store):
         me = _person(engine)
         row = _edits.edit(
-            engine, person_id=me, kind=kind, row_id=row_id, fields=fields, allow_duplicate=allow_duplicate
+            engine,
+            person_id=me,
+            kind=kind,
+            row_id=row_id,
+            fields=fields,
+            allow_duplicate=allow_duplicate,
+            new_site=new_site,
         )
     _echo_row(kind, _plain(row), as_json)
 
@@ -295,11 +308,12 @@ def measurement_list(
 def measurement_edit(
     measurement_id: int = typer.Argument(..., metavar="ID"),
     pairs: list[str] = SetOption,
+    new_site: bool = NewSiteOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Change a measurement (hair_count= is your count: it replaces the automatic one, never averaged)."""
-    _edit("measurement", measurement_id, pairs, db, False, as_json)
+    _edit("measurement", measurement_id, pairs, db, False, as_json, new_site=new_site)
 
 
 def measurement_delete(
@@ -538,11 +552,12 @@ def photo_show(
 def photo_edit(
     photo_id: int = typer.Argument(..., metavar="ID"),
     pairs: list[str] = SetOption,
+    new_site: bool = NewSiteOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Change a photo's site or date (its measurement follows)."""
-    _edit("photo", photo_id, pairs, db, False, as_json)
+    _edit("photo", photo_id, pairs, db, False, as_json, new_site=new_site)
 
 
 @photo_app.command("delete")

@@ -8,6 +8,7 @@ import threading
 import webbrowser
 from pathlib import Path
 
+import click
 import typer
 
 from regrow.cli._common import DATABASE_URL_ENV
@@ -25,7 +26,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _check_address(host: str, port: int) -> None:
+    """Refuse a port out of range or a host name that does not resolve, before anything is started."""
+    import socket
+
+    if not 0 <= port <= 65535:
+        raise InputError.invalid("--port", port, "a TCP port from 0 to 65535")
+    try:
+        socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise InputError.invalid("--host", host, "an IP address or a host name of this computer") from exc
+
+
 def serve(
+    ctx: typer.Context,
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Interface to bind; 127.0.0.1 keeps it on this computer."
     ),
@@ -57,7 +71,10 @@ def serve(
 
     if not 1 <= max_upload_mb <= 2048:
         raise InputError.invalid("--max-upload-mb", max_upload_mb, "an integer in [1, 2048]")
-    if demo and db is None:
+    _check_address(host, port)
+    # --demo uses a throwaway journal unless --db is typed on this command line: a journal configured in the
+    # environment (REGROW_DATABASE_URL, e.g. after `regrow demo`) is never filled with the example person.
+    if demo and ctx.get_parameter_source("db") is not click.core.ParameterSource.COMMANDLINE:
         from regrow.cli.demo import demo_folder, removed_on_exit
 
         with removed_on_exit(demo_folder(keep=False)) as folder:  # gone on Ctrl+C, SIGTERM or an error

@@ -7,6 +7,7 @@ transaction. Values are shape-checked here (types, ranges, allowed codes); clini
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -519,11 +520,25 @@ def list_sessions(session: Session, *, person_id: int) -> list[TreatmentSession]
     )
 
 
+def check_dose_quantity(field: str, value: Any) -> str | None:
+    """A dose's strength or amount: free text that must state a quantity (``5%``, ``1 mL``, ``2.5 mg``).
+
+    Raises
+    ------
+    InputError
+        Text without any number (``abc``), besides the limits of :func:`check_text`.
+    """
+    text = check_text(field, value, optional=True)
+    if text is not None and not re.search(r"\d", text):
+        raise InputError.invalid(field, text, "a quantity with a number, e.g. 5% or 1 mL")
+    return text
+
+
 #: Checks of a dose's own fields.
 DOSE_FIELDS = {
     "kind": lambda v: check_choice("kind", v, DOSE_KINDS),
-    "strength": lambda v: check_text("strength", v, optional=True),
-    "amount": lambda v: check_text("amount", v, optional=True),
+    "strength": lambda v: check_dose_quantity("strength", v),
+    "amount": lambda v: check_dose_quantity("amount", v),
     "notes": lambda v: check_text("notes", v, optional=True),
 }
 

@@ -32,7 +32,7 @@ from ._crud import (
     same_day_session,
 )
 from ._fields import DEVICE_KINDS, check_choice, check_text, now
-from ._measure import MEASUREMENT_FIELDS, apply_count, check_count_density, flag_if_unusual
+from ._measure import MEASUREMENT_FIELDS, apply_count, check_count_density, flag_if_unusual, sites_in_use
 from ._models import (
     AdjunctDose,
     AdverseEvent,
@@ -50,7 +50,7 @@ from ._models import (
 )
 from ._owned import get_owned, owned_query
 from ._plausibility import check_not_before, check_range
-from ._sites import canonical_site
+from ._sites import canonical_site, check_new_site
 
 __all__ = [
     "EDITABLE",
@@ -117,6 +117,7 @@ def edit_record(
     row_id: Any,
     fields: Mapping[str, Any],
     allow_duplicate: bool = False,
+    new_site: bool = False,
 ) -> Any:
     """Change some fields of one record; the others stay as they are.
 
@@ -132,6 +133,8 @@ def edit_record(
         count typed by the person: it becomes the photo's ``manual`` count (corrected detections still win).
     allow_duplicate : bool
         Keep the change although it makes the record look like another one of that day.
+    new_site : bool
+        Confirm a site name never used before that is very close to one in use (as when adding).
 
     Returns
     -------
@@ -163,6 +166,8 @@ def edit_record(
             )
         else:
             cleaned = checks[key](value)
+        if key == "site":  # the same near-name check as adding: "vertx" is not silently a new site
+            check_new_site(cleaned, sites_in_use(session, person_id=person_id), allow=new_site)
         if kind == "measurement" and key == "hair_count":
             _check_photo_count(row, cleaned)
             row.manual_count = cleaned

@@ -85,8 +85,14 @@ def _sqlite_path(url) -> Path | None:
 def _sqlite_engine(parsed) -> Engine:
     path = _sqlite_path(parsed)
     if path is not None:
-        private_dir(path.parent, tighten=path.parent == _default_data_dir())
-        private_file(path)  # SQLite gives its -wal and -shm files the database file's mode
+        _check_sqlite_path(path)
+        try:
+            private_dir(path.parent, tighten=path.parent == _default_data_dir())
+            private_file(path)  # SQLite gives its -wal and -shm files the database file's mode
+        except OSError as exc:  # a read-only or virtual file system, no permission, a file in the way
+            raise InputError.invalid(
+                "journal", str(path), f"a file in a folder that can be created ({exc.strerror or exc})"
+            ) from exc
     try:
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
     except NoSuchModuleError as exc:  # pragma: no cover - sqlite is always there
@@ -94,6 +100,26 @@ def _sqlite_engine(parsed) -> Engine:
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+#: The first bytes of every SQLite 3 database file (https://www.sqlite.org/fileformat.html, 1.3).
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_sqlite_path(path: Path) -> None:
+    """Refuse a journal path that is a folder or an existing file that is not a SQLite database."""
+    if path.is_dir():
+        raise InputError.invalid("journal", str(path), "a database file, not a folder")
+    if path.is_file() and path.stat().st_size > 0:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(len(_SQLITE_MAGIC))
+        except OSError as exc:
+            raise InputError.invalid("journal", str(path), f"a readable file ({exc.strerror})") from exc
+        if head != _SQLITE_MAGIC:
+            raise InputError.invalid(
+                "journal", str(path), "a regrow journal (this file is not a SQLite database)"
+            )
 
 
 def _default_data_dir() -> Path:

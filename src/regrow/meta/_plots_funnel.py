@@ -11,7 +11,7 @@ from matplotlib.patches import Patch, Polygon
 
 from regrow.errors import InputError
 from regrow.meta._dist import norm_ppf
-from regrow.meta._plots import FONT_PT, check_level, new_figure
+from regrow.meta._plots import FONT_PT, RATIO_TICKS, RATIO_TICKS_FINE, check_level, new_figure
 
 __all__ = ["plot_funnel"]
 
@@ -43,6 +43,7 @@ def plot_funnel(
     xlab: str = "Effect size",
     legend: bool = True,
     figsize: tuple[float, float] = (7.0, 6.0),
+    atransf: str | None = None,
 ) -> Figure:
     """Funnel plot of an intercept-only model (metafor's ``funnel.rma``), optionally contour-enhanced.
 
@@ -72,6 +73,9 @@ def plot_funnel(
         Add a legend with the p-value range of each region below the plot.
     figsize : (float, float)
         Figure size in inches.
+    atransf : {None, "exp"}, optional
+        Label the effect axis on another scale (metafor's ``atransf``): ``"exp"`` keeps log ratios where they
+        are and labels the ticks as ratios (0.5, 1, 2), so the funnel stays symmetric.
 
     Returns
     -------
@@ -199,6 +203,10 @@ def plot_funnel(
             )
         )
     ax.set_xlim(*xlim)
+    if atransf == "exp":
+        _ratio_labels(ax, *xlim)
+    elif atransf is not None:
+        raise InputError.invalid("atransf", atransf, 'None or "exp"')
     ax.set_ylim(y_bottom, 0.0)  # standard error grows downwards
     ax.grid(axis="y", color="white", linewidth=0.9)
     ax.set_axisbelow(True)
@@ -216,3 +224,11 @@ def plot_funnel(
         )
     fig.tight_layout()
     return fig
+
+
+def _ratio_labels(ax, lo: float, hi: float) -> None:
+    """Ticks at log(t) labelled t (0.2, 0.5, 1, 2, ...) on an axis of log ratios."""
+    ticks = [t for t in RATIO_TICKS if lo <= np.log(t) <= hi]
+    if len(ticks) < 4:
+        ticks = sorted({*ticks, *(t for t in RATIO_TICKS_FINE if lo <= np.log(t) <= hi)})
+    ax.set_xticks([float(np.log(t)) for t in ticks], [f"{t:g}" for t in ticks])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -88,6 +89,18 @@ def plot_progress(report: ProgressReport, path: str | Path, *, dpi: int = 120) -
         ax.set_title(f"{site.site}: {site.verdict.value.replace('_', ' ')}")
         ax.set_xlabel("weeks since treatment start")
         ax.set_ylabel("hairs/cm2")
-        ax.legend(fontsize="x-small", loc="best")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="x-small", loc="best")
+        else:  # nothing to draw yet: say why, in the model's own words
+            ax.text(
+                0.5,
+                0.5,
+                textwrap.fill(f"Nothing to draw yet. {site.reason}", 80),
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color="dimgrey",
+                fontsize="small",
+            )
     fig.savefig(path, dpi=dpi)
     return path

@@ -98,7 +98,8 @@ def _register(kind: str) -> None:
     def patch_record(request: Request, row_id: int, body: Any):
         fields = body.model_dump(exclude_unset=True)
         allow = bool(fields.pop("allow_duplicate", False))
-        return _svc(request).edit(kind, row_id, fields, allow_duplicate=allow)
+        new_site = bool(fields.pop("new_site", False))
+        return _svc(request).edit(kind, row_id, fields, allow_duplicate=allow, new_site=new_site)
 
     # the body's model is made per kind at run time (string annotations cannot name a local)
     patch_record.__annotations__ = {"request": Request, "row_id": int, "body": body_model}

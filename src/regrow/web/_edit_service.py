@@ -167,7 +167,13 @@ class EditMixin:
         return None if group is None else _offer(group)
 
     def edit(
-        self, kind: str, row_id: int, fields: Mapping[str, Any], *, allow_duplicate: bool = False
+        self,
+        kind: str,
+        row_id: int,
+        fields: Mapping[str, Any],
+        *,
+        allow_duplicate: bool = False,
+        new_site: bool = False,
     ) -> dict[str, Any]:
         """Change some fields of one record (the same checks as adding it); with the undo offer.
 
@@ -189,6 +195,7 @@ class EditMixin:
             row_id=row_id,
             fields=dict(fields),
             allow_duplicate=allow_duplicate,
+            new_site=new_site,
         )
         body = _plain(row)
         body.pop("file_name", None)

@@ -109,7 +109,8 @@ async def edit_post(request: Request, kind: str, row_id: int) -> Response:
         if not changes:
             return done(request, _home(kind, row), "Nothing changed.", undo=None)
         allow = str(form.get("allow_duplicate") or "").lower() in ("1", "on", "true", "yes")
-        result = _svc(request).edit(kind, row_id, changes, allow_duplicate=allow)
+        new_site = str(form.get("new_site") or "").lower() in ("1", "on", "true", "yes")
+        result = _svc(request).edit(kind, row_id, changes, allow_duplicate=allow, new_site=new_site)
         names = ", ".join(spec.field(k).label.lower() for k in changes)
         return done(
             request,

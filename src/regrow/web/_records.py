@@ -222,11 +222,14 @@ _MODELS: dict[str, type[pydantic.BaseModel]] = {}
 def edit_model(kind: str) -> type[pydantic.BaseModel]:
     """The PATCH body of ``kind``: any of its fields (``null`` clears an optional one), unknown keys refused.
 
-    ``allow_duplicate: true`` keeps a change that makes the record look like another one of that day.
+    ``allow_duplicate: true`` keeps a change that makes the record look like another one of that day;
+    ``new_site: true`` confirms a new site name very close to one in use (records with a site).
     """
     if kind not in _MODELS:
         fields: dict[str, Any] = {f.name: (_PY[f.type] | None, None) for f in RECORDS[kind].fields}
         fields["allow_duplicate"] = (bool, False)
+        if "site" in fields:
+            fields["new_site"] = (bool, False)
         _MODELS[kind] = pydantic.create_model(
             f"{kind.title()}Edit", __config__=pydantic.ConfigDict(extra="forbid", strict=True), **fields
         )

@@ -115,7 +115,9 @@ class JournalService(EditMixin):
             records = wire.journal_records(session, person_id=me)
         plan = records.plan
         versions = records.versions()  # the past is scored by the plan version in force on its day
-        due = [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
+        due = (
+            [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
+        )
         hold_hours = None if plan is None else plan.minoxidil_hold_hours
         holds = pr.active_holds(records.sessions, self.rules, now=now, hold_hours=hold_hours)
         body: dict[str, Any] = {
@@ -128,7 +130,9 @@ class JournalService(EditMixin):
             "adherence": None
             if plan is None
             else pr.adherence(versions, records.sessions, as_of=now.date()).to_dict(),
-            "next_session_due": None if plan is None else plain(pr.next_session_due(versions, records.sessions)),
+            "next_session_due": None
+            if plan is None
+            else plain(pr.next_session_due(versions, records.sessions)),
             "has_profile": records.profile is not None,
         }
         return body
