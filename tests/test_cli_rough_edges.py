@@ -112,3 +112,20 @@ def test_progress_chart_with_nothing_to_draw_says_why(capsys, journal):
     plot = journal / "progress.png"
     assert main(["progress", "--plot", str(plot)]) == 0  # strict warnings: no empty-legend warning either
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("command", [["meta", "rma"], ["evidence", "import"]])
+def test_a_folder_or_device_given_as_a_data_file_is_named_as_such(capsys, tmp_path, command):
+    rc, err = _err(capsys, [*command, str(tmp_path)])
+    assert rc == 2 and "is a folder, not a file" in err
+    rc, err = _err(capsys, [*command, "/dev/null"])
+    assert rc == 2 and "not a regular file" in err
+
+
+def test_a_missing_value_is_called_missing_not_none(capsys, tmp_path):
+    from PIL import Image
+
+    image = tmp_path / "x.png"
+    Image.new("RGB", (32, 32)).save(image)
+    rc, err = _err(capsys, ["measure", str(image)])
+    assert rc == 2 and "Missing calibration" in err and "None" not in err

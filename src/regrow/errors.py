@@ -84,10 +84,10 @@ class InputError(RegrowError, ValueError):
 
     @classmethod
     def invalid(cls, field: str, value: Any, allowed: str) -> InputError:
-        """Build the standard message ``Invalid <field> <value!r>; must be <allowed>.``"""
-        return cls(
-            f"Invalid {field} {value!r}; must be {allowed}.", field=field, value=value, allowed=allowed
-        )
+        """Build the standard message ``Invalid <field> <value!r>; must be <allowed>.`` (``Missing <field>;
+        must be <allowed>.`` when nothing was given)."""
+        head = f"Missing {field}" if value is None else f"Invalid {field} {value!r}"
+        return cls(f"{head}; must be {allowed}.", field=field, value=value, allowed=allowed)
 
     def to_dict(self) -> dict[str, Any]:
         body = super().to_dict()
@@ -108,6 +108,28 @@ class DataFileError(InputError):
         self.path = path
         self.row = row
         self.column = column
+
+    @classmethod
+    def not_a_file(cls, path: Any) -> DataFileError:
+        """The error for a path that is not a readable regular file: missing, a folder, or a device.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        DataFileError
+        """
+        import os
+
+        if os.path.isdir(path):
+            why = "is a folder, not a file"
+        elif os.path.exists(path):
+            why = "is not a regular file (a device or a pipe)"
+        else:
+            why = "no such file"
+        return cls(f"{path}: {why}.", path=str(path))
 
 
 class ImageError(InputError):

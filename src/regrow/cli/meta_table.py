@@ -92,7 +92,7 @@ def read_study_table(path: Path) -> StudyTable:
         the header.
     """
     if not path.is_file():
-        raise DataFileError(f"{path}: no such file.", path=str(path))
+        raise DataFileError.not_a_file(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh, skipinitialspace=True))

@@ -213,6 +213,9 @@ def read_csv_studies(file: str | Path, data) -> list:
         raise DataFileError(
             f"{path}: not a UTF-8 text file (byte {exc.start} cannot be decoded).", path=str(path)
         ) from exc
+    if not header:
+        raise DataFileError(f"{path}: the file is empty; it needs a header row and one row per outcome.",
+                            path=str(path))  # fmt: skip
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if unknown:
         raise DataFileError(f"{path}: unknown column {unknown[0]!r}; the columns are {', '.join(CSV_COLUMNS)}.",

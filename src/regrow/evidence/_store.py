@@ -114,7 +114,7 @@ def read_studies(file: str | Path, data: EvidenceData) -> list[Study]:
     """
     file = Path(file)
     if not file.is_file():
-        raise DataFileError(f"{file}: no such file.", path=str(file))
+        raise DataFileError.not_a_file(file)
     if file.suffix.lower() == ".csv":
         from regrow.evidence._entry import read_csv_studies
 
