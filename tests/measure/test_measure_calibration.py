@@ -55,3 +55,12 @@ def test_grid_and_no_pattern(rng):
     noise = rng.integers(0, 255, (200, 200)).astype(np.uint8)
     with pytest.raises(InputError, match="ruler"):
         calibrate_from_ruler(noise)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_scalp_photo_is_not_taken_for_a_ruler(seed):
+    from regrow.measure import synthesize
+
+    scalp = synthesize(shape=(512, 640), um_per_px=2.76, seed=seed).image
+    with pytest.raises(InputError, match="repeat"):
+        calibrate_from_ruler(scalp)
