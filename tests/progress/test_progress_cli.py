@@ -166,9 +166,9 @@ def test_flagged_and_uncertain_measurements_are_shown_with_the_verdict_rule(db, 
     assert main(["progress", "--start", START.isoformat()]) == 0
     text = capsys.readouterr().out
     assert (
-        "- excluded: 2025-03-01 vertex, density dropped 63% since the last visit: waiting for your review"
-        in text
-    )
+        f"- measurement {ids[0]}: 2025-03-01 vertex, density dropped 63% since the last visit: waiting for your "
+        f"review (regrow measurement review {ids[0]} --accept, or edit or delete it)"
+    ) in text
     assert "Counted less:\n- 2025-06-23 vertex: count 140 +/- 78.4 (95%) is uncertain" in text
     assert "How the overall verdict is decided: The overall verdict follows the site verdicts." in text
     assert main(["progress", "--start", START.isoformat(), "--json"]) == 0

@@ -145,16 +145,25 @@ def progress_command(
     if report.excluded:
         typer.echo("\nNot used:")
         for e in report.excluded:
-            typer.echo(f"- excluded: {e.message}")
+            ref = "" if e.measurement_id is None else f"measurement {e.measurement_id}: "
+            hint = (
+                f" (regrow measurement review {e.measurement_id} --accept, or edit or delete it)"
+                if e.code == "flagged" and e.measurement_id is not None
+                else ""
+            )
+            typer.echo(f"- {ref}{e.message}{hint}")
     if report.counted_less:
         typer.echo("\nCounted less:")
         for c in report.counted_less:
             typer.echo(f"- {c.message}")
-    caveats = list(report.caveats) + [c for s in report.sites for c in s.caveats if c not in report.caveats]
+    # overall caveats as they are; a site's own caveats name the site (two sites can have the same kind)
+    caveats = [c.message for c in report.caveats] + [
+        f"{s.site}: {c.message}" for s in report.sites for c in s.caveats if c not in report.caveats
+    ]
     if caveats:
         typer.echo("\nCaveats:")
-        for c in dict.fromkeys(caveats):
-            typer.echo(f"- {c.message}")
+        for message in dict.fromkeys(caveats):
+            typer.echo(f"- {message}")
     typer.echo(f"\nHow the overall verdict is decided: {report.verdict_rule}")
     if plot is not None and report.sites:
         typer.echo(f"\nPlot written to {plot}")
