@@ -114,3 +114,19 @@ def split_csv_option(value: str | None) -> list[str]:
     if not value:
         return []
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def plural(n: int, word: str) -> str:
+    """``1 visit``, ``2 visits``: a count with its noun (``word`` in the plural, ending in s).
+
+    Parameters
+    ----------
+    n : int
+    word : str
+        The plural, e.g. ``"visits"``; the singular drops its final ``s``.
+
+    Returns
+    -------
+    str
+    """
+    return f"{n} {word[:-1] if n == 1 and word.endswith('s') else word}"

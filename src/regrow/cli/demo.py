@@ -17,7 +17,7 @@ from pathlib import Path
 
 import typer
 
-from regrow.cli._common import emit_json
+from regrow.cli._common import emit_json, plural
 
 __all__ = ["DEMO_PREFIX", "demo_folder", "make_demo", "register", "remove_stale_demos"]
 
@@ -116,7 +116,7 @@ def demo(
     if as_json:
         emit_json(body)
         return
-    typer.echo(", ".join(f"{v} {k}" for k, v in body["created"].items()) + f" in {folder}")
+    typer.echo(", ".join(plural(v, k) for k, v in body["created"].items()) + f" in {folder}")
     typer.echo("Try every command on it by pointing regrow at it in this shell:")
     typer.echo(f"  export REGROW_DATABASE_URL={body['database_url']} REGROW_PHOTOS_DIR={body['photos_dir']}")
     typer.echo("  regrow today; regrow progress; regrow photo list; regrow history")

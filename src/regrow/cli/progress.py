@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from regrow.cli._common import DATABASE_URL_ENV, emit_json, lazy_attr, lazy_module
+from regrow.cli._common import DATABASE_URL_ENV, emit_json, lazy_attr, lazy_module, plural
 from regrow.cli._options import (
     DeviceOption,
     NewSiteOption,
@@ -78,7 +78,9 @@ def _fmt_iv(iv: pg.Interval, unit: str) -> str:
 def _print_site(s: pg.SiteProgress) -> None:
     weeks = "n/a" if s.weeks_since_start is None else f"{s.weeks_since_start:.1f}"
     thin = "" if s.enough_data else "; too little data to count towards the overall verdict"
-    typer.echo(f"{s.site}: {s.verdict.value}  ({s.n_visits} visits, {s.n_images} images, week {weeks}{thin})")
+    typer.echo(
+        f"{s.site}: {s.verdict.value}  ({plural(s.n_visits, 'visits')}, {plural(s.n_images, 'images')}, week {weeks}{thin})"
+    )
     typer.echo(f"  {s.reason}")
     if s.change_per_cm2.estimate is not None:
         typer.echo(f"  change: {_fmt_iv(s.change_per_cm2, ' hairs/cm2')}; {_fmt_iv(s.change_pct, '%')}")

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from regrow.cli._common import emit_json
+from regrow.cli._common import emit_json, plural
 from regrow.cli._options import (
     DeviceOption,
     NewSiteOption,
@@ -83,7 +83,9 @@ def _parse_value(model: Any, field: str, text: str) -> Any:
         if isinstance(kind, JSON):
             return [part.strip() for part in text.split(",") if part.strip()]
     except ValueError as exc:
-        raise InputError.invalid(field, text, f"a {type(kind).__name__.lower()} value") from exc
+        wanted = {Boolean: "true or false", Integer: "a whole number", Float: "a number"}
+        allowed = next((w for t, w in wanted.items() if isinstance(kind, t)), "a value of the right type")
+        raise InputError.invalid(field, text, allowed) from exc
     return text
 
 
@@ -631,7 +633,7 @@ def photo_correct(
     else:
         typer.echo(
             f"Photo {photo_id}: {body['hair_count']} hairs ({body['count_source']}; automatic "
-            f"{body['automatic_count']}, {len(body['corrections'])} corrections)."
+            f"{body['automatic_count']}, {plural(len(body['corrections']), 'corrections')})."
         )
 
 
