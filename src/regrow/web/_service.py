@@ -43,6 +43,10 @@ def _row(obj: Any) -> dict[str, Any]:
     return plain(obj.as_dict())
 
 
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(second=0, microsecond=0)
 
@@ -132,6 +136,36 @@ class JournalService(EditMixin):
             "has_profile": records.profile is not None,
         }
         return body
+
+    def dashboard(self, *, now: dt.datetime | None = None, window_days: int = 28) -> dict[str, Any]:
+        """The home page: per-site verdicts (the progress model's), the next session, adherence over the
+        last ``window_days`` days, open safety findings and each site's first and latest photo."""
+        now = now or _now()
+        today, since = now.date(), now.date() - dt.timedelta(days=window_days)
+        with self._tx() as (session, me):
+            records = wire.journal_records(session, person_id=me)
+        versions = records.versions()
+        planned = [d for d in pr.planned_session_dates(versions) if since < d <= today] if versions else []
+        done = [s for s in records.sessions if since < s.performed_at.date() <= today]
+        doses = [d for d in records.doses if d.kind == "minoxidil" and since < d.taken_at.date() <= today]
+        plan = records.plan
+        findings = pr.check_journal(records, self.rules, now=now)
+        report, _ = self.progress(trajectory=False) if records.plan or self.measurements() else ({}, None)
+        pairs = []
+        for site, items in self.photos()["sites"].items():
+            pairs.append({"site": site, "first": items[0], "latest": items[-1] if len(items) > 1 else None})
+        return {
+            "window_days": window_days,
+            "sites": [s for s in report.get("sites", [])],
+            "n_measurements": report.get("n_measurements", 0),
+            "next_session_due": None if plan is None else plain(pr.next_session_due(versions, records.sessions)),
+            "sessions_planned": len(planned),
+            "sessions_done": len(done),
+            "minoxidil_doses": len(doses) if plan is not None and plan.minoxidil else None,
+            "minoxidil_per_day": len(plan.minoxidil_times) if plan is not None and plan.minoxidil else None,
+            "safety": self._findings([f for f in findings if f.severity in ("stop", "caution")]),
+            "photo_pairs": pairs,
+        }
 
     # --- profile and screening ---------------------------------------------------------------------
 
@@ -519,6 +553,24 @@ class JournalService(EditMixin):
         body = plain(report.to_dict())
         body["n_measurements"] = len(obs)
         return body, report
+
+    def treatment_events(self) -> list[Any]:
+        """The treatment's events for the charts' time axis (:func:`regrow.web._charts.treatment_events`)."""
+        from ._charts import treatment_events
+
+        with self._tx() as (session, me):
+            records = wire.journal_records(session, person_id=me)
+            first_minoxidil = jr.first_dose(session, person_id=me, kind="minoxidil")
+            last_visit = max((m.taken_at for m in jr.list_measurements(session, person_id=me)), default=None)
+        versions = records.versions()
+        return treatment_events(
+            start=versions[0].start_date if versions else None,
+            minoxidil_start=None if first_minoxidil is None else first_minoxidil.taken_at.date(),
+            plan_changes=[v.effective_from for v in versions[1:] if v.effective_from],
+            session_days=[s.performed_at.date() for s in records.sessions],
+            plan_active=records.plan is not None,
+            last_day=None if last_visit is None else _as_date(last_visit),
+        )
 
     # --- evidence ---------------------------------------------------------------------------------------
 

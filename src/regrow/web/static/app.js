@@ -37,8 +37,8 @@
       const list = el("ul", { class: "findings" });
       findings.forEach((f) => {
         const li = el("li", { class: "sev-" + f.severity });
-        li.append(el("span", { class: "badge" }, f.severity), " " + f.message + " ");
-        li.append(el("small", {}, "Rule " + f.rule_id + "; source: " + f.source));
+        li.append(el("span", { class: "badge" }, { stop: "Stop", caution: "Caution", info: "Note" }[f.severity] || f.severity), " " + f.message + " ");
+        li.append(el("small", {}, "Source: " + f.source));
         list.append(li);
       });
       live.append(el("p", {}, "Findings for this draft (nothing saved yet):"), list);
