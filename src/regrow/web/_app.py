@@ -185,11 +185,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ._api_edit import router as api_edit_router
     from ._pages import router as page_router
     from ._pages_edit import router as page_edit_router
+    from ._pages_guide import router as page_guide_router
 
     app.include_router(api_router)
     app.include_router(api_edit_router)
     app.include_router(page_router)
     app.include_router(page_edit_router)
+    app.include_router(page_guide_router)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
     @app.get("/favicon.ico", include_in_schema=False)

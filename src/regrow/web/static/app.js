@@ -184,6 +184,48 @@
     });
   }
 
+  // --- Compare: wipe between the before photo and the lined-up after photo ---------------------------
+  const wipe = document.getElementById("wipe");
+  const wipeRange = document.getElementById("wipe-range");
+  if (wipe && wipeRange) {
+    const after = document.getElementById("wipe-after");
+    const set = () => {
+      const v = Number(wipeRange.value);
+      after.style.clipPath = "inset(0 0 0 " + v + "%)";
+      wipe.style.setProperty("--wipe", v + "%");
+      wipeRange.setAttribute("aria-valuetext", v === 0 ? "all after" : v === 100 ? "all before" : v + "% before, " + (100 - v) + "% after");
+    };
+    wipeRange.addEventListener("input", set);
+    document.getElementById("wipe-control").hidden = false;
+    set();
+  }
+
+  // --- Photos: the capture guide shows the last photo of the site as a ghost over the new one ----------
+  const guideFile = document.getElementById("guide-file");
+  if (guideFile) {
+    document.getElementById("guide-tool").hidden = false;
+    const preview = document.getElementById("guide-preview");
+    const shot = document.getElementById("guide-shot");
+    const ghost = document.getElementById("guide-ghost");
+    const siteSelect = document.getElementById("guide-site");
+    const opacity = document.getElementById("guide-opacity");
+    const showGhost = () => {
+      const option = siteSelect.options[siteSelect.selectedIndex];
+      ghost.src = option ? option.dataset.src : "";
+      ghost.style.opacity = String(Number(opacity.value) / 100);
+    };
+    siteSelect.addEventListener("change", showGhost);
+    opacity.addEventListener("input", showGhost);
+    guideFile.addEventListener("change", () => {
+      const file = guideFile.files[0];
+      if (!file) return;
+      const reader = new FileReader();
+      reader.addEventListener("load", () => { shot.src = reader.result; preview.hidden = false; showGhost(); });
+      reader.readAsDataURL(file);
+    });
+    showGhost();
+  }
+
   // --- Forms with errors: move focus to the first error so keyboard and screen-reader users land there --
   const firstError = document.querySelector('[aria-invalid="true"], .form-errors');
   if (firstError) firstError.focus();
