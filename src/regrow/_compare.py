@@ -13,8 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Alignment", "align_photos", "apply_alignment"]
+__all__ = ["MAX_ERROR", "Alignment", "align_photos", "apply_alignment"]
 
+#: Phase-correlation error above which no shift is trusted (1 - normalised peak energy). Set on synthetic
+#: trichoscopy images (tests/test_compare.py): the same spot shifted, with noise, gives 0.2-0.3; unrelated
+#: images of the same density give 0.96-0.99.
+MAX_ERROR = 0.9
 #: Largest image side used to estimate the shift (larger images are shrunk for speed; the shift is scaled
 #: back to full size).
 ESTIMATE_SIDE_PX = 512
@@ -104,7 +108,7 @@ def align_photos(
     mov = (mov - mov.mean()) * np.outer(np.hanning(mov.shape[0]), np.hanning(mov.shape[1]))
     shift, error, _ = phase_cross_correlation(ref, mov, normalization=None, upsample_factor=4)
     dy, dx = (float(s) / shrink for s in shift)
-    found = bool(np.isfinite(error)) and abs(dy) < ref.shape[0] / shrink / 2 and abs(dx) < ref.shape[1] / shrink / 2
+    found = bool(np.isfinite(error)) and error <= MAX_ERROR and abs(dy) < ref.shape[0] / shrink / 2 and abs(dx) < ref.shape[1] / shrink / 2
     if not found:
         dy = dx = 0.0
     return Alignment(scale=scale, shift_y_px=dy, shift_x_px=dx, found=found, error=float(error))

@@ -46,7 +46,17 @@ def compare_page(request: Request) -> Response:
         a=_int(request, "a"),
         b=_int(request, "b"),
     )
-    return render(request, "compare.html", "compare", view=view, detections=request.query_params.get("detections") == "on")
+    alignment = None
+    if view["a"] is not None and view["a"]["id"] != view["b"]["id"]:
+        _, alignment = _ALIGNED.get(request.app.state.service, view["a"]["id"], view["b"]["id"], "image")
+    return render(
+        request,
+        "compare.html",
+        "compare",
+        view=view,
+        alignment=alignment,
+        detections=request.query_params.get("detections") == "on",
+    )
 
 
 @router.get("/compare/aligned.png")

@@ -13,7 +13,7 @@ __all__ = ["FIELD_WORDS", "VERDICT_LABELS", "plain_text", "rule_title", "verdict
 
 #: Field names whose plain form is more than the name with spaces (units spelled as people write them).
 FIELD_WORDS = {
-    "pain_0_10": "pain (0 to 10)",
+    "pain_0_10": "pain (0-10)",
     "um_per_px": "scale (µm per pixel)",
     "density_per_cm2": "density (hairs/cm²)",
     "needle_length_mm": "needle length (mm)",
@@ -51,7 +51,7 @@ def plain_text(value: Any) -> str:
     with a space, and quotes around single words dropped.
 
     >>> plain_text("edited session 3: pain_0_10 None -> 4")
-    'edited session 3: pain (0 to 10) empty -> 4'
+    'edited session 3: pain (0-10) empty -> 4'
     """
     if value is None:
         return "–"
