@@ -24,7 +24,7 @@ from ._records import number_attrs, text_maxlength
 from ._security import GuardMiddleware, csrf_token
 from ._service import JournalService
 from ._settings import Settings
-from ._wording import VERDICT_LABELS, plain_text, rule_title, verdict_sentence
+from ._wording import VERDICT_LABELS, first_sentence, plain_text, rule_title, verdict_sentence
 
 __all__ = ["InterfaceMiddleware", "create_app", "error_body", "error_response"]
 
@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates.env.globals["number_attrs"] = number_attrs
     templates.env.globals["text_maxlength"] = text_maxlength
     templates.env.filters["plain"] = plain_text
+    templates.env.filters["first_sentence"] = first_sentence
     templates.env.globals["rule_title"] = lambda rule_id: rule_title(service.rules, rule_id)
     templates.env.globals["verdict_sentence"] = verdict_sentence
     templates.env.globals["verdict_labels"] = VERDICT_LABELS

@@ -131,9 +131,8 @@ async def _submit(
 
 @router.get("/", summary="Today")
 def today_page(request: Request) -> Response:
-    data = _svc(request).today()
+    data, home = _svc(request).home()
     flagged = _svc(request).flagged_count()
-    home = _svc(request).dashboard()
     return render(
         request, "today.html", "today", today=data, home=home, flagged=flagged, flash=_flash(request)
     )
@@ -449,7 +448,8 @@ async def count_post(request: Request) -> Response:
 
 def progress_charts(request: Request, report: Any, body: dict[str, Any]) -> list[dict[str, Any]]:
     """Per site: its report entry and the narrow and wide chart of it (with the expected band and events)."""
-    events = _svc(request).treatment_events()
+    visits = [v["measured_on"] for site in body["sites"] for v in site["visits"]]
+    events = _svc(request).treatment_events(last_day=dt.date.fromisoformat(max(visits)) if visits else None)
     start = dt.date.fromisoformat(body["start"]) if body.get("start") else None
     return [
         {

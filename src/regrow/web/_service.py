@@ -43,10 +43,6 @@ def _row(obj: Any) -> dict[str, Any]:
     return plain(obj.as_dict())
 
 
-def _as_date(value: dt.date | dt.datetime) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(second=0, microsecond=0)
 
@@ -112,11 +108,17 @@ class JournalService(EditMixin):
 
     # --- today ----------------------------------------------------------------------------------------
 
-    def today(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
-        """What is due, minoxidil holds in force, open findings and adherence (``regrow today``)."""
-        now = now or _now()
+    def _records(self) -> pr.JournalRecords:
         with self._tx() as (session, me):
-            records = wire.journal_records(session, person_id=me)
+            return wire.journal_records(session, person_id=me)
+
+    def today(self, *, now: dt.datetime | None = None, records: pr.JournalRecords | None = None) -> dict[str, Any]:
+        """What is due, minoxidil holds in force, open findings and adherence (``regrow today``).
+
+        ``records``: the journal already read (:func:`regrow._wiring.journal_records`), to read it once.
+        """
+        now = now or _now()
+        records = records or self._records()
         plan = records.plan
         versions = records.versions()  # the past is scored by the plan version in force on its day
         due = [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
@@ -137,35 +139,39 @@ class JournalService(EditMixin):
         }
         return body
 
-    def dashboard(self, *, now: dt.datetime | None = None, window_days: int = 28) -> dict[str, Any]:
-        """The home page: per-site verdicts (the progress model's), the next session, adherence over the
-        last ``window_days`` days, open safety findings and each site's first and latest photo."""
+    def home(self, *, now: dt.datetime | None = None, window_days: int = 28) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(today, dashboard)`` for the home page, from one read of the journal.
+
+        The dashboard: per-site verdicts (the progress model's), the next session, sessions and minoxidil
+        doses over the last ``window_days`` days, open safety findings (stop and caution, from ``today``) and
+        each site's first and latest photo.
+        """
         now = now or _now()
-        today, since = now.date(), now.date() - dt.timedelta(days=window_days)
-        with self._tx() as (session, me):
-            records = wire.journal_records(session, person_id=me)
-        versions = records.versions()
-        planned = [d for d in pr.planned_session_dates(versions) if since < d <= today] if versions else []
-        done = [s for s in records.sessions if since < s.performed_at.date() <= today]
-        doses = [d for d in records.doses if d.kind == "minoxidil" and since < d.taken_at.date() <= today]
-        plan = records.plan
-        findings = pr.check_journal(records, self.rules, now=now)
-        report, _ = self.progress(trajectory=False) if records.plan or self.measurements() else ({}, None)
-        pairs = []
-        for site, items in self.photos()["sites"].items():
-            pairs.append({"site": site, "first": items[0], "latest": items[-1] if len(items) > 1 else None})
-        return {
+        records = self._records()
+        today_body = self.today(now=now, records=records)
+        day, since = now.date(), now.date() - dt.timedelta(days=window_days)
+        versions, plan = records.versions(), records.plan
+        planned = [d for d in pr.planned_session_dates(versions) if since < d <= day] if versions else []
+        done = [s for s in records.sessions if since < s.performed_at.date() <= day]
+        doses = [d for d in records.doses if d.kind == "minoxidil" and since < d.taken_at.date() <= day]
+        report, _ = self.progress(trajectory=False)
+        pairs = [
+            {"site": site, "first": items[0], "latest": items[-1] if len(items) > 1 else None}
+            for site, items in self.photos()["sites"].items()
+        ]
+        minoxidil = plan is not None and plan.minoxidil
+        dashboard = {
             "window_days": window_days,
-            "sites": [s for s in report.get("sites", [])],
-            "n_measurements": report.get("n_measurements", 0),
-            "next_session_due": None if plan is None else plain(pr.next_session_due(versions, records.sessions)),
+            "sites": report["sites"] if report["n_measurements"] else [],
+            "next_session_due": today_body["next_session_due"],
             "sessions_planned": len(planned),
             "sessions_done": len(done),
-            "minoxidil_doses": len(doses) if plan is not None and plan.minoxidil else None,
-            "minoxidil_per_day": len(plan.minoxidil_times) if plan is not None and plan.minoxidil else None,
-            "safety": self._findings([f for f in findings if f.severity in ("stop", "caution")]),
+            "minoxidil_doses": len(doses) if minoxidil else None,
+            "minoxidil_per_day": len(plan.minoxidil_times) if minoxidil else None,
+            "safety": [f for f in today_body["findings"] if f["severity"] in ("stop", "caution")],
             "photo_pairs": pairs,
         }
+        return today_body, dashboard
 
     # --- profile and screening ---------------------------------------------------------------------
 
@@ -554,22 +560,24 @@ class JournalService(EditMixin):
         body["n_measurements"] = len(obs)
         return body, report
 
-    def treatment_events(self) -> list[Any]:
-        """The treatment's events for the charts' time axis (:func:`regrow.web._charts.treatment_events`)."""
+    def treatment_events(self, *, last_day: dt.date | None = None) -> list[Any]:
+        """The treatment's events for the charts' time axis (:func:`regrow.web._charts.treatment_events`);
+        ``last_day``: the last visit (a pause runs up to it)."""
         from ._charts import treatment_events
 
         with self._tx() as (session, me):
-            records = wire.journal_records(session, person_id=me)
+            active = jr.get_active_plan(session, person_id=me)
+            plans = [pr.PlanRecord.from_mapping(p.as_dict()) for p in jr.list_plans(session, person_id=me)]
+            versions = () if active is None else pr.version_chain(plans, active_id=active.id)
             first_minoxidil = jr.first_dose(session, person_id=me, kind="minoxidil")
-            last_visit = max((m.taken_at for m in jr.list_measurements(session, person_id=me)), default=None)
-        versions = records.versions()
+            days = [s.performed_at.date() for s in jr.list_sessions(session, person_id=me)]
         return treatment_events(
             start=versions[0].start_date if versions else None,
             minoxidil_start=None if first_minoxidil is None else first_minoxidil.taken_at.date(),
             plan_changes=[v.effective_from for v in versions[1:] if v.effective_from],
-            session_days=[s.performed_at.date() for s in records.sessions],
-            plan_active=records.plan is not None,
-            last_day=None if last_visit is None else _as_date(last_visit),
+            session_days=days,
+            plan_active=active is not None,
+            last_day=last_day,
         )
 
     # --- evidence ---------------------------------------------------------------------------------------

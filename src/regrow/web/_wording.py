@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["FIELD_WORDS", "VERDICT_LABELS", "plain_text", "rule_title", "verdict_sentence"]
+__all__ = ["FIELD_WORDS", "VERDICT_LABELS", "first_sentence", "plain_text", "rule_title", "verdict_sentence"]
 
 #: Field names whose plain form is more than the name with spaces (units spelled as people write them).
 FIELD_WORDS = {
@@ -58,6 +58,19 @@ def plain_text(value: Any) -> str:
     text = _SNAKE.sub(_field, str(value))
     text = re.sub(r"\b(None|True|False|nan|null)\b", lambda m: _RAW[m.group(1)], text)
     return _ISO_TIME.sub(r"\1 \2", text)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def first_sentence(text: str | None) -> tuple[str, str]:
+    """``(first sentence, the rest)`` of a paragraph, for a summary that fits one screen.
+
+    >>> first_sentence("Possibly, as an add-on. For more, read on.")
+    ('Possibly, as an add-on.', 'For more, read on.')
+    """
+    parts = _SENTENCE_END.split((text or "").strip(), maxsplit=1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
 
 
 def rule_title(rules: Any, rule_id: str) -> str:
