@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_web import TARGET_P95_MS, _free_port, _percentile, _wait, build_journal, load  # noqa: E402
+from bench_web import TARGET_P95_MS, _free_port, _percentile, _wait, build_journal, load
 
 PAGES = (
     "/",
@@ -63,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in range(2):  # warm-up: first analysis of these data, template compilation
                     httpx.get(base + path, timeout=60.0)
                 times = load(
-                    base, path, requests=args.requests, concurrency=args.concurrency, max_seconds=args.max_seconds
+                    base,
+                    path,
+                    requests=args.requests,
+                    concurrency=args.concurrency,
+                    max_seconds=args.max_seconds,
                 )
                 if not times:  # every request ran past the time limit
                     failed.append(path)
@@ -84,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    print(f"{len(PAGES) - len(failed)} of {len(PAGES)} pages within p95 <= {TARGET_P95_MS:.0f} ms" + (f"; over: {', '.join(failed)}" if failed else ""))
+    print(
+        f"{len(PAGES) - len(failed)} of {len(PAGES)} pages within p95 <= {TARGET_P95_MS:.0f} ms"
+        + (f"; over: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

@@ -62,7 +62,9 @@ def _resize(image: np.ndarray, scale: float, shape: tuple[int, ...] | None = Non
     if abs(scale - 1.0) < 1e-6:
         return image
     channel_axis = 2 if image.ndim == 3 else None
-    return rescale(image, scale, order=1, preserve_range=True, anti_aliasing=scale < 1, channel_axis=channel_axis)
+    return rescale(
+        image, scale, order=1, preserve_range=True, anti_aliasing=scale < 1, channel_axis=channel_axis
+    )
 
 
 def _fit(image: np.ndarray, shape: tuple[int, int], fill: float = 0.0) -> np.ndarray:
@@ -108,7 +110,12 @@ def align_photos(
     mov = (mov - mov.mean()) * np.outer(np.hanning(mov.shape[0]), np.hanning(mov.shape[1]))
     shift, error, _ = phase_cross_correlation(ref, mov, normalization=None, upsample_factor=4)
     dy, dx = (float(s) / shrink for s in shift)
-    found = bool(np.isfinite(error)) and error <= MAX_ERROR and abs(dy) < ref.shape[0] / shrink / 2 and abs(dx) < ref.shape[1] / shrink / 2
+    found = (
+        bool(np.isfinite(error))
+        and error <= MAX_ERROR
+        and abs(dy) < ref.shape[0] / shrink / 2
+        and abs(dx) < ref.shape[1] / shrink / 2
+    )
     if not found:
         dy = dx = 0.0
     return Alignment(scale=scale, shift_y_px=dy, shift_x_px=dx, found=found, error=float(error))

@@ -19,7 +19,10 @@ MIN_TAP_PX = 44.0
 
 #: Internal details a person must never see: (pattern, what it is). Checked on ``document.body.innerText``.
 FORBIDDEN: tuple[tuple[str, str], ...] = (
-    (r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b", "a snake_case field or code name (pain_0_10, count_source, too_early)"),
+    (
+        r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b",
+        "a snake_case field or code name (pain_0_10, count_source, too_early)",
+    ),
     (r"\b[a-z]+\.[a-z]+(?:_[a-z]+)+\b", "a rule id (needle.clinic_only)"),
     (r"\bUNVERIFIED\b|\bVERIFIED\b", "a data-quality marker"),
     (r"\byi\b|\bvi\b", "meta-analysis symbols yi/vi"),
@@ -63,7 +66,8 @@ _AUDIT_JS = r"""
     const r = el.getBoundingClientRect();
     if (r.right > vw + 1 || r.left < -1) wide.push(name(el) + " spans " + Math.round(r.left) + ".." + Math.round(r.right));
   }
-  if (wide.length) problems.push("wider than the screen: " + wide.slice(0, 4).join("; ") + (wide.length > 4 ? " (+" + (wide.length - 4) + ")" : ""));
+  const some = (list) => list.slice(0, 4).join("; ") + (list.length > 4 ? " (+" + (list.length - 4) + ")" : "");
+  if (wide.length) problems.push("wider than the screen: " + some(wide));
   // text size: HTML text >= minText px, chart text (SVG, scaled by its viewBox) >= minChart px
   const small = new Set();
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -83,7 +87,7 @@ _AUDIT_JS = r"""
     }
     if (px + 0.05 < limit) small.add(name(el) + " " + px.toFixed(1) + " px");
   }
-  if (small.size) problems.push("text too small: " + Array.from(small).slice(0, 4).join("; ") + (small.size > 4 ? " (+" + (small.size - 4) + ")" : ""));
+  if (small.size) problems.push("text too small: " + some(Array.from(small)));
   // tap targets: a link inside a sentence is exempt (WCAG 2.5.8 "inline"); a tick box counts with its label
   const tiny = [];
   for (const el of document.body.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary")) {
@@ -100,7 +104,7 @@ _AUDIT_JS = r"""
     const r = box.getBoundingClientRect();
     if (r.width + 0.5 < minTap || r.height + 0.5 < minTap) tiny.push(name(el) + " " + Math.round(r.width) + "x" + Math.round(r.height));
   }
-  if (tiny.length) problems.push("tap targets under " + minTap + " px: " + tiny.slice(0, 4).join("; ") + (tiny.length > 4 ? " (+" + (tiny.length - 4) + ")" : ""));
+  if (tiny.length) problems.push("tap targets under " + minTap + " px: " + some(tiny));
   return problems;
 }
 """

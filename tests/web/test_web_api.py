@@ -87,7 +87,11 @@ def test_openapi_describes_every_api_route(client, app):
     # the local API index lists them too (no CDN-hosted Swagger UI)
     # /docs is the help for people (issue 14), not Swagger UI: nothing there loads from a CDN
     docs = client.get("/docs")
-    assert docs.status_code == 200 and "swagger" not in docs.text.lower() and "<script src=\"http" not in docs.text
+    assert (
+        docs.status_code == 200
+        and "swagger" not in docs.text.lower()
+        and '<script src="http' not in docs.text
+    )
     assert "/api/photos" in client.get("/api").text
 
 

@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from page_audit import audit_page, axe_violations
+from test_web_browser import CHROMIUM_ARGS, _chromium
 
 from conftest import serve
-from page_audit import audit_page, axe_violations
 from regrow.web import Settings, create_app, fill_demo
-from test_web_browser import CHROMIUM_ARGS, _chromium
 
 pytestmark = pytest.mark.browser
 
@@ -105,7 +105,11 @@ def test_every_page_at_phone_and_laptop_size(demo_server, artifacts_dir):
             for path in (*PAGES, *DEVELOPER_PAGES):
                 page.goto(url + path.format(**ids))
                 _wait_images(page)
-                name = (path.strip("/").split("?")[0].replace("/", "-") or "home").replace("{", "").replace("}", "")
+                name = (
+                    (path.strip("/").split("?")[0].replace("/", "-") or "home")
+                    .replace("{", "")
+                    .replace("}", "")
+                )
                 page.screenshot(path=str(artifacts_dir / f"product-{name}-{size}.png"), full_page=True)
                 found = audit_page(page)
                 if path in DEVELOPER_PAGES:
@@ -128,7 +132,11 @@ def test_home_verdicts_are_the_progress_models(demo_server):
 
     from regrow import journal as jr
     from regrow import progress as pg
-    from regrow.progress._journal import context_from_journal, expected_from_evidence, observations_from_journal
+    from regrow.progress._journal import (
+        context_from_journal,
+        expected_from_evidence,
+        observations_from_journal,
+    )
     from regrow.web._wording import VERDICT_LABELS
 
     url, _, database_url = demo_server
@@ -148,7 +156,9 @@ def test_home_verdicts_are_the_progress_models(demo_server):
         as_of = max(o.measured_on for o in obs)
         ctx = context_from_journal(session, person_id=me, as_of=as_of)
     engine.dispose()
-    report = pg.analyse_progress(obs, context=ctx, expected=expected_from_evidence((as_of - ctx.start).days / 7))
+    report = pg.analyse_progress(
+        obs, context=ctx, expected=expected_from_evidence((as_of - ctx.start).days / 7)
+    )
     model = {s.site: VERDICT_LABELS[str(s.verdict)] for s in report.sites}
     assert [site for site, _ in shown] == [s.site for s in report.sites]
     for site, sentence in shown:

@@ -84,7 +84,11 @@ def test_plain_text_words_field_names_and_raw_values():
 
 
 def test_verdict_sentence_names_the_models_verdict_and_interval():
-    site = {"site": "vertex", "verdict": "responding", "change_per_cm2": {"estimate": 12.4, "ci_lb": 3.1, "ci_ub": 21.7}}
+    site = {
+        "site": "vertex",
+        "verdict": "responding",
+        "change_per_cm2": {"estimate": 12.4, "ci_lb": 3.1, "ci_ub": 21.7},
+    }
     assert verdict_sentence(site) == (
         "Vertex: responding. Density changed by +12 hairs/cm² since the start (95% interval +3 to +22)."
     )
@@ -115,7 +119,12 @@ def test_events_mark_start_minoxidil_plan_changes_pauses_and_a_stop():
     # no session from the last one (2026-03-16) to the last visit: a pause up to that visit
     assert events[-1].kind == "paused" and events[-1].until == D(2026, 5, 1)
     stopped = treatment_events(
-        start=start, minoxidil_start=None, plan_changes=[], session_days=sessions, plan_active=False, last_day=None
+        start=start,
+        minoxidil_start=None,
+        plan_changes=[],
+        session_days=sessions,
+        plan_active=False,
+        last_day=None,
     )
     assert stopped[-1].kind == "stopped" and stopped[-1].on == sessions[-1]
 
@@ -132,8 +141,15 @@ def _site(weeks, values):
         )
         for w, v in zip(weeks, values, strict=True)
     )
-    trajectory = {"weeks": [0.0, 12.0, 24.0], "estimate": [80.0, 86.0, 92.0], "lb": [75.0, 80.0, 84.0], "ub": [85.0, 92.0, 100.0]}
-    return SimpleNamespace(visits=visits, trajectory=trajectory, baseline_per_cm2=SimpleNamespace(estimate=80.0))
+    trajectory = {
+        "weeks": [0.0, 12.0, 24.0],
+        "estimate": [80.0, 86.0, 92.0],
+        "lb": [75.0, 80.0, 84.0],
+        "ub": [85.0, 92.0, 100.0],
+    }
+    return SimpleNamespace(
+        visits=visits, trajectory=trajectory, baseline_per_cm2=SimpleNamespace(estimate=80.0)
+    )
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -141,7 +157,12 @@ def test_chart_geometry_stays_inside_its_frame(size):
     site = _site([-1, 4, 8, 12, 16, 20, 24], [79, 82, 80, 86, 88, 90, 93])
     expected = {"change_per_cm2": 10.0, "ci_lb": -5.0, "ci_ub": 25.0, "weeks": 12.0}
     events = treatment_events(
-        start=D(2026, 1, 1), minoxidil_start=None, plan_changes=[], session_days=[D(2026, 1, 1)], plan_active=False, last_day=None
+        start=D(2026, 1, 1),
+        minoxidil_start=None,
+        plan_changes=[],
+        session_days=[D(2026, 1, 1)],
+        plan_active=False,
+        last_day=None,
     )
     chart = site_chart(site, size=size, expected=expected, events=events, start=D(2026, 1, 1))
     width, height = chart["width"], chart["height"]
@@ -164,14 +185,20 @@ def test_home_sentences_carry_the_progress_verdicts(app, client):
     fill_demo(app, months=4, images=False, replicates=2, today=D(2026, 6, 1), seed=5)
     from regrow import journal as jr
     from regrow import progress as pg
-    from regrow.progress._journal import context_from_journal, expected_from_evidence, observations_from_journal
+    from regrow.progress._journal import (
+        context_from_journal,
+        expected_from_evidence,
+        observations_from_journal,
+    )
 
     with jr.session_scope(app.state.engine) as session:
         me = jr.get_or_create_default_person(session).id
         obs = observations_from_journal(session, person_id=me)
         as_of = max(o.measured_on for o in obs)
         ctx = context_from_journal(session, person_id=me, as_of=as_of)
-    report = pg.analyse_progress(obs, context=ctx, expected=expected_from_evidence((as_of - ctx.start).days / 7))
+    report = pg.analyse_progress(
+        obs, context=ctx, expected=expected_from_evidence((as_of - ctx.start).days / 7)
+    )
     page = client.get("/").text
     shown = re.findall(r'data-site="([^"]+)" data-verdict="([^"]+)">([^<]+)</li>', page)
     assert [(s, v) for s, v, _ in shown] == [(s.site, str(s.verdict)) for s in report.sites]
@@ -182,7 +209,13 @@ def test_home_sentences_carry_the_progress_verdicts(app, client):
             assert f"(95% interval {change.ci_lb:+.0f} to {change.ci_ub:+.0f})" in sentence
     assert "Last 4 weeks" in page and "Next session due" in page and "Safety" in page
     progress = client.get("/progress").text
-    for words in ("hairs per cm²", "weeks since you started", "What the trials saw", "chart-narrow", "chart-wide"):
+    for words in (
+        "hairs per cm²",
+        "weeks since you started",
+        "What the trials saw",
+        "chart-narrow",
+        "chart-wide",
+    ):
         assert words in progress
 
 
@@ -205,7 +238,7 @@ def test_compare_page_lines_up_two_visits(api, client, scalp):
     page = client.get("/compare", params={"site": "vertex"}).text
     shift = float(re.search(r"shifted by (\d+) pixels", page).group(1))
     assert abs(shift - (18**2 + 25**2) ** 0.5) <= 3
-    assert f'/compare/aligned.png?a={ids[0]}&amp;b={ids[1]}&amp;layer=image' in page
+    assert f"/compare/aligned.png?a={ids[0]}&amp;b={ids[1]}&amp;layer=image" in page
     assert 'id="wipe-range"' in page and "hairs counted" in page
     png = client.get("/compare/aligned.png", params={"a": ids[0], "b": ids[1], "layer": "overlay"})
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
@@ -214,7 +247,9 @@ def test_compare_page_lines_up_two_visits(api, client, scalp):
     swapped = client.get("/compare", params={"site": "vertex", "a": ids[1], "b": ids[0]}).text
     assert re.search(r'id="f-a" name="a"><option value="\d+" selected>2025-03-01', swapped)
     missing = client.get("/compare", params={"site": "crown"}, headers={"accept": "text/html"})
-    assert missing.status_code == 404 and "No photos of the site" in missing.text and "dashboard" in missing.text
+    assert (
+        missing.status_code == 404 and "No photos of the site" in missing.text and "dashboard" in missing.text
+    )
     assert client.get("/compare", params={"a": "x"}).status_code == 404
 
 

@@ -10,12 +10,13 @@ the treatment events on the time axis.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ChartEvent", "SIZES", "site_chart", "treatment_events"]
+__all__ = ["SIZES", "ChartEvent", "site_chart", "treatment_events"]
 
 #: (name, width, height, left, right, top, bottom, font size) in SVG units.
 SIZES = {
@@ -64,9 +65,11 @@ def treatment_events(
         if start is None or day > start:
             events.append(ChartEvent("changed", day, "plan changed"))
     days = sorted(set(session_days))
-    for before, after in zip(days, days[1:], strict=False):
+    for before, after in itertools.pairwise(days):
         if (after - before).days > PAUSE_AFTER_DAYS:
-            events.append(ChartEvent("paused", before, f"no sessions for {(after - before).days // 7} weeks", after))
+            events.append(
+                ChartEvent("paused", before, f"no sessions for {(after - before).days // 7} weeks", after)
+            )
     if days and not plan_active:
         events.append(ChartEvent("stopped", days[-1], "stopped"))
     elif days and last_day is not None and (last_day - days[-1]).days > PAUSE_AFTER_DAYS:

@@ -34,7 +34,9 @@ def compare_view(service: Any, *, site: str | None, a: int | None, b: int | None
     by_id = {p["id"]: p for p in photos}
     for name, value in (("before", a), ("after", b)):
         if value is not None and value not in by_id:
-            raise NotFoundError(f"Photo {value} ({name}) is not a photo of the {site}; choose one from the list.")
+            raise NotFoundError(
+                f"Photo {value} ({name}) is not a photo of the {site}; choose one from the list."
+            )
     first = by_id[a] if a is not None else photos[0]
     second = by_id[b] if b is not None else photos[-1]
     if first["taken_at"] > second["taken_at"]:

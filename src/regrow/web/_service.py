@@ -112,7 +112,9 @@ class JournalService(EditMixin):
         with self._tx() as (session, me):
             return wire.journal_records(session, person_id=me)
 
-    def today(self, *, now: dt.datetime | None = None, records: pr.JournalRecords | None = None) -> dict[str, Any]:
+    def today(
+        self, *, now: dt.datetime | None = None, records: pr.JournalRecords | None = None
+    ) -> dict[str, Any]:
         """What is due, minoxidil holds in force, open findings and adherence (``regrow today``).
 
         ``records``: the journal already read (:func:`regrow._wiring.journal_records`), to read it once.
@@ -121,7 +123,9 @@ class JournalService(EditMixin):
         records = records or self._records()
         plan = records.plan
         versions = records.versions()  # the past is scored by the plan version in force on its day
-        due = [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
+        due = (
+            [] if plan is None else pr.due_today(versions, records.sessions, records.doses, today=now.date())
+        )
         hold_hours = None if plan is None else plan.minoxidil_hold_hours
         holds = pr.active_holds(records.sessions, self.rules, now=now, hold_hours=hold_hours)
         body: dict[str, Any] = {
@@ -134,12 +138,16 @@ class JournalService(EditMixin):
             "adherence": None
             if plan is None
             else pr.adherence(versions, records.sessions, as_of=now.date()).to_dict(),
-            "next_session_due": None if plan is None else plain(pr.next_session_due(versions, records.sessions)),
+            "next_session_due": None
+            if plan is None
+            else plain(pr.next_session_due(versions, records.sessions)),
             "has_profile": records.profile is not None,
         }
         return body
 
-    def home(self, *, now: dt.datetime | None = None, window_days: int = 28) -> tuple[dict[str, Any], dict[str, Any]]:
+    def home(
+        self, *, now: dt.datetime | None = None, window_days: int = 28
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(today, dashboard)`` for the home page, from one read of the journal.
 
         The dashboard: per-site verdicts (the progress model's), the next session, sessions and minoxidil

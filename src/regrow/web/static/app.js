@@ -80,13 +80,21 @@
       const button = upForm.querySelector('button[type="submit"]');
       button.disabled = true;
       let failures = 0;
+      // one bar for the whole batch ("3 of 8 measured"), then one line per file
+      const overall = el("li", { class: "overall" });
+      const overallLabel = el("span", {}, "0 of " + files.length + " measured");
+      const overallBar = el("progress", { max: String(files.length), value: "0", "aria-label": "Images measured" });
+      overall.append(overallLabel, " ", overallBar);
+      list.append(overall);
       const sendOne = (index) => {
+        overallBar.value = index;
+        overallLabel.textContent = index + " of " + files.length + " measured";
         if (index >= files.length) {
           button.disabled = false;
           const done = el("li", { class: failures ? "error" : "ok", id: "upload-done" },
             failures ? failures + " of " + files.length + " file(s) were not stored." : "All " + files.length + " image(s) measured and stored.");
           list.append(done);
-          if (!failures) setTimeout(() => { window.location.href = "/photos"; }, 800);
+          if (!failures) setTimeout(() => { window.location.href = "/photos"; }, 1500);
           return;
         }
         const file = files[index];
