@@ -203,8 +203,8 @@ def test_before_after_slider_and_keyboard(demo_server, artifacts_dir):
         page.focus("#f-a")
         page.keyboard.press("ArrowDown")
         page.focus("#compare-form button[type=submit]")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/compare?**")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
         assert "a=" in page.url and "b=" in page.url
         browser.close()
 
@@ -227,3 +227,38 @@ def test_first_load_of_every_page_is_fast(demo_server):
         browser.close()
     slow = {path: round(ms) for path, ms in timings.items() if ms > 1000}
     assert not slow, f"first load over 1 s: {slow}"
+
+
+def test_capture_guide_lays_the_last_photo_over_a_new_one(demo_server, tmp_path, artifacts_dir):
+    """Picking a new photo in the capture guide shows it under the site's last photo, see-through; nothing
+    is uploaded (no request but the ghost image itself)."""
+    executable = _chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    from regrow.measure import synthesize
+
+    url, _, _ = demo_server
+    new_photo = tmp_path / "new.png"
+    from PIL import Image
+
+    Image.fromarray(
+        synthesize(shape=(300, 400), um_per_px=8.0, unit_density_per_cm2=70.0, seed=5).image
+    ).save(new_photo)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 375, "height": 667})
+        page.goto(url + "/photos")
+        expect(page.locator("#guide-preview")).to_be_hidden()
+        last_vertex = page.locator("#guide-site option[value=vertex]").get_attribute("data-src")
+        page.select_option("#guide-site", "vertex")
+        posts: list[str] = []
+        page.on("request", lambda r: posts.append(r.url) if r.method != "GET" else None)
+        page.set_input_files("#guide-file", str(new_photo))
+        expect(page.locator("#guide-preview")).to_be_visible()
+        assert page.locator("#guide-shot").get_attribute("src").startswith("data:image/png")
+        assert page.locator("#guide-ghost").get_attribute("src") == last_vertex
+        page.fill("#guide-opacity", "70")
+        assert page.locator("#guide-ghost").evaluate("e => getComputedStyle(e).opacity") == "0.7"
+        page.locator("#guide").screenshot(path=str(artifacts_dir / "product-capture-guide-phone.png"))
+        assert posts == []
+        browser.close()

@@ -213,25 +213,30 @@
   if (guideFile) {
     document.getElementById("guide-tool").hidden = false;
     const preview = document.getElementById("guide-preview");
-    const shot = document.getElementById("guide-shot");
-    const ghost = document.getElementById("guide-ghost");
+    // the images are made when a photo is picked (an image without a source would be a broken image)
+    const shot = el("img", { id: "guide-shot", alt: "Your new photo" });
+    const ghost = el("img", { id: "guide-ghost", class: "ghost", alt: "The last photo of the site, see-through, to line up with" });
     const siteSelect = document.getElementById("guide-site");
     const opacity = document.getElementById("guide-opacity");
     const showGhost = () => {
       const option = siteSelect.options[siteSelect.selectedIndex];
-      ghost.src = option ? option.dataset.src : "";
+      if (option && ghost.getAttribute("src") !== option.dataset.src) ghost.src = option.dataset.src;
       ghost.style.opacity = String(Number(opacity.value) / 100);
     };
-    siteSelect.addEventListener("change", showGhost);
-    opacity.addEventListener("input", showGhost);
+    siteSelect.addEventListener("change", () => { if (!preview.hidden) showGhost(); });
+    opacity.addEventListener("input", () => { if (!preview.hidden) showGhost(); });
     guideFile.addEventListener("change", () => {
       const file = guideFile.files[0];
       if (!file) return;
       const reader = new FileReader();
-      reader.addEventListener("load", () => { shot.src = reader.result; preview.hidden = false; showGhost(); });
+      reader.addEventListener("load", () => {
+        shot.src = reader.result;
+        if (!preview.firstChild) preview.append(shot, ghost);
+        preview.hidden = false;
+        showGhost();
+      });
       reader.readAsDataURL(file);
     });
-    showGhost();
   }
 
   // --- Forms with errors: move focus to the first error so keyboard and screen-reader users land there --
