@@ -190,6 +190,7 @@ def test_whole_path_in_chromium(server, tmp_path, artifacts_dir):
                 shot(page, "06-photos-upload-progress")
             page.wait_for_url(server + "/photos")
         expect(page.locator(".strip img")).to_have_count(8)
+        page.locator(".strip").last.scroll_into_view_if_needed()  # the photos load lazily, when in view
         _wait_true(page, "() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         alts = page.locator(".strip img").evaluate_all("els => els.map(e => e.alt)")
         assert all("hairs counted" in a for a in alts)
@@ -251,6 +252,7 @@ def test_whole_path_in_chromium(server, tmp_path, artifacts_dir):
         expect(page.locator(".flash")).to_contain_text("Restored")
         page.goto(server + "/photos")
         expect(page.locator(".strip img")).to_have_count(8)
+        page.locator(".strip").last.scroll_into_view_if_needed()
         _wait_true(page, "() => [...document.querySelectorAll('.strip img')].every(i => i.naturalWidth > 0)")
 
         # Phone-sized screen

@@ -47,8 +47,8 @@ def _field(match: re.Match[str]) -> str:
 
 
 def plain_text(value: Any) -> str:
-    """``value`` as text with field names in words, raw ``None``/``True``/``False`` as words, ISO times
-    with a space, and quotes around single words dropped.
+    """``value`` as text with field names in words, raw ``None``/``True``/``False`` as words, ``cm2`` as
+    ``cm²`` and ISO times with a space.
 
     >>> plain_text("edited session 3: pain_0_10 None -> 4")
     'edited session 3: pain (0-10) empty -> 4'
@@ -57,6 +57,7 @@ def plain_text(value: Any) -> str:
         return "–"
     text = _SNAKE.sub(_field, str(value))
     text = re.sub(r"\b(None|True|False|nan|null)\b", lambda m: _RAW[m.group(1)], text)
+    text = re.sub(r"\bcm2\b", "cm²", text)
     return _ISO_TIME.sub(r"\1 \2", text)
 
 
