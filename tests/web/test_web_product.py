@@ -265,3 +265,42 @@ def test_every_help_page_answers(client):
         page = client.get(f"/docs/{slug}")
         assert page.status_code == 200 and title in page.text
     assert client.get("/docs/nothing").status_code == 404
+
+
+def test_progress_context_is_reused_only_while_its_inputs_are_unchanged(app, api):
+    """The home and progress pages reuse the treatment context; any add, edit or delete makes a new one."""
+    from regrow import journal as jr
+    from regrow.progress._journal import context_from_journal, observations_from_journal
+    from regrow.web._service import _context_fingerprint
+
+    fill_demo(app, months=3, images=False, replicates=1, today=D(2026, 6, 1), seed=2)
+    service = app.state.service
+
+    def fingerprint():
+        with jr.session_scope(app.state.engine) as session:
+            return _context_fingerprint(session, jr.get_or_create_default_person(session).id)
+
+    def fresh_context():
+        with jr.session_scope(app.state.engine) as session:
+            me = jr.get_or_create_default_person(session).id
+            as_of = max(o.measured_on for o in observations_from_journal(session, person_id=me))
+            return context_from_journal(session, person_id=me, as_of=as_of)
+
+    first = fingerprint()
+    service.progress(trajectory=False)
+    assert fingerprint() == first  # reading changes nothing
+    sessions = api.get("/api/sessions").json()["sessions"]
+    last = sessions[-1]
+    # an edit (same count, same ids) still changes the fingerprint: the history records it
+    r = api.patch(f"/api/sessions/{last['id']}", json={"performed_at": "2026-05-31T07:00"})
+    assert r.status_code == 200, r.text
+    edited = fingerprint()
+    assert edited != first
+    service.progress(trajectory=False)
+    (cached,) = service._context_cache.values()
+    assert cached.last_session == fresh_context().last_session == D(2026, 5, 31)
+    assert api.delete(f"/api/sessions/{last['id']}").status_code == 200
+    assert fingerprint() != edited
+    service.progress(trajectory=False)
+    (cached,) = service._context_cache.values()
+    assert cached == fresh_context() and cached.last_session < D(2026, 5, 31)

@@ -43,6 +43,26 @@ def _row(obj: Any) -> dict[str, Any]:
     return plain(obj.as_dict())
 
 
+def _context_fingerprint(session: Any, person_id: int) -> tuple[Any, ...]:
+    """What the treatment context (:func:`regrow.progress._journal.context_from_journal`) is read from, in
+    a few aggregate queries: row count and newest id of the plans, sessions and doses, the profile's last
+    update, and the count and newest id of the journal's history (every add, edit and delete writes one, from
+    any interface). Equal fingerprints mean the same inputs, so a context computed for one is still right."""
+    from sqlalchemy import func, select
+
+    from regrow.journal import _models as m
+
+    out: list[Any] = []
+    for model in (m.Plan, m.TreatmentSession, m.AdjunctDose, m.Change):
+        out.extend(
+            session.execute(
+                select(func.count(model.id), func.max(model.id)).where(model.person_id == person_id)
+            ).one()
+        )
+    out.append(session.execute(select(m.Profile.updated_at).where(m.Profile.person_id == person_id)).scalar())
+    return tuple(out)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(second=0, microsecond=0)
 
@@ -87,6 +107,7 @@ class JournalService(EditMixin):
         self._evidence: tuple[Any, list[Any], dict[str, Any]] | None = None
         self._png_cache: dict[tuple[str, str], bytes | None] = {}
         self._progress_cache: dict[tuple[Any, ...], Any] = {}
+        self._context_cache: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
     # --- plumbing -----------------------------------------------------------------------------------
@@ -549,7 +570,13 @@ class JournalService(EditMixin):
         with self._tx() as (session, me):
             obs = observations_from_journal(session, person_id=me)
             as_of = max((o.measured_on for o in obs), default=None)
-            ctx = context_from_journal(session, person_id=me, as_of=as_of)
+            key = (_context_fingerprint(session, me), as_of, dt.date.today() if as_of is None else None)
+            with self._lock:
+                ctx = self._context_cache.get(key)
+            if ctx is None:
+                ctx = context_from_journal(session, person_id=me, as_of=as_of)
+                with self._lock:
+                    self._context_cache = {key: ctx}  # the newest only: a change makes a new key
         weeks = (as_of - ctx.start).days / 7.0 if (as_of and ctx.start) else None
         expected = expected_from_evidence(weeks)
         # The analysis is a pure function of its inputs: memoise it on them (always fresh, never stale).
