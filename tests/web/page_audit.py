@@ -27,6 +27,10 @@ FORBIDDEN: tuple[tuple[str, str], ...] = (
     (r"\bUNVERIFIED\b|\bVERIFIED\b", "a data-quality marker"),
     (r"\byi\b|\bvi\b", "meta-analysis symbols yi/vi"),
     (r"(?<![\w-])--[a-z][a-z-]+", "a command-line flag"),
+    (
+        r"`?regrow (?:device|log|plan|serve|measure|photo|progress|evidence|export|import|demo|today)\b",
+        "a command",
+    ),
     (r"/tmp/|\\Temp\\|regrow-demo-|\.sqlite\b|\.ya?ml\b|\.py\b", "a file path or file name"),
     (r"\bNone\b|\bnan\b|\bNaN\b|\bTrue\b|\bFalse\b|\bnull\b", "a raw programming value"),
     (r"\bTraceback\b|\bException\b|\bsha256\b", "a programming detail"),

@@ -81,6 +81,8 @@ def test_plain_text_words_field_names_and_raw_values():
     assert plain_text("retired_at None -> '2026-10-30T19:00:00'") == "retired at empty -> '2026-10-30 19:00'"
     assert plain_text("minoxidil True") == "minoxidil yes"
     assert plain_text(None) == "–"
+    unknown = "Unknown device 1; must be one of your device ids: none yet (add one with `regrow device add`)."
+    assert plain_text(unknown) == "Unknown device 1; must be one of your device ids: none yet."
 
 
 def test_verdict_sentence_names_the_models_verdict_and_interval():

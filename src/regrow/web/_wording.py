@@ -55,7 +55,9 @@ def plain_text(value: Any) -> str:
     """
     if value is None:
         return "–"
-    text = _SNAKE.sub(_field, str(value))
+    # a hint for the command line ("(add one with `regrow device add`)") means nothing on a page
+    text = re.sub(r"\s*\([^()]*`regrow [^`]*`[^()]*\)", "", str(value))
+    text = _SNAKE.sub(_field, text)
     text = re.sub(r"\b(None|True|False|nan|null)\b", lambda m: _RAW[m.group(1)], text)
     text = re.sub(r"\bcm2\b", "cm²", text)
     return _ISO_TIME.sub(r"\1 \2", text)
