@@ -306,3 +306,47 @@ def test_progress_context_is_reused_only_while_its_inputs_are_unchanged(app, api
     service.progress(trajectory=False)
     (cached,) = service._context_cache.values()
     assert cached == fresh_context() and cached.last_session < D(2026, 5, 31)
+
+
+def _wait_jobs(client, ids: list[int], timeout_s: float = 60.0) -> list[dict]:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        jobs = client.get("/api/photos/jobs", params={"ids": ",".join(map(str, ids))}).json()["jobs"]
+        if all(j["state"] in ("done", "failed") for j in jobs):
+            return jobs
+        assert time.monotonic() < deadline, f"jobs still running: {jobs}"
+        time.sleep(0.1)
+
+
+def test_background_upload_answers_at_once_and_measures_in_turn(app, api, client, scalp):
+    good = _jpeg(scalp)
+    broken = good[: len(good) // 3]  # a JPEG cut short: it reads as a JPEG, measuring it fails
+    r = api.post(
+        "/api/photos",
+        params={"background": "true"},
+        data={"site": "vertex", "taken_at": "2025-03-01", "um_per_px": str(UM_PER_PX)},
+        files=[("files", ("good.jpg", good, "image/jpeg")), ("files", ("cut.jpg", broken, "image/jpeg"))],
+    )
+    assert r.status_code == 202, r.text
+    items = r.json()["items"]
+    assert [i["name"] for i in items] == ["good.jpg", "cut.jpg"]
+    assert all(i["job"]["state"] in ("queued", "measuring", "done", "failed") for i in items)
+    done, cut = _wait_jobs(client, [i["job"]["id"] for i in items])
+    assert done["state"] == "done" and done["measurement"]["hair_count"] > 0
+    assert cut["state"] == "failed" and cut["error"]["message"] and "Traceback" not in cut["error"]["message"]
+    photos = api.get("/api/photos").json()["photos"]
+    assert [p["id"] for p in photos] == [done["photo"]["id"]]  # the failed one stored nothing
+    assert client.get("/api/photos/jobs").json()["pending"] == 0
+    assert client.get("/api/photos/jobs", params={"ids": "x"}).status_code == 422
+    # the same image again is a likely duplicate: the job fails with the label that confirms it
+    again = api.post(
+        "/api/photos",
+        params={"background": "true"},
+        data={"site": "vertex", "taken_at": "2025-03-01", "um_per_px": str(UM_PER_PX)},
+        files=[("files", ("good.jpg", good, "image/jpeg"))],
+    )
+    (dup,) = _wait_jobs(client, [again.json()["items"][0]["job"]["id"]])
+    assert dup["state"] == "failed" and dup["error"]["code"] == "duplicate" and dup["duplicate_label"]
+    app.state.measure_queue.shutdown()

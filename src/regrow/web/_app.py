@@ -24,6 +24,7 @@ from ._records import number_attrs, text_maxlength
 from ._security import GuardMiddleware, csrf_token
 from ._service import JournalService
 from ._settings import Settings
+from ._uploads import MeasureQueue
 from ._wording import VERDICT_LABELS, first_sentence, plain_text, rule_title, verdict_sentence
 
 __all__ = ["InterfaceMiddleware", "create_app", "error_body", "error_response"]
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     app.state.engine = engine
     app.state.flash = {}
+    app.state.measure_queue = MeasureQueue()
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.globals["version"] = __version__
     templates.env.globals["number_attrs"] = number_attrs
@@ -214,7 +216,14 @@ def page_context(request: Request, page: str, **values: Any) -> dict[str, Any]:
     """The context every page template gets: the CSRF token, the active nav item, the date limits of the
     plausibility rules (``min``/``max`` of date inputs) and the values."""
     limits = request.app.state.service.date_limits()
-    return {"page": page, "csrf_token": csrf_token(request), "limits": limits, **values}
+    measuring = request.app.state.measure_queue.pending()
+    return {
+        "page": page,
+        "csrf_token": csrf_token(request),
+        "limits": limits,
+        "measuring": measuring,
+        **values,
+    }
 
 
 def render(request: Request, template: str, page: str, status_code: int = 200, **values: Any) -> HTMLResponse:

@@ -80,66 +80,116 @@
       const button = upForm.querySelector('button[type="submit"]');
       button.disabled = true;
       let failures = 0;
+      let finished = 0;
       // one bar for the whole batch ("3 of 8 measured"), then one line per file
       const overall = el("li", { class: "overall" });
       const overallLabel = el("span", {}, "0 of " + files.length + " measured");
       const overallBar = el("progress", { max: String(files.length), value: "0", "aria-label": "Images measured" });
       overall.append(overallLabel, " ", overallBar);
       list.append(overall);
-      const sendOne = (index) => {
-        overallBar.value = index;
-        overallLabel.textContent = index + " of " + files.length + " measured";
-        if (index >= files.length) {
-          button.disabled = false;
-          const done = el("li", { class: failures ? "error" : "ok", id: "upload-done" },
-            failures ? failures + " of " + files.length + " file(s) were not stored." : "All " + files.length + " image(s) measured and stored.");
-          list.append(done);
-          if (!failures) setTimeout(() => { window.location.href = "/photos"; }, 1500);
-          return;
+      const jobs = new Map();  // job id -> {file, label, bar, item}
+      const finish = (entry, ok, text) => {
+        entry.bar.remove();
+        entry.label.textContent = text;
+        entry.item.className = ok ? "ok" : "error";
+        finished += 1;
+        if (!ok) failures += 1;
+        overallBar.value = finished;
+        overallLabel.textContent = finished + " of " + files.length + " measured";
+        if (finished < files.length) return;
+        button.disabled = false;
+        list.append(el("li", { class: failures ? "error" : "ok", id: "upload-done" },
+          failures ? failures + " of " + files.length + " file(s) were not stored." : "All " + files.length + " image(s) measured and stored."));
+        if (!failures) setTimeout(() => { window.location.href = "/photos"; }, 1500);
+      };
+      const failed = (entry, body, status) => {
+        const error = body.error || {};
+        if (error.code === "duplicate") {
+          offerDuplicate(body.duplicate_label, body.confirm || "allow_duplicate");
+          finish(entry, false, entry.file.name + ": " + error.message.split(" If ")[0] + " Tick '" + body.duplicate_label + "' below and upload it again if it is right.");
+        } else {
+          finish(entry, false, entry.file.name + ": " + (error.message || "failed (" + status + ")"));
         }
+      };
+      // the server measures one image at a time; ask how the jobs are doing until none is left
+      const poll = () => {
+        if (!jobs.size) return;
+        fetch("/api/photos/jobs?ids=" + Array.from(jobs.keys()).join(","), { credentials: "same-origin" })
+          .then((r) => r.json())
+          .then((body) => {
+            (body.jobs || []).forEach((job) => {
+              const entry = jobs.get(job.id);
+              if (!entry) return;
+              if (job.state === "measuring") entry.label.textContent = entry.file.name + ": measuring…";
+              if (job.state === "done") {
+                const m = job.measurement;
+                finish(entry, true, entry.file.name + ": " + m.hair_count + " hairs counted, " + Math.round(m.density_per_cm2) + " hairs/cm²");
+                jobs.delete(job.id);
+              } else if (job.state === "failed") {
+                failed(entry, job, job.status);
+                jobs.delete(job.id);
+              }
+            });
+          })
+          .catch(() => {})
+          .then(() => { if (jobs.size) setTimeout(poll, 600); });
+      };
+      const sendOne = (index) => {
+        if (index >= files.length) { poll(); return; }
         const file = files[index];
         const item = el("li", {});
         const label = el("span", {}, file.name + ": uploading");
         const bar = el("progress", { max: "100", value: "0", "aria-label": "Upload of " + file.name });
         item.append(label, " ", bar);
         list.append(item);
+        const entry = { file, label, bar, item };
         const data = new FormData();
         new FormData(upForm).forEach((value, key) => { if (key !== "files") data.append(key, value); });
         data.append("files", file, file.name);
         const xhr = new XMLHttpRequest();
-        xhr.open("POST", upForm.dataset.api);
+        xhr.open("POST", upForm.dataset.api + "?background=true");
         xhr.setRequestHeader("x-csrf-token", token());
         xhr.upload.addEventListener("progress", (e) => {
           if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
         });
-        xhr.upload.addEventListener("load", () => { bar.removeAttribute("value"); label.textContent = file.name + ": measuring…"; });
         xhr.addEventListener("load", () => {
           let body = {};
           try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
-          bar.remove();
-          if (xhr.status === 201 && body.items && !body.items[0].error) {
-            const m = body.items[0].measurement;
-            label.textContent = file.name + ": " + m.hair_count + " hairs (" + m.count_source + "), " + Math.round(m.density_per_cm2) + " hairs/cm²";
-            item.className = "ok";
+          const first = (body.items && body.items[0]) || body;
+          if (xhr.status === 202 && first.job) {
+            bar.removeAttribute("value");  // indeterminate while it waits and is measured
+            label.textContent = file.name + ": waiting to be measured";
+            jobs.set(first.job.id, entry);
           } else {
-            failures += 1;
-            const failed = (body.items && body.items[0]) || body;
-            const error = failed.error || body.error;
-            if (error && error.code === "duplicate") {
-              label.textContent = file.name + ": " + error.message.split(" If ")[0] + " Tick '" + failed.duplicate_label + "' below and upload it again if it is right.";
-              offerDuplicate(failed.duplicate_label, failed.confirm || "allow_duplicate");
-            } else {
-              label.textContent = file.name + ": " + ((error && error.message) || "failed (" + xhr.status + ")");
-            }
-            item.className = "error";
+            failed(entry, first.error ? first : body, xhr.status);
           }
           sendOne(index + 1);
         });
-        xhr.addEventListener("error", () => { failures += 1; label.textContent = file.name + ": network error"; sendOne(index + 1); });
+        xhr.addEventListener("error", () => { finish(entry, false, file.name + ": network error"); sendOne(index + 1); });
         xhr.send(data);
       };
       sendOne(0);
     });
+  }
+
+  // --- Any page: photos still being measured in the background ------------------------------------
+  const banner = document.getElementById("measuring-banner");
+  if (banner) {
+    const text = banner.querySelector("span");
+    const check = () => {
+      fetch("/api/photos/jobs", { credentials: "same-origin" })
+        .then((r) => r.json())
+        .then((body) => {
+          if (body.pending) {
+            text.textContent = "Measuring " + body.pending + " photo" + (body.pending === 1 ? "" : "s") + " in the background…";
+            setTimeout(check, 2000);
+          } else {
+            text.textContent = "All photos are measured.";
+          }
+        })
+        .catch(() => {});
+    };
+    setTimeout(check, 2000);
   }
 
   // --- Data: one more confirmation before deleting everything -------------------------------------
