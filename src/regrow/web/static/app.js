@@ -156,7 +156,10 @@
           let body = {};
           try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
           const first = (body.items && body.items[0]) || body;
-          if (xhr.status === 202 && first.job) {
+          if (xhr.status === 201 && first.measurement) {  // a server that measured it at once
+            const m = first.measurement;
+            finish(entry, true, file.name + ": " + m.hair_count + " hairs counted, " + Math.round(m.density_per_cm2) + " hairs/cm²");
+          } else if (xhr.status === 202 && first.job) {
             bar.removeAttribute("value");  // indeterminate while it waits and is measured
             label.textContent = file.name + ": waiting to be measured";
             jobs.set(first.job.id, entry);
