@@ -446,7 +446,7 @@ async def count_post(request: Request) -> Response:
 # --- progress and evidence ---------------------------------------------------------------------------------
 
 
-def progress_charts(request: Request, report: Any, body: dict[str, Any]) -> list[dict[str, Any]]:
+def _progress_charts(request: Request, report: Any, body: dict[str, Any]) -> list[dict[str, Any]]:
     """Per site: its report entry and the narrow and wide chart of it (with the expected band and events)."""
     visits = [v["measured_on"] for site in body["sites"] for v in site["visits"]]
     events = _svc(request).treatment_events(last_day=dt.date.fromisoformat(max(visits)) if visits else None)
@@ -475,7 +475,7 @@ def progress_page(request: Request) -> Response:
         "progress.html",
         "progress",
         report=body,
-        sites=progress_charts(request, report, body),
+        sites=_progress_charts(request, report, body),
         caveats=caveats,
         labels=VERDICT_LABELS,
     )
