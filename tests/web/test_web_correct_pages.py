@@ -203,7 +203,7 @@ def test_history_page_lists_what_when_old_new_and_interface(client, api, device)
     assert page.index("edited device 1: name &#39;Roller&#39; -&gt; &#39;MF8&#39;") < page.index(
         "edited device 1: lot empty"  # raw None in words
     )
-    assert "· web" in page and "· api" in page
+    assert "· on these pages" in page and "· through the JSON API" in page
     assert re.search(
         r'<td data-label="Row">device 1</td><td data-label="Field">lot</td><td data-label="Old">–</td>'
         r'<td data-label="New">L-42</td>',
