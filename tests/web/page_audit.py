@@ -35,6 +35,7 @@ FORBIDDEN: tuple[tuple[str, str], ...] = (
     (r"\bNone\b|\bnan\b|\bNaN\b|\bTrue\b|\bFalse\b|\bnull\b", "a raw programming value"),
     (r"\bTraceback\b|\bException\b|\bsha256\b", "a programming detail"),
     (r"\b(?:REML|DerSimonian|Knapp|HKSJ|I²)\b(?![^(]*\))", "an unexplained statistical term"),
+    (r"\b(?:CI|SD|I2|yi|vi|tau\^?2)\b", "statistical shorthand"),
 )
 
 _AUDIT_JS = r"""

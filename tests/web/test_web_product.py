@@ -81,6 +81,9 @@ def test_plain_text_words_field_names_and_raw_values():
     assert plain_text("retired_at None -> '2026-10-30T19:00:00'") == "retired at empty -> '2026-10-30 19:00'"
     assert plain_text("minoxidil True") == "minoxidil yes"
     assert plain_text(None) == "–"
+    assert plain_text("30.7 hairs/cm2 (95% CI -49 to 110); I2 = 89%; SDs imputed") == (
+        "30.7 hairs/cm² (95% interval -49 to 110); I² = 89%; standard deviations imputed"
+    )
     unknown = "Unknown device 1; must be one of your device ids: none yet (add one with `regrow device add`)."
     assert plain_text(unknown) == "Unknown device 1; must be one of your device ids: none yet."
 

@@ -48,7 +48,7 @@ def _field(match: re.Match[str]) -> str:
 
 def plain_text(value: Any) -> str:
     """``value`` as text with field names in words, raw ``None``/``True``/``False`` as words, ``cm2`` as
-    ``cm²`` and ISO times with a space.
+    ``cm²``, statistical shorthand (CI, SD, I2) in words and ISO times with a space.
 
     >>> plain_text("edited session 3: pain_0_10 None -> 4")
     'edited session 3: pain (0-10) empty -> 4'
@@ -60,6 +60,13 @@ def plain_text(value: Any) -> str:
     text = _SNAKE.sub(_field, text)
     text = re.sub(r"\b(None|True|False|nan|null)\b", lambda m: _RAW[m.group(1)], text)
     text = re.sub(r"\bcm2\b", "cm²", text)
+    # statistical shorthand of the evidence texts, in the words the Evidence page explains
+    text = re.sub(r"\b(\d+)% CI\b", r"\1% interval", text)
+    text = re.sub(r"\bCIs\b", "intervals", text)
+    text = re.sub(r"\bCI\b", "interval", text)
+    text = re.sub(r"\bSDs\b", "standard deviations", text)
+    text = re.sub(r"\bSD\b", "standard deviation", text)
+    text = re.sub(r"\bI2\b", "I²", text)
     return _ISO_TIME.sub(r"\1 \2", text)
 
 
