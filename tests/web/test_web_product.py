@@ -276,14 +276,14 @@ def test_progress_context_is_reused_only_while_its_inputs_are_unchanged(app, api
     """The home and progress pages reuse the treatment context; any add, edit or delete makes a new one."""
     from regrow import journal as jr
     from regrow.progress._journal import context_from_journal, observations_from_journal
-    from regrow.web._service import _context_fingerprint
+    from regrow.web._service import _journal_fingerprint
 
     fill_demo(app, months=3, images=False, replicates=1, today=D(2026, 6, 1), seed=2)
     service = app.state.service
 
     def fingerprint():
         with jr.session_scope(app.state.engine) as session:
-            return _context_fingerprint(session, jr.get_or_create_default_person(session).id)
+            return _journal_fingerprint(session, jr.get_or_create_default_person(session).id)
 
     def fresh_context():
         with jr.session_scope(app.state.engine) as session:
@@ -353,3 +353,29 @@ def test_background_upload_answers_at_once_and_measures_in_turn(app, api, client
     (dup,) = _wait_jobs(client, [again.json()["items"][0]["job"]["id"]])
     assert dup["state"] == "failed" and dup["error"]["code"] == "duplicate" and dup["duplicate_label"]
     app.state.measure_queue.shutdown()
+
+
+def test_journal_records_are_reused_until_anything_changes_even_from_another_process(app, api, web_settings):
+    """The records behind Today, Home, Plan and Profile are read once per state of the journal; a change
+    made elsewhere (here: a second app on the same file, as the CLI would be) is seen at once."""
+    from regrow.web import create_app
+
+    fill_demo(app, months=2, images=False, replicates=1, today=D(2026, 6, 1), seed=4)
+    service = app.state.service
+    first = service._records()
+    assert service._records() is first  # nothing changed: the same object
+    other = create_app(web_settings)
+    try:
+        device = other.state.service.devices()[-1]
+        other.state.service.retire_device(device["id"], reason="blunt", at=None)
+    finally:
+        other.state.engine.dispose()
+    after = service._records()
+    assert after is not first
+    retired = next(d for d in after.devices if d.id == device["id"])
+    assert retired.retired_at is not None
+    assert any(d["retired_at"] for d in api.get("/api/devices").json()["devices"] if d["id"] == device["id"])
+    # an edit that keeps every count and id (a session's pain score) is seen too: the history has it
+    session = api.get("/api/sessions").json()["sessions"][-1]
+    assert api.patch(f"/api/sessions/{session['id']}", json={"pain_0_10": 9}).status_code == 200
+    assert next(s for s in service._records().sessions if s.id == session["id"]).pain_0_10 == 9

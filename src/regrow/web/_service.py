@@ -43,17 +43,27 @@ def _row(obj: Any) -> dict[str, Any]:
     return plain(obj.as_dict())
 
 
-def _context_fingerprint(session: Any, person_id: int) -> tuple[Any, ...]:
-    """What the treatment context (:func:`regrow.progress._journal.context_from_journal`) is read from, in
-    a few aggregate queries: row count and newest id of the plans, sessions and doses, the profile's last
-    update, and the count and newest id of the journal's history (every add, edit and delete writes one, from
-    any interface). Equal fingerprints mean the same inputs, so a context computed for one is still right."""
+def _journal_fingerprint(session: Any, person_id: int) -> tuple[Any, ...]:
+    """What the journal-wide records (:func:`regrow._wiring.journal_records`) and the treatment context
+    (:func:`regrow.progress._journal.context_from_journal`) are read from, in a few aggregate queries: the
+    row count and newest id of each table they read, the profile's last update, and the count and newest id
+    of the journal's history (every add, edit and delete writes one, from any interface). Equal fingerprints
+    mean the same inputs, so what was computed for one is still right."""
     from sqlalchemy import func, select
 
     from regrow.journal import _models as m
 
     out: list[Any] = []
-    for model in (m.Plan, m.TreatmentSession, m.AdjunctDose, m.Change):
+    for model in (
+        m.Plan,
+        m.TreatmentSession,
+        m.AdjunctDose,
+        m.Device,
+        m.Disinfection,
+        m.AdverseEvent,
+        m.ScreeningAnswer,
+        m.Change,
+    ):
         out.extend(
             session.execute(
                 select(func.count(model.id), func.max(model.id)).where(model.person_id == person_id)
@@ -108,6 +118,7 @@ class JournalService(EditMixin):
         self._png_cache: dict[tuple[str, str], bytes | None] = {}
         self._progress_cache: dict[tuple[Any, ...], Any] = {}
         self._context_cache: dict[tuple[Any, ...], Any] = {}
+        self._records_cache: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
     # --- plumbing -----------------------------------------------------------------------------------
@@ -129,9 +140,20 @@ class JournalService(EditMixin):
 
     # --- today ----------------------------------------------------------------------------------------
 
-    def _records(self) -> pr.JournalRecords:
-        with self._tx() as (session, me):
-            return wire.journal_records(session, person_id=me)
+    def _records(self, session: Any = None, me: int | None = None) -> pr.JournalRecords:
+        """The journal-wide records, reused while :func:`_journal_fingerprint` is unchanged (reading every
+        dose of five years takes most of a page's time)."""
+        if session is None:
+            with self._tx() as (session, me):
+                return self._records(session, me)
+        key = _journal_fingerprint(session, me)
+        with self._lock:
+            cached = self._records_cache.get(key)
+        if cached is None:
+            cached = wire.journal_records(session, person_id=me)
+            with self._lock:
+                self._records_cache = {key: cached}  # the newest only: a change makes a new key
+        return cached
 
     def today(
         self, *, now: dt.datetime | None = None, records: pr.JournalRecords | None = None
@@ -208,7 +230,7 @@ class JournalService(EditMixin):
         """The profile, screening answers and the screening findings."""
         with self._tx() as (session, me):
             profile = jr.get_profile(session, person_id=me)
-            records = wire.journal_records(session, person_id=me)
+            records = self._records(session, me)
             return {
                 "person_id": me,
                 "profile": None if profile is None else _row(profile),
@@ -293,7 +315,7 @@ class JournalService(EditMixin):
         """The active plan, its planned session dates, next session due, adherence and findings."""
         with self._tx() as (session, me):
             row = jr.get_active_plan(session, person_id=me)
-            records = wire.journal_records(session, person_id=me)
+            records = self._records(session, me)
             history = [_row(p) for p in jr.list_plans(session, person_id=me)]
         if row is None:
             return {
@@ -570,7 +592,7 @@ class JournalService(EditMixin):
         with self._tx() as (session, me):
             obs = observations_from_journal(session, person_id=me)
             as_of = max((o.measured_on for o in obs), default=None)
-            key = (_context_fingerprint(session, me), as_of, dt.date.today() if as_of is None else None)
+            key = (_journal_fingerprint(session, me), as_of, dt.date.today() if as_of is None else None)
             with self._lock:
                 ctx = self._context_cache.get(key)
             if ctx is None:
