@@ -119,6 +119,7 @@ class JournalService(EditMixin):
         self._progress_cache: dict[tuple[Any, ...], Any] = {}
         self._context_cache: dict[tuple[Any, ...], Any] = {}
         self._records_cache: dict[tuple[Any, ...], Any] = {}
+        self._history_cache: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
     # --- plumbing -----------------------------------------------------------------------------------
