@@ -379,3 +379,27 @@ def test_journal_records_are_reused_until_anything_changes_even_from_another_pro
     session = api.get("/api/sessions").json()["sessions"][-1]
     assert api.patch(f"/api/sessions/{session['id']}", json={"pain_0_10": 9}).status_code == 200
     assert next(s for s in service._records().sessions if s.id == session["id"]).pain_0_10 == 9
+
+
+def test_history_is_reused_until_a_change_and_sees_changes_from_elsewhere(app, api, web_settings):
+    from regrow.web import create_app
+
+    api.post("/api/devices", json={"name": "Roller", "kind": "roller", "needle_length_mm": 0.5})
+    service = app.state.service
+    first = service.history(limit=10)
+    assert service.history(limit=10) is first  # nothing changed: reused
+    other = create_app(web_settings)  # a second process on the same journal, as the CLI would be
+    try:
+        other.state.service.add_note({"text": "from elsewhere"})
+    finally:
+        other.state.engine.dispose()
+    after = service.history(limit=10)
+    assert after is not first and len(after["history"]) == len(first["history"]) + 1
+    assert (
+        "note" in after["history"][0]["summary"]
+        and after["undoable"]["group_id"] == after["history"][0]["group_id"]
+    )
+    undone = api.post("/api/undo", json={"group_id": after["history"][0]["group_id"]})
+    assert undone.status_code == 200, undone.text
+    latest = service.history(limit=10)
+    assert latest["history"][1]["undone_by"] == latest["history"][0]["group_id"]
