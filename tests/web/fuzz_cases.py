@@ -188,7 +188,7 @@ class _Forms(HTMLParser):
             if kind == "file":
                 return
             self.forms[-1][1][a["name"]] = a.get("value", "on" if kind == "checkbox" else "")
-        elif tag == "select":
+        elif tag == "select" and a.get("name"):  # a select without a name is a page control, never posted
             self._select = a.get("name")
             self.forms[-1][1].setdefault(self._select, "")
         elif tag == "option" and self._select and "selected" in a:

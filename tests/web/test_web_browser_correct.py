@@ -90,7 +90,7 @@ def test_edit_delete_undo_and_hand_correction_on_a_phone(journal, artifacts_dir)
         shot(page, "21-phone-edit-form")
         page.locator("#edit-form button[type=submit]").tap()
         expect(page.locator(".flash")).to_contain_text("changed: pain (0-10)")
-        expect(page.locator(".flash")).to_contain_text("pain_0_10 2 -> 7")
+        expect(page.locator(".flash")).to_contain_text("pain (0-10) 2 -> 7")
         shot(page, "22-phone-edit-undo-offer")
         assert api.get("/api/sessions/2").json()["pain_0_10"] == 7
         page.locator("#undo-button").tap()

@@ -85,13 +85,13 @@ def test_edit_a_session_by_its_form_then_undo_it_with_one_click(app, client, api
     )
     page = _follow(client, r)
     assert "Needling session 1 changed: pain (0-10)." in _flash(page)
-    assert "pain_0_10 2 -&gt; 6" in _flash(page)
+    assert "pain (0-10) 2 -&gt; 6" in _flash(page)  # in words, not the field name
     history = client.get("/api/history").json()["history"][0]
     assert history["interface"] == "web" and history["summary"] == "edited session 1: pain_0_10 2 -> 6"
     undo = _undo_form(page)
     assert undo["next"] == "/log"
     page = _follow(client, _post(client, "/undo", undo))
-    assert "Undone: edited session 1: pain_0_10 2 -&gt; 6." in _flash(page)
+    assert "Undone: edited session 1: pain (0-10) 2 -&gt; 6." in _flash(page)
     assert _rows(app) == before
     # an undo link used twice refuses instead of undoing the change before
     r = _post(client, "/undo", undo)
@@ -133,7 +133,7 @@ def test_a_refused_edit_shows_the_rule_by_the_field_and_keeps_the_input(app, cli
             "first_use": "2025-03-01",
         },
     )
-    assert "not before first_use" in _field_error(r.text, "retired_at")
+    assert "not before first use" in _field_error(r.text, "retired_at")
     assert _rows(app) == before
     assert client.get("/records/dose/99/edit").status_code == 404
     assert client.get("/records/sofa/1/edit").status_code == 404
@@ -201,10 +201,14 @@ def test_history_page_lists_what_when_old_new_and_interface(client, api, device)
     )
     page = client.get("/history").text
     assert page.index("edited device 1: name &#39;Roller&#39; -&gt; &#39;MF8&#39;") < page.index(
-        "edited device 1: lot None"
+        "edited device 1: lot empty"  # raw None in words
     )
-    assert "· web" in page and "· api" in page
-    assert re.search(r"<td>device 1</td><td>lot</td><td>–</td><td>L-42</td>", page)
+    assert "· on these pages" in page and "· through the JSON API" in page
+    assert re.search(
+        r'<td data-label="Row">device 1</td><td data-label="Field">lot</td><td data-label="Old">–</td>'
+        r'<td data-label="New">L-42</td>',
+        page,
+    )
     page = _follow(
         client,
         _post(client, "/undo", {"group_id": re.search(r'name="group_id" value="(\w+)"', page).group(1)}),
@@ -312,7 +316,7 @@ def test_photo_page_corrections_without_javascript(client, api, synthetic):
     )
     assert f"count now {fix['hair_count']} hairs (corrected)" in _flash(page) and 'class="added"' in page
     r = _post(client, f"/photos/{photo_id}/corrections", {"action": "add", "x_px": "-3", "y_px": "20"})
-    assert r.status_code == 422 and "Invalid x_px -3.0" in _field_error(r.text, "add-x_px")
+    assert r.status_code == 422 and "Invalid x px -3.0" in _field_error(r.text, "add-x_px")
     r = _post(client, f"/photos/{photo_id}/corrections", {"action": "remove", "x_px": "1", "y_px": "1"})
     assert r.status_code == 422 and "within" in _field_error(r.text, "rm-x_px")
     first = api.get(f"/api/photos/{photo_id}/corrections").json()["corrections"][0]["id"]

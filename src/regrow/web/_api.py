@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -242,8 +243,14 @@ async def read_upload(request: Request, upload: UploadFile) -> tuple[bytes, str]
     return await upload.read(), suffix
 
 
-async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Measure and store every uploaded file of a photo form; per-file results (stored or error)."""
+async def store_photos(
+    request: Request, form: Any, *, background: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Measure and store every uploaded file of a photo form; per-file results (stored or error).
+
+    ``background``: read and check each file, then leave the measuring to the app's
+    :class:`regrow.web._uploads.MeasureQueue`; an item is then ``{"name", "job"}``.
+    """
     from ._forms import parse_form
 
     fields = parse_form("photo", form)
@@ -261,7 +268,7 @@ async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]
         name = upload.filename or "upload"
         try:
             data, suffix = await read_upload(request, upload)
-            stored = await run_in_threadpool(
+            work = functools.partial(
                 service.add_photo,
                 data,
                 suffix=suffix,
@@ -274,6 +281,13 @@ async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]
                 allow_duplicate=fields["allow_duplicate"],
                 new_site=fields["new_site"],
             )
+            if background:
+                job = request.app.state.measure_queue.submit(
+                    name, fields["site"], work, functools.partial(_job_error, request)
+                )
+                items.append({"name": name, "job": job})
+                continue
+            stored = await run_in_threadpool(work)
             items.append({"name": name, **stored})
         except RegrowError as exc:
             body = error_body(request, exc)
@@ -281,6 +295,27 @@ async def store_photos(request: Request, form: Any) -> tuple[list[dict[str, Any]
             if isinstance(exc, DuplicateError):
                 items[-1].update(duplicate_label=duplicate_label(exc), confirm=confirm_key(exc))
     return items, fields
+
+
+def _job_error(request: Request, exc: RegrowError) -> dict[str, Any]:
+    body = error_body(request, exc)
+    if isinstance(exc, DuplicateError):
+        body.update(duplicate_label=duplicate_label(exc), confirm=confirm_key(exc))
+    return body
+
+
+@router.get(
+    "/photos/jobs", tags=["photos"], summary="Photos being measured in the background, and the last done"
+)
+def get_photo_jobs(request: Request, ids: str | None = Query(None, description="comma-separated job ids")):
+    wanted = None
+    if ids:
+        try:
+            wanted = [int(i) for i in ids.split(",") if i.strip()]
+        except ValueError as exc:
+            raise InputError.invalid("ids", ids, "comma-separated job ids (whole numbers)") from exc
+    queue = request.app.state.measure_queue
+    return {"jobs": queue.jobs(wanted), "pending": queue.pending()}
 
 
 @router.get("/photos", tags=["photos"], summary="Photos with their measurements, grouped by site")
@@ -316,16 +351,21 @@ def get_photos(request: Request):
         }
     },
 )
-async def post_photos(request: Request):
+async def post_photos(
+    request: Request,
+    background: bool = Query(
+        False, description="Answer 202 at once and measure in the background (see GET /api/photos/jobs)"
+    ),
+):
     form = await request.form(max_files=request.app.state.settings.max_upload_files + 1)
     try:
-        items, _ = await store_photos(request, form)
+        items, _ = await store_photos(request, form, background=background)
     finally:
         await form.close()
     if all("error" in i for i in items):
         first = items[0]
         return JSONResponse({"error": first["error"], "items": items}, status_code=first["status"])
-    return JSONResponse({"items": items}, status_code=201)
+    return JSONResponse({"items": items}, status_code=202 if background else 201)
 
 
 @router.get("/photos/{photo_id}", tags=["photos"], summary="One photo with its full measurement")

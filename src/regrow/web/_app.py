@@ -24,6 +24,8 @@ from ._records import number_attrs, text_maxlength
 from ._security import GuardMiddleware, csrf_token
 from ._service import JournalService
 from ._settings import Settings
+from ._uploads import MeasureQueue
+from ._wording import VERDICT_LABELS, first_sentence, plain_text, rule_title, verdict_sentence
 
 __all__ = ["InterfaceMiddleware", "create_app", "error_body", "error_response"]
 
@@ -138,10 +140,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     app.state.engine = engine
     app.state.flash = {}
+    app.state.measure_queue = MeasureQueue()
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.globals["version"] = __version__
     templates.env.globals["number_attrs"] = number_attrs
     templates.env.globals["text_maxlength"] = text_maxlength
+    templates.env.filters["plain"] = plain_text
+    templates.env.filters["first_sentence"] = first_sentence
+    templates.env.globals["rule_title"] = lambda rule_id: rule_title(service.rules, rule_id)
+    templates.env.globals["verdict_sentence"] = verdict_sentence
+    templates.env.globals["verdict_labels"] = VERDICT_LABELS
     templates.env.tests["string_startswith"] = lambda value, prefix: str(value).startswith(prefix)
     app.state.templates = templates
 
@@ -180,11 +188,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ._api_edit import router as api_edit_router
     from ._pages import router as page_router
     from ._pages_edit import router as page_edit_router
+    from ._pages_guide import router as page_guide_router
 
     app.include_router(api_router)
     app.include_router(api_edit_router)
     app.include_router(page_router)
     app.include_router(page_edit_router)
+    app.include_router(page_guide_router)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
     @app.get("/favicon.ico", include_in_schema=False)
@@ -206,7 +216,14 @@ def page_context(request: Request, page: str, **values: Any) -> dict[str, Any]:
     """The context every page template gets: the CSRF token, the active nav item, the date limits of the
     plausibility rules (``min``/``max`` of date inputs) and the values."""
     limits = request.app.state.service.date_limits()
-    return {"page": page, "csrf_token": csrf_token(request), "limits": limits, **values}
+    measuring = request.app.state.measure_queue.pending()
+    return {
+        "page": page,
+        "csrf_token": csrf_token(request),
+        "limits": limits,
+        "measuring": measuring,
+        **values,
+    }
 
 
 def render(request: Request, template: str, page: str, status_code: int = 200, **values: Any) -> HTMLResponse:

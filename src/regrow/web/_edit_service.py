@@ -122,11 +122,38 @@ class EditMixin:
         return rows
 
     def history(self, *, limit: int = 50) -> dict[str, Any]:
-        """The newest ``limit`` changes (what, when, old and new values, interface) and what undo would revert."""
+        """The newest ``limit`` changes (what, when, old and new values, interface) and what undo would revert.
+
+        The history is read once (the newest group nobody undid is what undo reverts, as
+        :func:`regrow.journal.undoable_group` finds it) and reused while the history's row count and newest
+        id are unchanged: history rows are only ever added, or all deleted with the person's data.
+        """
+        from sqlalchemy import func, select
+
         with self._tx() as (session, me):
-            groups = [g.to_dict() for g in jr.list_history(session, person_id=me, limit=limit)]
-            nxt = jr.undoable_group(session, person_id=me)
-        return {"history": groups, "undoable": None if nxt is None else _offer(nxt)}
+            key = (
+                me,
+                limit,
+                *session.execute(
+                    select(
+                        func.count(jr.Change.id),
+                        func.min(jr.Change.id),
+                        func.max(jr.Change.id),
+                        func.max(jr.Change.at),
+                    ).where(jr.Change.person_id == me)
+                ).one(),
+            )
+            cached = self._history_cache.get(key)
+            if cached is not None:
+                return cached
+            groups = jr.list_history(session, person_id=me)
+        nxt = next((g for g in groups if g.undo_of is None and g.undone_by is None), None)
+        body = {
+            "history": [g.to_dict() for g in groups[:limit]],
+            "undoable": None if nxt is None else _offer(nxt),
+        }
+        self._history_cache = {key: body}
+        return body
 
     def flagged(self) -> list[dict[str, Any]]:
         """Measurements waiting for review (possible but unusual values; not analysed until accepted)."""

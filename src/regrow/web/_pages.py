@@ -23,18 +23,12 @@ from ._edit_service import confirm_key, duplicate_label, duplicate_message
 from ._forms import FORMS, parse_acknowledgements, parse_form
 from ._security import verify_csrf
 from ._service import JournalService
+from ._wording import VERDICT_LABELS
 
 __all__ = ["done", "form_error", "router"]
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
-VERDICT_LABELS = {
-    "too_early": "Too early to tell",
-    "responding": "Responding",
-    "not_responding": "Not responding",
-    "inconclusive": "Inconclusive",
-    "declining": "Declining",
-}
 _FLASH_MAX = 200
 
 
@@ -137,9 +131,11 @@ async def _submit(
 
 @router.get("/", summary="Today")
 def today_page(request: Request) -> Response:
-    data = _svc(request).today()
+    data, home = _svc(request).home()
     flagged = _svc(request).flagged_count()
-    return render(request, "today.html", "today", today=data, flagged=flagged, flash=_flash(request))
+    return render(
+        request, "today.html", "today", today=data, home=home, flagged=flagged, flash=_flash(request)
+    )
 
 
 # --- profile ----------------------------------------------------------------------------------------------
@@ -450,18 +446,38 @@ async def count_post(request: Request) -> Response:
 # --- progress and evidence ---------------------------------------------------------------------------------
 
 
+def _progress_charts(request: Request, report: Any, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per site: its report entry and the narrow and wide chart of it (with the expected band and events)."""
+    visits = [v["measured_on"] for site in body["sites"] for v in site["visits"]]
+    events = _svc(request).treatment_events(last_day=dt.date.fromisoformat(max(visits)) if visits else None)
+    start = dt.date.fromisoformat(body["start"]) if body.get("start") else None
+    return [
+        {
+            "data": data,
+            "charts": [
+                site_chart(site, size=size, expected=data.get("expected"), events=events, start=start)
+                for size in ("narrow", "wide")
+            ],
+            "events": events,
+        }
+        for data, site in zip(body["sites"], report.sites, strict=True)
+    ]
+
+
 @router.get("/progress")
 def progress_page(request: Request) -> Response:
     body, report = _svc(request).progress(trajectory=True)
-    sites = [
-        {"data": data, "chart": site_chart(site)}
-        for data, site in zip(body["sites"], report.sites, strict=True)
-    ]
     caveats = list(
         {c["code"]: c for c in body["caveats"] + [c for s in body["sites"] for c in s["caveats"]]}.values()
     )
     return render(
-        request, "progress.html", "progress", report=body, sites=sites, caveats=caveats, labels=VERDICT_LABELS
+        request,
+        "progress.html",
+        "progress",
+        report=body,
+        sites=_progress_charts(request, report, body),
+        caveats=caveats,
+        labels=VERDICT_LABELS,
     )
 
 

@@ -43,6 +43,36 @@ def _row(obj: Any) -> dict[str, Any]:
     return plain(obj.as_dict())
 
 
+def _journal_fingerprint(session: Any, person_id: int) -> tuple[Any, ...]:
+    """What the journal-wide records (:func:`regrow._wiring.journal_records`) and the treatment context
+    (:func:`regrow.progress._journal.context_from_journal`) are read from, in a few aggregate queries: the
+    row count and newest id of each table they read, the profile's last update, and the count and newest id
+    of the journal's history (every add, edit and delete writes one, from any interface). Equal fingerprints
+    mean the same inputs, so what was computed for one is still right."""
+    from sqlalchemy import func, select
+
+    from regrow.journal import _models as m
+
+    out: list[Any] = []
+    for model in (
+        m.Plan,
+        m.TreatmentSession,
+        m.AdjunctDose,
+        m.Device,
+        m.Disinfection,
+        m.AdverseEvent,
+        m.ScreeningAnswer,
+        m.Change,
+    ):
+        out.extend(
+            session.execute(
+                select(func.count(model.id), func.max(model.id)).where(model.person_id == person_id)
+            ).one()
+        )
+    out.append(session.execute(select(m.Profile.updated_at).where(m.Profile.person_id == person_id)).scalar())
+    return tuple(out)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(second=0, microsecond=0)
 
@@ -87,6 +117,9 @@ class JournalService(EditMixin):
         self._evidence: tuple[Any, list[Any], dict[str, Any]] | None = None
         self._png_cache: dict[tuple[str, str], bytes | None] = {}
         self._progress_cache: dict[tuple[Any, ...], Any] = {}
+        self._context_cache: dict[tuple[Any, ...], Any] = {}
+        self._records_cache: dict[tuple[Any, ...], Any] = {}
+        self._history_cache: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
     # --- plumbing -----------------------------------------------------------------------------------
@@ -108,11 +141,30 @@ class JournalService(EditMixin):
 
     # --- today ----------------------------------------------------------------------------------------
 
-    def today(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
-        """What is due, minoxidil holds in force, open findings and adherence (``regrow today``)."""
+    def _records(self, session: Any = None, me: int | None = None) -> pr.JournalRecords:
+        """The journal-wide records, reused while :func:`_journal_fingerprint` is unchanged (reading every
+        dose of five years takes most of a page's time)."""
+        if session is None:
+            with self._tx() as (session, me):
+                return self._records(session, me)
+        key = _journal_fingerprint(session, me)
+        with self._lock:
+            cached = self._records_cache.get(key)
+        if cached is None:
+            cached = wire.journal_records(session, person_id=me)
+            with self._lock:
+                self._records_cache = {key: cached}  # the newest only: a change makes a new key
+        return cached
+
+    def today(
+        self, *, now: dt.datetime | None = None, records: pr.JournalRecords | None = None
+    ) -> dict[str, Any]:
+        """What is due, minoxidil holds in force, open findings and adherence (``regrow today``).
+
+        ``records``: the journal already read (:func:`regrow._wiring.journal_records`), to read it once.
+        """
         now = now or _now()
-        with self._tx() as (session, me):
-            records = wire.journal_records(session, person_id=me)
+        records = records or self._records()
         plan = records.plan
         versions = records.versions()  # the past is scored by the plan version in force on its day
         due = (
@@ -137,13 +189,49 @@ class JournalService(EditMixin):
         }
         return body
 
+    def home(
+        self, *, now: dt.datetime | None = None, window_days: int = 28
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(today, dashboard)`` for the home page, from one read of the journal.
+
+        The dashboard: per-site verdicts (the progress model's), the next session, sessions and minoxidil
+        doses over the last ``window_days`` days, open safety findings (stop and caution, from ``today``) and
+        each site's first and latest photo.
+        """
+        now = now or _now()
+        records = self._records()
+        today_body = self.today(now=now, records=records)
+        day, since = now.date(), now.date() - dt.timedelta(days=window_days)
+        versions, plan = records.versions(), records.plan
+        planned = [d for d in pr.planned_session_dates(versions) if since < d <= day] if versions else []
+        done = [s for s in records.sessions if since < s.performed_at.date() <= day]
+        doses = [d for d in records.doses if d.kind == "minoxidil" and since < d.taken_at.date() <= day]
+        report, _ = self.progress(trajectory=False)
+        pairs = [
+            {"site": site, "first": items[0], "latest": items[-1] if len(items) > 1 else None}
+            for site, items in self.photos()["sites"].items()
+        ]
+        minoxidil = plan is not None and plan.minoxidil
+        dashboard = {
+            "window_days": window_days,
+            "sites": report["sites"] if report["n_measurements"] else [],
+            "next_session_due": today_body["next_session_due"],
+            "sessions_planned": len(planned),
+            "sessions_done": len(done),
+            "minoxidil_doses": len(doses) if minoxidil else None,
+            "minoxidil_per_day": len(plan.minoxidil_times) if minoxidil else None,
+            "safety": [f for f in today_body["findings"] if f["severity"] in ("stop", "caution")],
+            "photo_pairs": pairs,
+        }
+        return today_body, dashboard
+
     # --- profile and screening ---------------------------------------------------------------------
 
     def profile(self) -> dict[str, Any]:
         """The profile, screening answers and the screening findings."""
         with self._tx() as (session, me):
             profile = jr.get_profile(session, person_id=me)
-            records = wire.journal_records(session, person_id=me)
+            records = self._records(session, me)
             return {
                 "person_id": me,
                 "profile": None if profile is None else _row(profile),
@@ -228,7 +316,7 @@ class JournalService(EditMixin):
         """The active plan, its planned session dates, next session due, adherence and findings."""
         with self._tx() as (session, me):
             row = jr.get_active_plan(session, person_id=me)
-            records = wire.journal_records(session, person_id=me)
+            records = self._records(session, me)
             history = [_row(p) for p in jr.list_plans(session, person_id=me)]
         if row is None:
             return {
@@ -505,7 +593,13 @@ class JournalService(EditMixin):
         with self._tx() as (session, me):
             obs = observations_from_journal(session, person_id=me)
             as_of = max((o.measured_on for o in obs), default=None)
-            ctx = context_from_journal(session, person_id=me, as_of=as_of)
+            key = (_journal_fingerprint(session, me), as_of, dt.date.today() if as_of is None else None)
+            with self._lock:
+                ctx = self._context_cache.get(key)
+            if ctx is None:
+                ctx = context_from_journal(session, person_id=me, as_of=as_of)
+                with self._lock:
+                    self._context_cache = {key: ctx}  # the newest only: a change makes a new key
         weeks = (as_of - ctx.start).days / 7.0 if (as_of and ctx.start) else None
         expected = expected_from_evidence(weeks)
         # The analysis is a pure function of its inputs: memoise it on them (always fresh, never stale).
@@ -523,6 +617,26 @@ class JournalService(EditMixin):
         body = plain(report.to_dict())
         body["n_measurements"] = len(obs)
         return body, report
+
+    def treatment_events(self, *, last_day: dt.date | None = None) -> list[Any]:
+        """The treatment's events for the charts' time axis (:func:`regrow.web._charts.treatment_events`);
+        ``last_day``: the last visit (a pause runs up to it)."""
+        from ._charts import treatment_events
+
+        with self._tx() as (session, me):
+            active = jr.get_active_plan(session, person_id=me)
+            plans = [pr.PlanRecord.from_mapping(p.as_dict()) for p in jr.list_plans(session, person_id=me)]
+            versions = () if active is None else pr.version_chain(plans, active_id=active.id)
+            first_minoxidil = jr.first_dose(session, person_id=me, kind="minoxidil")
+            days = [s.performed_at.date() for s in jr.list_sessions(session, person_id=me)]
+        return treatment_events(
+            start=versions[0].start_date if versions else None,
+            minoxidil_start=None if first_minoxidil is None else first_minoxidil.taken_at.date(),
+            plan_changes=[v.effective_from for v in versions[1:] if v.effective_from],
+            session_days=days,
+            plan_active=active is not None,
+            last_day=last_day,
+        )
 
     # --- evidence ---------------------------------------------------------------------------------------
 

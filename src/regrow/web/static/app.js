@@ -37,8 +37,8 @@
       const list = el("ul", { class: "findings" });
       findings.forEach((f) => {
         const li = el("li", { class: "sev-" + f.severity });
-        li.append(el("span", { class: "badge" }, f.severity), " " + f.message + " ");
-        li.append(el("small", {}, "Rule " + f.rule_id + "; source: " + f.source));
+        li.append(el("span", { class: "badge" }, { stop: "Stop", caution: "Caution", info: "Note" }[f.severity] || f.severity), " " + f.message + " ");
+        li.append(el("small", {}, "Source: " + f.source));
         list.append(li);
       });
       live.append(el("p", {}, "Findings for this draft (nothing saved yet):"), list);
@@ -80,58 +80,119 @@
       const button = upForm.querySelector('button[type="submit"]');
       button.disabled = true;
       let failures = 0;
-      const sendOne = (index) => {
-        if (index >= files.length) {
-          button.disabled = false;
-          const done = el("li", { class: failures ? "error" : "ok", id: "upload-done" },
-            failures ? failures + " of " + files.length + " file(s) were not stored." : "All " + files.length + " image(s) measured and stored.");
-          list.append(done);
-          if (!failures) setTimeout(() => { window.location.href = "/photos"; }, 800);
-          return;
+      let finished = 0;
+      // one bar for the whole batch ("3 of 8 measured"), then one line per file
+      const overall = el("li", { class: "overall" });
+      const overallLabel = el("span", {}, "0 of " + files.length + " measured");
+      const overallBar = el("progress", { max: String(files.length), value: "0", "aria-label": "Images measured" });
+      overall.append(overallLabel, " ", overallBar);
+      list.append(overall);
+      const jobs = new Map();  // job id -> {file, label, bar, item}
+      const finish = (entry, ok, text) => {
+        entry.bar.remove();
+        entry.label.textContent = text;
+        entry.item.className = ok ? "ok" : "error";
+        finished += 1;
+        if (!ok) failures += 1;
+        overallBar.value = finished;
+        overallLabel.textContent = finished + " of " + files.length + " measured";
+        if (finished < files.length) return;
+        button.disabled = false;
+        list.append(el("li", { class: failures ? "error" : "ok", id: "upload-done" },
+          failures ? failures + " of " + files.length + " file(s) were not stored." : "All " + files.length + " image(s) measured and stored."));
+        if (!failures) setTimeout(() => { window.location.href = "/photos"; }, 1500);
+      };
+      const failed = (entry, body, status) => {
+        const error = body.error || {};
+        if (error.code === "duplicate") {
+          offerDuplicate(body.duplicate_label, body.confirm || "allow_duplicate");
+          finish(entry, false, entry.file.name + ": " + error.message.split(" If ")[0] + " Tick '" + body.duplicate_label + "' below and upload it again if it is right.");
+        } else {
+          finish(entry, false, entry.file.name + ": " + (error.message || "failed (" + status + ")"));
         }
+      };
+      // the server measures one image at a time; ask how the jobs are doing until none is left
+      const poll = () => {
+        if (!jobs.size) return;
+        fetch("/api/photos/jobs?ids=" + Array.from(jobs.keys()).join(","), { credentials: "same-origin" })
+          .then((r) => r.json())
+          .then((body) => {
+            (body.jobs || []).forEach((job) => {
+              const entry = jobs.get(job.id);
+              if (!entry) return;
+              if (job.state === "measuring") entry.label.textContent = entry.file.name + ": measuring…";
+              if (job.state === "done") {
+                const m = job.measurement;
+                finish(entry, true, entry.file.name + ": " + m.hair_count + " hairs counted, " + Math.round(m.density_per_cm2) + " hairs/cm²");
+                jobs.delete(job.id);
+              } else if (job.state === "failed") {
+                failed(entry, job, job.status);
+                jobs.delete(job.id);
+              }
+            });
+          })
+          .catch(() => {})
+          .then(() => { if (jobs.size) setTimeout(poll, 600); });
+      };
+      const sendOne = (index) => {
+        if (index >= files.length) { poll(); return; }
         const file = files[index];
         const item = el("li", {});
         const label = el("span", {}, file.name + ": uploading");
         const bar = el("progress", { max: "100", value: "0", "aria-label": "Upload of " + file.name });
         item.append(label, " ", bar);
         list.append(item);
+        const entry = { file, label, bar, item };
         const data = new FormData();
         new FormData(upForm).forEach((value, key) => { if (key !== "files") data.append(key, value); });
         data.append("files", file, file.name);
         const xhr = new XMLHttpRequest();
-        xhr.open("POST", upForm.dataset.api);
+        xhr.open("POST", upForm.dataset.api + "?background=true");
         xhr.setRequestHeader("x-csrf-token", token());
         xhr.upload.addEventListener("progress", (e) => {
           if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
         });
-        xhr.upload.addEventListener("load", () => { bar.removeAttribute("value"); label.textContent = file.name + ": measuring…"; });
         xhr.addEventListener("load", () => {
           let body = {};
           try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
-          bar.remove();
-          if (xhr.status === 201 && body.items && !body.items[0].error) {
-            const m = body.items[0].measurement;
-            label.textContent = file.name + ": " + m.hair_count + " hairs (" + m.count_source + "), " + Math.round(m.density_per_cm2) + " hairs/cm²";
-            item.className = "ok";
+          const first = (body.items && body.items[0]) || body;
+          if (xhr.status === 201 && first.measurement) {  // a server that measured it at once
+            const m = first.measurement;
+            finish(entry, true, file.name + ": " + m.hair_count + " hairs counted, " + Math.round(m.density_per_cm2) + " hairs/cm²");
+          } else if (xhr.status === 202 && first.job) {
+            bar.removeAttribute("value");  // indeterminate while it waits and is measured
+            label.textContent = file.name + ": waiting to be measured";
+            jobs.set(first.job.id, entry);
           } else {
-            failures += 1;
-            const failed = (body.items && body.items[0]) || body;
-            const error = failed.error || body.error;
-            if (error && error.code === "duplicate") {
-              label.textContent = file.name + ": " + error.message.split(" If ")[0] + " Tick '" + failed.duplicate_label + "' below and upload it again if it is right.";
-              offerDuplicate(failed.duplicate_label, failed.confirm || "allow_duplicate");
-            } else {
-              label.textContent = file.name + ": " + ((error && error.message) || "failed (" + xhr.status + ")");
-            }
-            item.className = "error";
+            failed(entry, first.error ? first : body, xhr.status);
           }
           sendOne(index + 1);
         });
-        xhr.addEventListener("error", () => { failures += 1; label.textContent = file.name + ": network error"; sendOne(index + 1); });
+        xhr.addEventListener("error", () => { finish(entry, false, file.name + ": network error"); sendOne(index + 1); });
         xhr.send(data);
       };
       sendOne(0);
     });
+  }
+
+  // --- Any page: photos still being measured in the background ------------------------------------
+  const banner = document.getElementById("measuring-banner");
+  if (banner) {
+    const text = banner.querySelector("span");
+    const check = () => {
+      fetch("/api/photos/jobs", { credentials: "same-origin" })
+        .then((r) => r.json())
+        .then((body) => {
+          if (body.pending) {
+            text.textContent = "Measuring " + body.pending + " photo" + (body.pending === 1 ? "" : "s") + " in the background…";
+            setTimeout(check, 2000);
+          } else {
+            text.textContent = "All photos are measured.";
+          }
+        })
+        .catch(() => {});
+    };
+    setTimeout(check, 2000);
   }
 
   // --- Data: one more confirmation before deleting everything -------------------------------------
@@ -181,6 +242,53 @@
         return;
       }
       submit(removeForm, { x_px: x, y_px: y, hair_index: best.dataset.index });
+    });
+  }
+
+  // --- Compare: wipe between the before photo and the lined-up after photo ---------------------------
+  const wipe = document.getElementById("wipe");
+  const wipeRange = document.getElementById("wipe-range");
+  if (wipe && wipeRange) {
+    const after = document.getElementById("wipe-after");
+    const set = () => {
+      const v = Number(wipeRange.value);
+      after.style.clipPath = "inset(0 0 0 " + v + "%)";
+      wipe.style.setProperty("--wipe", v + "%");
+      wipeRange.setAttribute("aria-valuetext", v === 0 ? "all after" : v === 100 ? "all before" : v + "% before, " + (100 - v) + "% after");
+    };
+    wipeRange.addEventListener("input", set);
+    document.getElementById("wipe-control").hidden = false;
+    set();
+  }
+
+  // --- Photos: the capture guide shows the last photo of the site as a ghost over the new one ----------
+  const guideFile = document.getElementById("guide-file");
+  if (guideFile) {
+    document.getElementById("guide-tool").hidden = false;
+    const preview = document.getElementById("guide-preview");
+    // the images are made when a photo is picked (an image without a source would be a broken image)
+    const shot = el("img", { id: "guide-shot", alt: "Your new photo" });
+    const ghost = el("img", { id: "guide-ghost", class: "ghost", alt: "The last photo of the site, see-through, to line up with" });
+    const siteSelect = document.getElementById("guide-site");
+    const opacity = document.getElementById("guide-opacity");
+    const showGhost = () => {
+      const option = siteSelect.options[siteSelect.selectedIndex];
+      if (option && ghost.getAttribute("src") !== option.dataset.src) ghost.src = option.dataset.src;
+      ghost.style.opacity = String(Number(opacity.value) / 100);
+    };
+    siteSelect.addEventListener("change", () => { if (!preview.hidden) showGhost(); });
+    opacity.addEventListener("input", () => { if (!preview.hidden) showGhost(); });
+    guideFile.addEventListener("change", () => {
+      const file = guideFile.files[0];
+      if (!file) return;
+      const reader = new FileReader();
+      reader.addEventListener("load", () => {
+        shot.src = reader.result;
+        if (!preview.firstChild) preview.append(shot, ghost);
+        preview.hidden = false;
+        showGhost();
+      });
+      reader.readAsDataURL(file);
     });
   }
 
