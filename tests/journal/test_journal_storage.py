@@ -241,7 +241,7 @@ def test_first_dose_is_the_earliest_of_that_kind_for_that_person(engine):
             person_id=me,
             kind="minoxidil",
             taken_at="2025-03-01T20:00",
-            strength="same time",
+            strength="3%",  # stored second at the same time
             allow_duplicate=True,
         )
         first = jr.first_dose(s, person_id=me, kind="minoxidil")
