@@ -13,7 +13,18 @@ ROOT = DOCS.parent
 
 #: Order of the command sections in the README.
 SECTIONS = [
-    ("The trials", ["evidence.md", "meta.md", "meta-engine.md", "meta-escalc.md", "meta-diagnostics.md", "meta-mv.md", "plots.md"]),
+    (
+        "The trials",
+        [
+            "evidence.md",
+            "meta.md",
+            "meta-engine.md",
+            "meta-escalc.md",
+            "meta-diagnostics.md",
+            "meta-mv.md",
+            "plots.md",
+        ],
+    ),
     ("Your own programme", ["journal.md", "measure.md", "progress.md", "web.md"]),
     ("Benchmarks", ["benchmarks.md"]),
 ]

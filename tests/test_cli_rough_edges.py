@@ -65,25 +65,25 @@ def test_a_dose_strength_states_a_quantity(capsys, journal):
     assert main(["log", "dose", "--kind", "minoxidil", "--strength", "5%", "--amount", "1 mL"]) == 0
 
 
-def test_editing_a_site_to_a_near_name_needs_confirmation(capsys, journal):
-    assert (
-        main(
-            [
-                "measurement",
-                "add",
-                "--site",
-                "vertex",
-                "--count",
-                "20",
-                "--area-cm2",
-                "0.1",
-                "--date",
-                "2025-01-06",
-            ]
-        )
-        == 0
-    )
+def _add_measurement(capsys) -> None:
+    args = [
+        "measurement",
+        "add",
+        "--site",
+        "vertex",
+        "--count",
+        "20",
+        "--area-cm2",
+        "0.1",
+        "--date",
+        "2025-01-06",
+    ]
+    assert main(args) == 0
     capsys.readouterr()
+
+
+def test_editing_a_site_to_a_near_name_needs_confirmation(capsys, journal):
+    _add_measurement(capsys)
     rc, err = _err(capsys, ["measurement", "edit", "1", "--set", "site=vertx"])
     assert rc == 2 and "did you mean 'vertex'" in err
     assert main(["measurement", "edit", "1", "--set", "site=vertx", "--new-site", "--json"]) == 0
@@ -91,24 +91,7 @@ def test_editing_a_site_to_a_near_name_needs_confirmation(capsys, journal):
 
 
 def test_progress_chart_with_nothing_to_draw_says_why(capsys, journal):
-    assert (
-        main(
-            [
-                "measurement",
-                "add",
-                "--site",
-                "vertex",
-                "--count",
-                "20",
-                "--area-cm2",
-                "0.1",
-                "--date",
-                "2025-01-06",
-            ]
-        )
-        == 0
-    )
-    capsys.readouterr()
+    _add_measurement(capsys)
     plot = journal / "progress.png"
     assert main(["progress", "--plot", str(plot)]) == 0  # strict warnings: no empty-legend warning either
     assert plot.read_bytes().startswith(b"\x89PNG")
