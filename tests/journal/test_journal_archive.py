@@ -347,3 +347,42 @@ def test_the_uploaded_archive_and_a_path_are_read_alike(db_url, fresh_url, tmp_p
         engine.dispose()
     assert result["photo_files_restored"] == 2
     assert snapshot_at(target) == snapshot_at(db_url)
+
+
+def test_an_undoable_photo_deletion_survives_export_and_import(db_url, fresh_url, tmp_path, filled):
+    from regrow import _edits
+
+    photos, rows = filled
+    engine = jr.open_journal(db_url)
+    try:
+        store = jr.PhotoStore(photos)
+        me = _person_id(engine)
+        _edits.delete(engine, store, person_id=me, kind="photo", row_id=rows[0]["id"])
+        archive = jr.export_archive(engine, store, tmp_path / "out.zip").path
+    finally:
+        engine.dispose()
+    with zipfile.ZipFile(archive) as z:  # the deleted photo travels with the history that can undo it
+        assert f"photos/{rows[0]['file_name']}" in z.namelist()
+    other = tmp_path / "photos-b"
+    engine = jr.open_journal(fresh_url())
+    try:
+        store = jr.PhotoStore(other)
+        jr.import_journal(engine, store, archive)
+        assert not store.path(rows[0]["file_name"]).exists()  # still deleted after the import
+        assert {p.name for p in store.trash_files_of(rows[0]["file_name"])} == {
+            rows[0]["file_name"],
+            f"{rows[0]['sha256']}.overlay.png",
+            f"{rows[0]['sha256']}.json",
+        }
+        _edits.undo(engine, store, person_id=_person_id(engine))
+        assert store.path(rows[0]["file_name"]).read_bytes() == b"\x89PNG first photo"
+        with jr.session_scope(engine) as session:
+            me = jr.get_or_create_default_person(session).id
+            assert {p.id for p in jr.list_photos(session, person_id=me)} == {r["id"] for r in rows}
+    finally:
+        engine.dispose()
+
+
+def _person_id(engine) -> int:
+    with jr.session_scope(engine) as session:
+        return jr.get_or_create_default_person(session).id

@@ -60,6 +60,7 @@ PHOTOS = "photos"
 #: largest archive in all, in bytes: a bound on what a crafted file can make the importer read.
 MAX_MEMBER_BYTES = 128 * 1024 * 1024
 MAX_ARCHIVE_BYTES = 16 * 1024 * 1024 * 1024
+_PHOTO_NAME = re.compile(r"^[0-9a-f]{64}(?:\.jpg|\.png|\.tif|\.webp)$")
 _MEMBER = re.compile(r"^photos/[0-9a-f]{64}(?:\.jpg|\.png|\.tif|\.webp|\.overlay\.png|\.json)$")
 
 
@@ -137,6 +138,13 @@ def archive_bytes(
             files += found
             if not found:
                 missing.append(name)
+        # deleted photos undo can still bring back travel with their history, so an import keeps that undo
+        live = {row["file_name"] for row in tables["photo"]}
+        recoverable = recoverable_photos(engine)
+        for name in dict.fromkeys(_deleted_photo_names(tables.get("change", []))):
+            if name[:64] in recoverable and name not in live:
+                for file in store.trash_files_of(name):
+                    _add(archive, f"{PHOTOS}/{file.name}", file.read_bytes(), sums, compress=False)
         archive.writestr(CHECKSUMS, "".join(sums))
     rows = {t: len(r) for t, r in tables.items()}
     return buffer.getvalue(), ExportSummary(Path(archive_name()), rows, files, missing)
@@ -350,6 +358,7 @@ def import_journal(
             for kind in ("overlay", "sidecar"):
                 if kind in parts:
                     store.put_derived(name_[:64], kind, parts[kind])
+        _restore_trash(store, source, document)
         with session_scope(engine) as session:
             counts = import_data(session, document, replace=replace or _only_default_person(session))
     if replace:
@@ -360,6 +369,37 @@ def import_journal(
         "photo_files_present": len(files) - written,
         "photos_without_files": without_files,
     }
+
+
+def _deleted_photo_names(changes: list[dict[str, Any]]) -> list[str]:
+    """Stored file names of the photos that history rows record as deleted."""
+    names = []
+    for change in changes:
+        old = change.get("old")
+        if isinstance(old, str):  # stored as JSON text in the export document
+            try:
+                old = json.loads(old)
+            except ValueError:
+                old = None
+        if change.get("table_name") == "photo" and change.get("new") is None and isinstance(old, dict):
+            name = old.get("file_name")
+            if isinstance(name, str) and _PHOTO_NAME.fullmatch(name):
+                names.append(name)
+    return names
+
+
+def _restore_trash(store: PhotoStore, source: _Source, document: dict[str, Any]) -> None:
+    """Put the files of deleted photos that the imported history can undo back into the trash (when the
+    archive carries them and their SHA-256 matches); the next sweep keeps them while undo can use them."""
+    for name in dict.fromkeys(_deleted_photo_names(document.get("tables", {}).get("change", []))):
+        data = source.read_member(name)
+        if data is None or hashlib.sha256(data).hexdigest() != name[:64]:
+            continue  # not carried (or not this photo): undo of that deletion will say its files are gone
+        store.put_trash(name, data)
+        for suffix in (".overlay.png", ".json"):
+            extra = source.read_member(f"{name[:64]}{suffix}")
+            if extra is not None:
+                store.put_trash(f"{name[:64]}{suffix}", extra)
 
 
 def _without_photos(document: dict[str, Any], photo_ids: set[Any]) -> dict[str, Any]:

@@ -254,6 +254,22 @@ class PhotoStore:
             if not target.exists():
                 os.link(file, target)
 
+    def trash_files_of(self, name: str) -> list[Path]:
+        """A trashed photo's files (the photo and its derived files) that are in the trash."""
+        sha = check_photo_file_name(name)[:64]
+        trash = self.root / TRASH
+        return [p for p in (trash / name, trash / f"{sha}.overlay.png", trash / f"{sha}.json") if p.is_file()]
+
+    def put_trash(self, file_name: str, data: bytes) -> Path:
+        """Put one file of a deleted photo into the trash (an import restoring what undo can bring back).
+
+        ``file_name`` is the photo's stored name or one of its derived names (checked); call inside
+        :meth:`writing`.
+        """
+        if not (_NAME.fullmatch(file_name) or _DERIVED.fullmatch(file_name)):
+            raise InputError.invalid("trash file", file_name, "a stored photo file name")
+        return write_private(private_dir(self.root / TRASH) / file_name, data)
+
     def from_trash(self, name: str) -> bool:
         """Put a trashed photo's files back (before its rows are restored); False when they are gone."""
         trash = self.root / TRASH
