@@ -12,18 +12,14 @@ Times are measured by the client, so they include loopback and HTTP parsing (an 
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_web import TARGET_P95_MS, _free_port, _percentile, _wait, build_journal, load
+from bench_web import TARGET_P95_MS, _percentile, load, served_five_years
 
 PAGES = (
     "/",
@@ -49,45 +45,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=1, help="clients at once (default 1)")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="time limit per page (default 20)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="regrow-bench-pages-") as tmp:
-        url = build_journal(Path(tmp))
-        port = _free_port()
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        cmd = [sys.executable, "-m", "regrow", "serve", "--db", url, "--port", str(port), "--no-open"]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base = f"http://127.0.0.1:{port}"
-        failed = []
-        try:
-            _wait(base, proc)
-            for path in PAGES:
-                for _ in range(2):  # warm-up: first analysis of these data, template compilation
-                    httpx.get(base + path, timeout=60.0)
-                times = load(
-                    base,
-                    path,
-                    requests=args.requests,
-                    concurrency=args.concurrency,
-                    max_seconds=args.max_seconds,
-                )
-                if not times:  # every request ran past the time limit
-                    failed.append(path)
-                    print(f"{path:<26} no request finished within {args.max_seconds:.0f} s  FAIL", flush=True)
-                    continue
-                p95 = _percentile(times, 95)
-                if p95 > TARGET_P95_MS:
-                    failed.append(path)
-                print(
-                    f"{path:<26} n={len(times):4d} p50={statistics.median(times):7.1f} ms  p95={p95:7.1f} ms  "
-                    f"max={max(times):7.1f} ms  p95/target={p95 / TARGET_P95_MS:5.2f}  "
-                    f"{'PASS' if p95 <= TARGET_P95_MS else 'FAIL'}",
-                    flush=True,
-                )
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    failed = []
+    with served_five_years("regrow-bench-pages-") as base:
+        for path in PAGES:
+            for _ in range(2):  # warm-up: first analysis of these data, template compilation
+                httpx.get(base + path, timeout=60.0)
+            times = load(
+                base,
+                path,
+                requests=args.requests,
+                concurrency=args.concurrency,
+                max_seconds=args.max_seconds,
+            )
+            if not times:  # every request ran past the time limit
+                failed.append(path)
+                print(f"{path:<26} no request finished within {args.max_seconds:.0f} s  FAIL", flush=True)
+                continue
+            p95 = _percentile(times, 95)
+            if p95 > TARGET_P95_MS:
+                failed.append(path)
+            print(
+                f"{path:<26} n={len(times):4d} p50={statistics.median(times):7.1f} ms  p95={p95:7.1f} ms  "
+                f"max={max(times):7.1f} ms  p95/target={p95 / TARGET_P95_MS:5.2f}  "
+                f"{'PASS' if p95 <= TARGET_P95_MS else 'FAIL'}",
+                flush=True,
+            )
     print(
         f"{len(PAGES) - len(failed)} of {len(PAGES)} pages within p95 <= {TARGET_P95_MS:.0f} ms"
         + (f"; over: {', '.join(failed)}" if failed else "")
