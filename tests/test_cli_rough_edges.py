@@ -112,3 +112,12 @@ def test_a_missing_value_is_called_missing_not_none(capsys, tmp_path):
     Image.new("RGB", (32, 32)).save(image)
     rc, err = _err(capsys, ["measure", str(image)])
     assert rc == 2 and "Missing calibration" in err and "None" not in err
+
+
+def test_history_shows_numbers_as_a_person_reads_them(capsys, journal):
+    _add_measurement(capsys)
+    assert main(["measurement", "edit", "1", "--set", "diameter_um=71.234567"]) == 0
+    capsys.readouterr()
+    assert main(["history"]) == 0
+    out = capsys.readouterr().out
+    assert "diameter_um empty -> 71.23" in out and "71.2345" not in out and "None" not in out

@@ -194,6 +194,18 @@ _LABELS = {
 _QUIET = {"updated_at", "created_at"}
 
 
+def _shown(value: Any) -> str:
+    """A stored value as a person reads it in a history line: numbers to 4 significant digits, no value as
+    "empty"."""
+    if value is None:
+        return "empty"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value)
+
+
 def _describe(change: dict[str, Any]) -> str:
     label = f"{_LABELS.get(change['table_name'], change['table_name'])} {change['row_id']}"
     if change["old"] is None:
@@ -201,7 +213,7 @@ def _describe(change: dict[str, Any]) -> str:
     if change["new"] is None:
         return f"deleted {label}"
     diffs = [
-        f"{key} {change['old'].get(key)!r} -> {value!r}"
+        f"{key} {_shown(change['old'].get(key))} -> {_shown(value)}"
         for key, value in change["new"].items()
         if change["old"].get(key) != value and key not in _QUIET
     ]
