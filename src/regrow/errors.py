@@ -24,6 +24,7 @@ Lower-level errors are translated at the boundary with ``raise ... from exc``.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 __all__ = [
@@ -121,8 +122,6 @@ class DataFileError(InputError):
         -------
         DataFileError
         """
-        import os
-
         if os.path.isdir(path):
             why = "is a folder, not a file"
         elif os.path.exists(path):

@@ -32,6 +32,7 @@ PUBLIC = {
     "rstudent", "save_figure", "selmodel", "simulate", "subgroup", "subgroup_difference_test", "to_long",
     "to_table", "to_wide", "transf", "trimfill", "vcov", "vif", "wald_test", "weights",
 }  # fmt: skip
+PUBLIC |= {"FOREST_ORDERS", "SAVE_FORMATS"}
 PUBLIC |= {
     "AnovaResult", "LSResult", "NA_ACTIONS", "RandomEffects", "TRANSF", "Table3D", "VIFResult", "anova",
     "cooks_distance", "dfbetas", "fitted", "ranef", "residuals", "simulate", "to_long", "to_table", "to_wide",

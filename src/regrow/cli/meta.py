@@ -154,26 +154,24 @@ def fit_command(
 
 #: Plot transformations ``--transf`` accepts (the forest and funnel plots' ``transf``).
 PLOT_TRANSFORMS = ("none", "exp")
-#: Forest-plot row orders ``--order`` accepts (as :func:`regrow.meta.plot_forest`'s ``order``).
-PLOT_ORDERS = ("obs", "prec", "weight", "label")
-#: File types the plots are written as, chosen by extension.
-PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _plot_options(
     *, forest: Path | None, funnel: Path | None, transf: str, order: str | None
 ) -> dict[str, Any]:
     """Check the plot options before anything is fitted, so a typo fails fast and writes nothing."""
+    from regrow.meta import FOREST_ORDERS, SAVE_FORMATS  # names only: no numpy or matplotlib
+
     transf = transf.strip().lower()
     if transf not in PLOT_TRANSFORMS:
         raise InputError.invalid("--transf", transf, "one of " + ", ".join(PLOT_TRANSFORMS))
-    if order is not None and order.strip().lower() not in PLOT_ORDERS:
-        raise InputError.invalid("--order", order, "one of " + ", ".join(PLOT_ORDERS))
+    if order is not None and order.strip().lower() not in FOREST_ORDERS:
+        raise InputError.invalid("--order", order, "one of " + ", ".join(FOREST_ORDERS))
     targets = {"forest": forest, "funnel": funnel}
     for kind, path in targets.items():
         if path is None:
             continue
-        if path.suffix.lower() not in PLOT_SUFFIXES:
+        if path.suffix.lower().lstrip(".") not in SAVE_FORMATS:
             raise InputError.invalid(f"--{kind}", str(path), "a file name ending in .png, .svg or .pdf")
         if not path.parent.is_dir():
             raise InputError.invalid(f"--{kind}", str(path), "a file in an existing folder")

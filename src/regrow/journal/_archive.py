@@ -376,11 +376,6 @@ def _deleted_photo_names(changes: list[dict[str, Any]]) -> list[str]:
     names = []
     for change in changes:
         old = change.get("old")
-        if isinstance(old, str):  # stored as JSON text in the export document
-            try:
-                old = json.loads(old)
-            except ValueError:
-                old = None
         if change.get("table_name") == "photo" and change.get("new") is None and isinstance(old, dict):
             name = old.get("file_name")
             if isinstance(name, str) and _PHOTO_NAME.fullmatch(name):

@@ -17,11 +17,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from regrow.errors import InputError
+from regrow.meta._plot_names import SAVE_FORMATS
 
 __all__ = ["SAVE_FORMATS", "plot_bubble", "png_bytes", "resolve_transf", "save", "set_ratio_axis"]
 
-#: File formats :func:`save` writes, chosen by the file extension.
-SAVE_FORMATS = ("png", "svg", "pdf")
 
 #: Base font size in points: legible in a journal column at 100 %.
 FONT_PT = 10.0

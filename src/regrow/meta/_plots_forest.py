@@ -17,6 +17,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from regrow.errors import InputError
 from regrow.meta._dist import norm_ppf
+from regrow.meta._plot_names import FOREST_ORDERS
 from regrow.meta._plots import FONT_PT, marker_areas, new_figure, resolve_transf, set_ratio_axis
 from regrow.meta._subgroup import subgroup_difference_test
 
@@ -70,10 +71,6 @@ def _heterogeneity_text(res) -> str:
 
 def _model_label(res) -> str:
     return f"Random-effects model ({res.method})" if res.is_random else "Fixed-effect model"
-
-
-#: Row orders :func:`plot_forest` accepts (``order=``).
-FOREST_ORDERS = ("obs", "prec", "weight", "label")
 
 
 def _order_key(order, *, yi, vi, weights_pct, labels):
