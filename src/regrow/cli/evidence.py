@@ -139,7 +139,7 @@ def export(
     except OSError as exc:  # a missing folder, a folder given as the file, no permission
         raise InputError.invalid("FILE", str(file), f"a writable file path ({exc.strerror})") from exc
     if as_json:
-        emit_json({"file": str(file), "format": "csv", "rows": len(export_rows(results))})
+        emit_json({"file": str(file), "format": "csv", "rows": sum(len(r.effects) for r in results)})
     else:
         typer.echo(f"wrote {file}", err=True)
 

@@ -140,9 +140,10 @@ def archive_bytes(
                 missing.append(name)
         # deleted photos undo can still bring back travel with their history, so an import keeps that undo
         live = {row["file_name"] for row in tables["photo"]}
-        recoverable = recoverable_photos(engine)
-        for name in dict.fromkeys(_deleted_photo_names(tables.get("change", []))):
-            if name[:64] in recoverable and name not in live:
+        deleted = [n for n in dict.fromkeys(_deleted_photo_names(tables.get("change", []))) if n not in live]
+        recoverable = recoverable_photos(engine) if deleted else set()  # reads the history: only when needed
+        for name in deleted:
+            if name[:64] in recoverable:
                 for file in store.trash_files_of(name):
                     _add(archive, f"{PHOTOS}/{file.name}", file.read_bytes(), sums, compress=False)
         archive.writestr(CHECKSUMS, "".join(sums))
