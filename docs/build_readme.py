@@ -26,6 +26,7 @@ SECTIONS = [
         ],
     ),
     ("Your own programme", ["journal.md", "measure.md", "progress.md", "web.md"]),
+    ("Clinic mode", ["clinic.md", "fhir.md", "report.md", "batch.md", "operations.md", "deployment.md"]),
     ("Benchmarks", ["benchmarks.md"]),
 ]
 

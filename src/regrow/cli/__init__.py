@@ -21,7 +21,20 @@ from regrow.errors import RegrowError
 __all__ = ["app", "main"]
 
 #: Command modules, mounted in this order (a missing module is simply not mounted).
-COMMAND_MODULES = ("meta", "evidence", "journal", "measure", "progress", "records", "web", "demo")
+COMMAND_MODULES = (
+    "meta",
+    "evidence",
+    "journal",
+    "measure",
+    "progress",
+    "records",
+    "web",
+    "demo",
+    "clinic",
+    "fhir",
+    "report",
+    "ops",
+)
 
 app = typer.Typer(
     name="regrow",
