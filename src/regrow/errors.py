@@ -28,6 +28,8 @@ import os
 from typing import Any
 
 __all__ = [
+    "AuthenticationError",
+    "TooManyAttemptsError",
     "ConvergenceError",
     "DataFileError",
     "DuplicateError",
@@ -175,6 +177,20 @@ class PermissionDeniedError(RegrowError, PermissionError):
 
     http_status = 403
     code = "forbidden"
+
+
+class AuthenticationError(RegrowError):
+    """Not signed in, a wrong password or code, an expired session or a locked account (clinic mode)."""
+
+    http_status = 401
+    code = "unauthenticated"
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """Too many failed sign-ins from one address in a short time; try again later (clinic mode)."""
+
+    http_status = 429
+    code = "rate_limited"
 
 
 class EstimationError(RegrowError, ArithmeticError):

@@ -65,10 +65,22 @@ def serve(
         None, "--rules", help="A clinic's YAML rule overrides (by rule id)."
     ),
     demo_months: int = typer.Option(6, "--demo-months", hidden=True, help="Months of demo history (tests)."),
+    clinic: bool = typer.Option(
+        False,
+        "--clinic",
+        help="Clinic mode: sign-in, roles, many patients, audit log (after `regrow clinic init`; PostgreSQL).",
+    ),
+    public_host: list[str] = typer.Option(
+        [],
+        "--public-host",
+        help="Host name the clinic's reverse proxy serves (repeatable); requests for other names are refused.",
+    ),
 ) -> None:
     """Run the regrow web app on this computer (phone-friendly pages and a JSON API)."""
     from regrow.web import Settings
 
+    if clinic and demo:
+        raise InputError.invalid("--demo", True, "left out with --clinic (the demo is a single person)")
     if not 1 <= max_upload_mb <= 2048:
         raise InputError.invalid("--max-upload-mb", max_upload_mb, "an integer in [1, 2048]")
     _check_address(host, port)
@@ -91,13 +103,20 @@ def serve(
                 open_browser=open_browser,
             )
         return
+    hosts = None
+    if public_host:
+        hosts = tuple(
+            sorted({"127.0.0.1", "localhost", "::1", "[::1]", host, *(h.lower() for h in public_host)})
+        )
     settings = Settings(
         database_url=db,
         photos_dir=photos_dir,
         host=host,
         port=port,
+        allowed_hosts=hosts,
         max_upload_bytes=max_upload_mb * 1024 * 1024,
         rules_file=rules_file,
+        clinic=clinic,
     )
     _serve(settings, demo=demo_months if demo else 0, open_browser=open_browser)
 
@@ -114,7 +133,18 @@ def _serve(settings, *, demo: int, open_browser: bool) -> None:
         typer.echo("Filling the demo journal (measuring synthetic images; about half a minute)...")
         counts = fill_demo(app, months=demo)
         typer.echo("Demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" in {db}")
-    if not _is_loopback(host):
+    if settings.clinic:
+        if db and db.startswith("sqlite"):
+            typer.echo(
+                "warning: clinic mode on SQLite is for trying it out; a clinic runs PostgreSQL.", err=True
+            )
+        if not _is_loopback(host):
+            typer.echo(
+                f"warning: listening on {host} without TLS; put the clinic's TLS reverse proxy in front and "
+                "bind to 127.0.0.1 (see the deployment docs).",
+                err=True,
+            )
+    elif not _is_loopback(host):
         typer.echo(
             f"warning: listening on {host}: anyone on your network can open your journal (there is no login).",
             err=True,
@@ -129,7 +159,17 @@ def _serve(settings, *, demo: int, open_browser: bool) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+        # Clinic mode behind a reverse proxy: trust X-Forwarded-Proto/For from this machine only, so the app
+        # sees https (Secure cookies) and the client's address (sign-in throttling, audit).
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,
+            proxy_headers=settings.clinic,
+            forwarded_allow_ips="127.0.0.1" if settings.clinic else None,
+        )
     finally:
         app.state.engine.dispose()
 

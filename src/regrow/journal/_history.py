@@ -50,7 +50,20 @@ NO_HISTORY = "regrow_no_history"
 
 
 def _tracked(obj: Any) -> bool:
-    return isinstance(obj, Base) and not isinstance(obj, Change | Person)
+    """A row of a person's journal (clinic tables, accounts and the audit log have no undo history)."""
+    return isinstance(obj, Base) and not isinstance(obj, Change | Person) and obj.__tablename__ in _journal_tables()
+
+
+def _journal_tables() -> frozenset[str]:
+    global _JOURNAL_TABLES
+    if _JOURNAL_TABLES is None:
+        from ._export import TABLES
+
+        _JOURNAL_TABLES = frozenset(m.__tablename__ for m in TABLES)
+    return _JOURNAL_TABLES
+
+
+_JOURNAL_TABLES: frozenset[str] | None = None
 
 
 def _table_models() -> dict[str, type[Base]]:

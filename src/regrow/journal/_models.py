@@ -28,13 +28,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "Account",
     "AdjunctDose",
+    "AuditEvent",
     "AdverseEvent",
     "Base",
     "Change",
+    "Clinic",
+    "ClinicPatient",
     "Device",
     "Disinfection",
     "HairCorrection",
+    "LoginSession",
     "Measurement",
     "Note",
     "Person",
@@ -341,3 +346,85 @@ class Change(Base):
     old: Mapped[Any | None] = mapped_column(JSON, nullable=True)
     new: Mapped[Any | None] = mapped_column(JSON, nullable=True)
     undo_of: Mapped[str | None] = mapped_column(String(32))
+
+
+# --- clinic mode (``regrow serve --clinic``): clinics, accounts, sign-in sessions, patients, audit ---------
+
+
+class Clinic(Base):
+    """A clinic: its accounts and patients are visible only inside it."""
+
+    __tablename__ = "clinic"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Key for the CSRF tokens of this clinic's server (random, made by ``regrow clinic init``).
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Account(Base):
+    """A person who signs in: admin, clinician, assistant or patient (a patient account names its person)."""
+
+    __tablename__ = "account"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(400))
+    #: The patient's own journal person (role ``patient`` only).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The last TOTP time step accepted (a code is never accepted twice).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class LoginSession(Base):
+    """A signed-in browser: only the SHA-256 of its cookie token is stored."""
+
+    __tablename__ = "login_session"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ClinicPatient(Base):
+    """A journal person who is a patient of a clinic, with the clinic's record number."""
+
+    __tablename__ = "clinic_patient"
+    __table_args__ = (UniqueConstraint("clinic_id", "record_number"),)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    record_number: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    """One read or write of health data, or one security event: who, when, which patient, what.
+
+    Append-only: database triggers refuse UPDATE and DELETE. No foreign keys, so an entry outlives the
+    account and the patient it names (the name and role are copied in).
+    """
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    clinic_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str | None] = mapped_column(String(20))
+    person_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    what: Mapped[str] = mapped_column(String(300))
+    status: Mapped[int | None] = mapped_column(Integer)
+    client: Mapped[str | None] = mapped_column(String(100))

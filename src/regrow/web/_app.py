@@ -118,12 +118,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     url = settings.database_url or jr.default_database_url()
     engine = jr.open_journal(url)
+    if settings.clinic:
+        settings = _clinic_settings(settings, engine)
     service = JournalService(
         engine,
         photos_dir=jr.default_photos_dir(url, settings.photos_dir),
         rules_file=settings.rules_file,
         evidence_file=settings.evidence_file,
         max_image_pixels=settings.max_image_pixels,
+        clinic=settings.clinic,
     )
     app = FastAPI(
         title="regrow",
@@ -190,6 +193,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from ._pages_edit import router as page_edit_router
     from ._pages_guide import router as page_guide_router
 
+    if settings.clinic:
+        from ._clinic_pages import LoginThrottle
+        from ._clinic_pages import router as clinic_router
+
+        app.state.login_throttle = LoginThrottle()
+        app.include_router(clinic_router)
     app.include_router(api_router)
     app.include_router(api_edit_router)
     app.include_router(page_router)
@@ -201,6 +210,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _favicon() -> Response:
         return Response((_HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
 
+    if settings.clinic:
+        from ._clinic import ClinicMiddleware, flat_routes
+
+        # inside the guard: its host check, body limits, CSRF cookie and security headers apply first
+        app.add_middleware(ClinicMiddleware, engine=engine, routes=flat_routes(app.routes))
     app.add_middleware(
         GuardMiddleware,
         max_body_bytes=settings.max_upload_bytes,
@@ -214,16 +228,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def page_context(request: Request, page: str, **values: Any) -> dict[str, Any]:
     """The context every page template gets: the CSRF token, the active nav item, the date limits of the
-    plausibility rules (``min``/``max`` of date inputs) and the values."""
+    plausibility rules (``min``/``max`` of date inputs), in clinic mode the signed-in account and the open
+    patient, and the values."""
     limits = request.app.state.service.date_limits()
-    measuring = request.app.state.measure_queue.pending()
+    state = request.scope.get("state") or {}
+    patient = state.get("patient")
+    measuring = (
+        request.app.state.measure_queue.pending() if patient or not request.app.state.settings.clinic else 0
+    )
     return {
         "page": page,
         "csrf_token": csrf_token(request),
         "limits": limits,
         "measuring": measuring,
+        "clinic": request.app.state.settings.clinic,
+        "actor": state.get("actor"),
+        "patient": patient,
         **values,
     }
+
+
+def _clinic_settings(settings: Settings, engine: Any) -> Settings:
+    """Clinic mode needs a clinic (``regrow clinic init``); CSRF tokens are signed with its stored secret, so
+    forms stay valid across restarts."""
+    import dataclasses
+
+    from regrow import clinic as cl
+    from regrow.errors import NotFoundError
+
+    with jr.session_scope(engine) as session:
+        clinics = cl.list_clinics(session)
+        if not clinics:
+            raise NotFoundError(
+                f"{engine.url.render_as_string(hide_password=True)} has no clinic yet; create one with "
+                "`regrow clinic init --db URL --clinic-name NAME --admin-email EMAIL`."
+            )
+        secret = clinics[0].secret
+    return dataclasses.replace(settings, csrf_secret=secret)
 
 
 def render(request: Request, template: str, page: str, status_code: int = 200, **values: Any) -> HTMLResponse:

@@ -25,6 +25,7 @@ from regrow import journal as jr
 from regrow import protocol as pr
 from regrow.errors import DuplicateError, InputError, NotFoundError
 
+from ._context import current_person
 from ._records import RECORDS
 
 __all__ = ["EditMixin", "confirm_key", "duplicate_label", "duplicate_message"]
@@ -171,8 +172,10 @@ class EditMixin:
     def date_limits(self) -> dict[str, str]:
         """``min``/``max`` for date inputs from the plausibility rules (birth year, a day of slack, plans)."""
         rules = jr.plausibility()["dates"]
-        with self._tx() as (session, me):
-            profile = jr.get_profile(session, person_id=me)
+        profile = None
+        if not (self.clinic and current_person.get() is None):  # clinic pages outside a patient: no profile
+            with self._tx() as (session, me):
+                profile = jr.get_profile(session, person_id=me)
         earliest = max(int(rules["earliest_year"]), (profile.birth_year or 0) if profile else 0)
         today = dt.date.today()
         latest = today + dt.timedelta(days=int(rules["future_slack_days"]))

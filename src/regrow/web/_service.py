@@ -21,6 +21,7 @@ from regrow import journal as jr
 from regrow import protocol as pr
 from regrow.errors import InputError, NotFoundError
 
+from ._context import current_person
 from ._edit_service import EditMixin
 
 __all__ = ["JournalService", "plain"]
@@ -53,7 +54,7 @@ def _journal_fingerprint(session: Any, person_id: int) -> tuple[Any, ...]:
 
     from regrow.journal import _models as m
 
-    out: list[Any] = []
+    out: list[Any] = [person_id]
     for model in (
         m.Plan,
         m.TreatmentSession,
@@ -92,6 +93,9 @@ class JournalService(EditMixin):
         Evidence YAML for the Evidence page.
     max_image_pixels : int
         Largest image accepted.
+    clinic : bool
+        Clinic mode: every call is for the patient of the request (:data:`regrow.web._context.current_person`)
+        and the default person is never created.
 
     On start the photo folder is swept: files no photo row references (left by a crash between writing a
     file and committing its row) and temporary files are removed. Editing, deleting, undo, history and hand
@@ -106,8 +110,10 @@ class JournalService(EditMixin):
         rules_file: str | Path | None = None,
         evidence_file: str | Path | None = None,
         max_image_pixels: int = _photos.DEFAULT_MAX_IMAGE_PIXELS,
+        clinic: bool = False,
     ) -> None:
         self.engine = engine
+        self.clinic = clinic
         self.photos_dir = Path(photos_dir)
         self.store = jr.PhotoStore(self.photos_dir)
         jr.sweep_photos(engine, self.store)
@@ -126,12 +132,19 @@ class JournalService(EditMixin):
 
     @contextmanager
     def _tx(self) -> Iterator[tuple[Any, int]]:
+        """One transaction and the person it is for: the request's patient in clinic mode
+        (:data:`regrow.web._context.current_person`), else the journal's default person."""
         with jr.session_scope(self.engine) as session:
-            me = jr.get_or_create_default_person(session)
-            yield session, me.id
+            patient = current_person.get()
+            if patient is not None:
+                yield session, patient
+            elif self.clinic:
+                raise NotFoundError("No patient chosen; open a patient from the clinic's list.")
+            else:
+                yield session, jr.get_or_create_default_person(session).id
 
     def _me(self) -> int:
-        """The id of the journal's (default) person, created on first use."""
+        """The id of the request's patient (clinic mode) or of the journal's default person."""
         with self._tx() as (_, me):
             return me
 
@@ -351,8 +364,7 @@ class JournalService(EditMixin):
             A field storing the plan would refuse (named, with its range and source).
         """
         wire.check_acknowledged_ids(acknowledge or {}, self.rules)
-        with jr.session_scope(self.engine) as session:
-            me = jr.get_or_create_default_person(session).id
+        with self._tx() as (session, me):
             plan = self._draft_plan(session, me, fields)
             # the same field checks as storing it, so a draft with a bad value is refused here already
             cleaned = {key: jr.PLAN_FIELDS[key](value) for key, value in plan.storable().items()}

@@ -50,6 +50,11 @@ SETTINGS: tuple[tuple[str, Any, str], ...] = (
         "Evidence YAML for the Evidence page; default: your user copy or the bundled file.",
     ),
     ("csrf_secret", None, "Secret that signs CSRF tokens; a fresh random one per start when unset."),
+    (
+        "clinic",
+        False,
+        "Clinic mode: sign-in, roles, patients under /patients/<id>/, audit log (needs `regrow clinic init`).",
+    ),
 )
 
 _IMAGE_TYPES = {
@@ -79,6 +84,7 @@ class Settings:
     rules_file : str or Path, optional
     evidence_file : str or Path, optional
     csrf_secret : str, optional
+    clinic : bool
 
     Raises
     ------
@@ -98,6 +104,7 @@ class Settings:
     rules_file: str | Path | None = None
     evidence_file: str | Path | None = None
     csrf_secret: str | None = None
+    clinic: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:

@@ -9,6 +9,7 @@ those not finished when the server stops are lost (their files were never stored
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import threading
 from collections import OrderedDict
@@ -17,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from regrow.errors import RegrowError
+
+from ._context import current_person
 
 __all__ = ["MeasureQueue"]
 
@@ -29,6 +32,7 @@ class MeasureQueue:
 
     def __init__(self) -> None:
         self._jobs: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._owners: dict[int, int | None] = {}  # job id -> patient (clinic mode; None in a home journal)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -44,12 +48,14 @@ class MeasureQueue:
         body of the API); returns the job as :meth:`jobs` shows it."""
         with self._lock:
             job = {"id": next(self._ids), "name": name, "site": site, "state": "queued"}
+            self._owners[job["id"]] = current_person.get()
             self._jobs[job["id"]] = job
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="regrow-measure")
             executor = self._executor
             self._trim()
-        executor.submit(self._run, job["id"], work, describe)
+        # the job runs in a copy of the request's context: in clinic mode it stores for the request's patient
+        executor.submit(contextvars.copy_context().run, self._run, job["id"], work, describe)
         return dict(job)
 
     def _run(
@@ -88,16 +94,27 @@ class MeasureQueue:
         finished = [i for i, j in self._jobs.items() if j["state"] in ("done", "failed")]
         for job_id in finished[: max(0, len(finished) - KEEP_FINISHED)]:
             del self._jobs[job_id]
+            self._owners.pop(job_id, None)
 
     def jobs(self, ids: list[int] | None = None) -> list[dict[str, Any]]:
-        """Every kept job (or those of ``ids``), oldest first."""
+        """Every kept job of the request's patient (or those of ``ids``), oldest first."""
+        owner = current_person.get()
         with self._lock:
-            return [dict(j) for i, j in self._jobs.items() if ids is None or i in ids]
+            return [
+                dict(j)
+                for i, j in self._jobs.items()
+                if (ids is None or i in ids) and self._owners.get(i) == owner
+            ]
 
     def pending(self) -> int:
-        """How many images wait or are being measured."""
+        """How many images of the request's patient wait or are being measured."""
+        owner = current_person.get()
         with self._lock:
-            return sum(1 for j in self._jobs.values() if j["state"] in ("queued", "measuring"))
+            return sum(
+                1
+                for i, j in self._jobs.items()
+                if j["state"] in ("queued", "measuring") and self._owners.get(i) == owner
+            )
 
     def shutdown(self) -> None:
         """Finish the jobs in hand and stop the worker."""

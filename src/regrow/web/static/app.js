@@ -2,6 +2,8 @@
 "use strict";
 (function () {
   const token = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  // clinic mode serves a patient's pages under /patients/<id>; the server puts that prefix on <body>
+  const BASE = document.body.dataset.base || "";
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -100,7 +102,7 @@
         button.disabled = false;
         list.append(el("li", { class: failures ? "error" : "ok", id: "upload-done" },
           failures ? failures + " of " + files.length + " file(s) were not stored." : "All " + files.length + " image(s) measured and stored."));
-        if (!failures) setTimeout(() => { window.location.href = "/photos"; }, 1500);
+        if (!failures) setTimeout(() => { window.location.href = BASE + "/photos"; }, 1500);
       };
       const failed = (entry, body, status) => {
         const error = body.error || {};
@@ -114,7 +116,7 @@
       // the server measures one image at a time; ask how the jobs are doing until none is left
       const poll = () => {
         if (!jobs.size) return;
-        fetch("/api/photos/jobs?ids=" + Array.from(jobs.keys()).join(","), { credentials: "same-origin" })
+        fetch(BASE + "/api/photos/jobs?ids=" + Array.from(jobs.keys()).join(","), { credentials: "same-origin" })
           .then((r) => r.json())
           .then((body) => {
             (body.jobs || []).forEach((job) => {
@@ -180,7 +182,7 @@
   if (banner) {
     const text = banner.querySelector("span");
     const check = () => {
-      fetch("/api/photos/jobs", { credentials: "same-origin" })
+      fetch(BASE + "/api/photos/jobs", { credentials: "same-origin" })
         .then((r) => r.json())
         .then((body) => {
           if (body.pending) {

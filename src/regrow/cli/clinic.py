@@ -1,0 +1,334 @@
+"""Clinic commands: ``regrow clinic init``, ``clinic patient add|list``, ``clinic account add|list|reset|unlock``,
+``clinic audit``. Thin: parse, call :mod:`regrow.clinic`, print. Run on the clinic's server by whoever holds the
+database credentials; every change is written to the audit log as ``cli:<user>``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from regrow.cli._common import DATABASE_URL_ENV, emit_json, lazy_module
+from regrow.errors import InputError
+
+__all__ = ["register"]
+
+jr = lazy_module("regrow.journal")
+cl = lazy_module("regrow.clinic")
+
+clinic_app = typer.Typer(
+    help="Clinic mode: the clinic, its patients, accounts and audit log (see `regrow serve --clinic`).",
+    no_args_is_help=True,
+)
+patient_app = typer.Typer(help="The clinic's patients.", no_args_is_help=True)
+account_app = typer.Typer(
+    help="The clinic's accounts (admin, clinician, assistant, patient).", no_args_is_help=True
+)
+clinic_app.add_typer(patient_app, name="patient")
+clinic_app.add_typer(account_app, name="account")
+
+DbOption = typer.Option(
+    None,
+    "--db",
+    envvar=DATABASE_URL_ENV,
+    help="The clinic's database URL (postgresql+psycopg://user@host/db; SQLite only to try clinic mode out).",
+)
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
+ClinicOption = typer.Option(None, "--clinic", help="Clinic id, when the database holds several.")
+PasswordStdinOption = typer.Option(
+    False, "--password-stdin", help="Read the password from standard input (scripts) instead of prompting."
+)
+
+
+def _cli_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in a container
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"cli:{user}"
+
+
+def _audit(
+    engine, clinic_id: int, what: str, *, action: str = "account", person_id: int | None = None
+) -> None:
+    cl.record(engine, clinic_id=clinic_id, actor=_cli_actor(), action=action, what=what, person_id=person_id)
+
+
+def _read_password(from_stdin: bool, prompt: str) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+@clinic_app.command("init")
+def init(
+    clinic_name: str = typer.Option(..., "--clinic-name", help="The clinic's name."),
+    admin_email: str = typer.Option(..., "--admin-email", help="E-mail address of the first admin account."),
+    admin_name: str = typer.Option("Admin", "--admin-name", help="Name shown for the first admin."),
+    db: str | None = DbOption,
+    password_stdin: bool = PasswordStdinOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Create the clinic schema (migrating the database), a clinic and its first admin account."""
+    engine = jr.open_journal(db)
+    try:
+        password = _read_password(password_stdin, "Password for the admin account")
+        clinic, admin = cl.init_clinic(
+            engine, name=clinic_name, admin_email=admin_email, admin_name=admin_name, admin_password=password
+        )
+        _audit(engine, clinic.id, f"clinic init: clinic {clinic.name!r}, admin {admin.email}")
+    finally:
+        engine.dispose()
+    result = {
+        "clinic_id": clinic.id,
+        "clinic": clinic.name,
+        "admin_account_id": admin.id,
+        "admin": admin.email,
+    }
+    if as_json:
+        emit_json(result)
+        return
+    typer.echo(f"Clinic {clinic.name!r} (id {clinic.id}) created; admin account {admin.email}.")
+    typer.echo(
+        "Start the server with: regrow serve --clinic --db URL (behind a TLS reverse proxy; see the docs)."
+    )
+
+
+@patient_app.command("add")
+def patient_add(
+    name: str = typer.Option(..., "--name", help="The patient's name."),
+    record_number: str | None = typer.Option(None, "--record-number", help="The clinic's record number."),
+    clinic: int | None = ClinicOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Register a patient (a new journal person of the clinic); prints the patient id."""
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            clinic_id = cl.clinic_of(session, clinic).id
+            person = cl.add_patient(session, clinic_id=clinic_id, name=name, record_number=record_number)
+            person_id = person.id
+        _audit(engine, clinic_id, f"registered patient {person_id}", action="write", person_id=person_id)
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json({"patient_id": person_id, "name": name, "record_number": record_number})
+        return
+    typer.echo(f"Patient {person_id}: {name}" + (f" (record {record_number})" if record_number else ""))
+
+
+@patient_app.command("list")
+def patient_list(
+    search: str | None = typer.Option(None, "--search", help="Part of a name or record number."),
+    clinic: int | None = ClinicOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The clinic's patients: id, name, record number."""
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            clinic_id = cl.clinic_of(session, clinic).id
+            patients = cl.list_patients(session, clinic_id=clinic_id, search=search)
+        _audit(engine, clinic_id, "listed patients", action="read")
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json([{**p, "created_at": p["created_at"].isoformat()} for p in patients])
+        return
+    if not patients:
+        typer.echo("No patients" + (f" matching {search!r}." if search else " yet."))
+    for p in patients:
+        typer.echo(
+            f"{p['id']:>6}  {p['name']}" + (f"  (record {p['record_number']})" if p["record_number"] else "")
+        )
+
+
+@account_app.command("add")
+def account_add(
+    email: str = typer.Option(..., "--email", help="Sign-in e-mail address."),
+    name: str = typer.Option(..., "--name", help="Name shown in the app."),
+    role: str = typer.Option(..., "--role", help="admin, clinician, assistant or patient."),
+    patient: int | None = typer.Option(None, "--patient", help="The patient id (patient accounts only)."),
+    clinic: int | None = ClinicOption,
+    db: str | None = DbOption,
+    password_stdin: bool = PasswordStdinOption,
+    temporary: bool = typer.Option(
+        False,
+        "--temporary",
+        help="Make a random temporary password (printed once, changed at first sign-in).",
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Add an account to the clinic (prompts for its password unless --temporary or --password-stdin)."""
+    import secrets
+
+    password = secrets.token_urlsafe(12) if temporary else _read_password(password_stdin, "Password")
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            clinic_id = cl.clinic_of(session, clinic).id
+            account = cl.add_account(
+                session,
+                clinic_id=clinic_id,
+                email=email,
+                display_name=name,
+                role=role,
+                password=password,
+                person_id=patient,
+                must_change_password=temporary,
+            )
+            account_id, email = account.id, account.email
+        _audit(engine, clinic_id, f"added account {email} ({role})")
+    finally:
+        engine.dispose()
+    result = {"account_id": account_id, "email": email, "role": role}
+    if temporary:
+        result["temporary_password"] = password
+    if as_json:
+        emit_json(result)
+        return
+    typer.echo(f"Account {account_id}: {email} ({role}).")
+    if temporary:
+        typer.echo(f"Temporary password (shown once, changed at the first sign-in): {password}")
+
+
+@account_app.command("list")
+def account_list(
+    clinic: int | None = ClinicOption, db: str | None = DbOption, as_json: bool = JsonOption
+) -> None:
+    """The clinic's accounts: e-mail, role, state."""
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            clinic_id = cl.clinic_of(session, clinic).id
+            now = dt.datetime.now()
+            rows = [
+                {
+                    "id": a.id,
+                    "email": a.email,
+                    "name": a.display_name,
+                    "role": a.role,
+                    "patient_id": a.person_id,
+                    "active": a.active,
+                    "locked": a.locked_until is not None and a.locked_until > now,
+                    "totp": a.totp_secret is not None,
+                }
+                for a in cl.list_accounts(session, clinic_id=clinic_id)
+            ]
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        state = "deactivated" if not r["active"] else ("locked" if r["locked"] else "active")
+        typer.echo(f"{r['id']:>4}  {r['email']}  {r['role']}  {state}" + ("  code on" if r["totp"] else ""))
+
+
+def _find_account(session, clinic_id: int, email: str):
+    for account in cl.list_accounts(session, clinic_id=clinic_id):
+        if account.email == email.strip().lower():
+            return account
+    raise InputError.invalid("--email", email, "the e-mail address of an account of this clinic")
+
+
+@account_app.command("reset-password")
+def account_reset(
+    email: str = typer.Option(..., "--email", help="The account's e-mail address."),
+    clinic: int | None = ClinicOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Reset a password to a temporary one (printed once); the lock-out and the account's sessions end."""
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            clinic_id = cl.clinic_of(session, clinic).id
+            account = _find_account(session, clinic_id, email)
+            temporary = cl.reset_password(session, account)
+            email = account.email
+        _audit(engine, clinic_id, f"reset password of {email}")
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json({"email": email, "temporary_password": temporary})
+        return
+    typer.echo(f"Temporary password for {email} (shown once, changed at the next sign-in): {temporary}")
+
+
+@account_app.command("unlock")
+def account_unlock(
+    email: str = typer.Option(..., "--email", help="The account's e-mail address."),
+    clinic: int | None = ClinicOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Lift a lock-out after too many failed sign-ins."""
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            clinic_id = cl.clinic_of(session, clinic).id
+            account = _find_account(session, clinic_id, email)
+            cl.unlock(account)
+            email = account.email
+        _audit(engine, clinic_id, f"unlocked {email}")
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json({"email": email, "unlocked": True})
+        return
+    typer.echo(f"Unlocked {email}.")
+
+
+@clinic_app.command("audit")
+def audit(
+    patient: int | None = typer.Option(None, "--patient", help="Only this patient's entries."),
+    since: str | None = typer.Option(None, "--since", help="Only entries from this date or time (ISO 8601)."),
+    csv_out: Path | None = typer.Option(None, "--csv", help="Write every matching entry to this CSV file."),
+    limit: int = typer.Option(50, "--limit", help="Entries shown (newest first); --csv writes all."),
+    clinic: int | None = ClinicOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show or export the audit log: who read or changed which patient's record, and when."""
+    if limit < 1:
+        raise InputError.invalid("--limit", limit, "a whole number of at least 1")
+    start = jr.parse_datetime("--since", since) if since else None
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            clinic_id = cl.clinic_of(session, clinic).id
+            events = cl.list_events(
+                session, clinic_id=clinic_id, person_id=patient, since=start, limit=None if csv_out else limit
+            )
+        _audit(engine, clinic_id, "viewed the audit log" + (" (CSV)" if csv_out else ""), action="read")
+    finally:
+        engine.dispose()
+    if csv_out is not None:
+        try:
+            csv_out.write_text(cl.events_csv(events), encoding="utf-8")
+        except OSError as exc:
+            raise InputError.invalid("--csv", str(csv_out), f"a writable file ({exc.strerror})") from exc
+    if as_json:
+        emit_json([{**e, "at": e["at"].isoformat()} for e in events[:limit]])
+        return
+    if csv_out is not None:
+        typer.echo(f"Wrote {len(events)} entries to {csv_out}.")
+        return
+    for e in events:
+        who = e["actor"] + (f" ({e['role']})" if e["role"] else "")
+        patient_text = f" patient {e['person_id']}" if e["person_id"] is not None else ""
+        typer.echo(
+            f"{e['at']:%Y-%m-%d %H:%M:%S}  {who}  {e['action']}{patient_text}  {e['what']}  {e['status'] or ''}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``clinic`` on the root app."""
+    app.add_typer(clinic_app, name="clinic")

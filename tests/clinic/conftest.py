@@ -1,0 +1,153 @@
+"""Clinic fixtures: two clinics on one database (SQLite, and PostgreSQL marked ``postgres``), their accounts
+signed in as test clients, and patients with one record of every kind."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import re
+import warnings
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from regrow import clinic as cl
+from regrow import journal as jr
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclasses.dataclass
+class ClinicWorld:
+    """Everything a clinic test needs: the app, its engine, ids and signed-in clients by name."""
+
+    app: Any
+    engine: Any
+    url: str
+    ids: dict[str, int]
+    records: dict[int, dict[str, int]]  # patient id -> {"note": id, "device": id, ...}
+    clients: dict[str, Any]
+
+    def client(self, name: str) -> Any:
+        return self.clients[name]
+
+
+def _png(seed: int) -> bytes:
+    image = Image.new("RGB", (64, 48), (120 + seed, 90, 60))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def fill_patient(engine, store, person_id: int, seed: int) -> dict[str, int]:
+    """One record of every kind for ``person_id`` (a device, session, dose, side effect, note, photo,
+    measurement and hand correction); returns their ids."""
+    data = _png(seed)
+    sha = hashlib.sha256(data).hexdigest()
+    name = store.put(data, ".png")
+    with jr.session_scope(engine) as s:
+        device = jr.add_device(s, person_id=person_id, name=f"Roller {seed}", kind="roller", needle_length_mm=0.5)
+        session = jr.add_session(s, person_id=person_id, device_id=device.id, performed_at="2026-11-01T20:00")
+        dose = jr.add_dose(s, person_id=person_id, kind="minoxidil", taken_at="2026-11-02T08:00", strength="5%")
+        event = jr.add_event(s, person_id=person_id, kind="redness", severity="mild", onset_at="2026-11-01T21:00")
+        note = jr.add_note(s, person_id=person_id, text=f"note of patient {person_id}")
+        photo = jr.add_photo(
+            s, person_id=person_id, taken_at="2026-11-03", site="vertex", file_name=name, sha256=sha, width=64, height=48
+        )
+        measurement = jr.add_measurement(
+            s, person_id=person_id, taken_at="2026-11-03", site="vertex", area_cm2=1.0, hair_count=150, photo_id=photo.id
+        )
+        correction = jr.add_correction(s, person_id=person_id, photo_id=photo.id, action="add", x_px=10, y_px=12)
+        return {
+            "device": device.id,
+            "session": session.id,
+            "dose": dose.id,
+            "event": event.id,
+            "note": note.id,
+            "photo": photo.id,
+            "measurement": measurement.id,
+            "correction": correction.id,
+        }
+
+
+def csrf_of(client) -> str:
+    """The CSRF token of ``client`` (read from a page; any page carries it)."""
+    response = client.get("/login")
+    return re.search(r'name="csrf-token" content="([^"]+)"', response.text).group(1)
+
+
+def sign_in(client, email: str, password: str = PASSWORD, code: str | None = None):
+    data = {"email": email, "password": password, "csrf_token": csrf_of(client)}
+    if code:
+        data["code"] = code
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+with warnings.catch_warnings():
+    # starlette's TestClient warns at import that it would prefer httpx2; the client itself works.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+
+def make_client(app) -> TestClient:
+    """A client of ``app`` over HTTPS (clinic cookies are Secure), following no redirects by default."""
+    return TestClient(app, base_url="https://testserver")
+
+
+@pytest.fixture
+def clinic_world(db_url, tmp_path) -> Any:
+    """Clinic A (admin, clinician, assistant, a spare account, patients P1 with an account and P2) and clinic B
+    (a clinician, patient P3), every patient with one record of each kind, and a signed-in client per account."""
+    from regrow.web import Settings, create_app
+
+    engine = jr.open_journal(db_url)
+    clinic_a, admin = cl.init_clinic(
+        engine, name="Clinic A", admin_email="admin@a.example", admin_name="Admin A", admin_password=PASSWORD
+    )
+    clinic_b, _ = cl.init_clinic(
+        engine, name="Clinic B", admin_email="admin@b.example", admin_name="Admin B", admin_password=PASSWORD
+    )
+    ids: dict[str, int] = {"clinic_a": clinic_a.id, "clinic_b": clinic_b.id, "admin": admin.id}
+    with jr.session_scope(engine) as s:
+        ids["p1"] = cl.add_patient(s, clinic_id=clinic_a.id, name="Pat One", record_number="A-1").id
+        ids["p2"] = cl.add_patient(s, clinic_id=clinic_a.id, name="Pat Two", record_number="A-2").id
+        ids["p3"] = cl.add_patient(s, clinic_id=clinic_b.id, name="Pat Three", record_number="B-1").id
+        for key, email, role, person in (
+            ("clinician", "doc@a.example", "clinician", None),
+            ("assistant", "assist@a.example", "assistant", None),
+            ("patient", "p1@a.example", "patient", ids["p1"]),
+            ("spare", "spare@a.example", "assistant", None),
+        ):
+            ids[key] = cl.add_account(
+                s, clinic_id=clinic_a.id, email=email, display_name=key, role=role, password=PASSWORD, person_id=person
+            ).id
+        ids["clinician_b"] = cl.add_account(
+            s, clinic_id=clinic_b.id, email="doc@b.example", display_name="Doc B", role="clinician", password=PASSWORD
+        ).id
+    photos = tmp_path / "photos"
+    store = jr.PhotoStore(photos)
+    records = {ids[p]: fill_patient(engine, store, ids[p], n) for n, p in enumerate(("p1", "p2", "p3"))}
+    app = create_app(Settings(database_url=db_url, photos_dir=photos, clinic=True, allowed_hosts=("testserver",)))
+    clients = {}
+    for key, email in (
+        ("admin", "admin@a.example"),
+        ("clinician", "doc@a.example"),
+        ("assistant", "assist@a.example"),
+        ("patient", "p1@a.example"),
+        ("clinician_b", "doc@b.example"),
+    ):
+        client = make_client(app)
+        response = sign_in(client, email)
+        assert response.status_code == 303, response.text
+        clients[key] = client
+    clients["anonymous"] = make_client(app)
+    world = ClinicWorld(app=app, engine=engine, url=db_url, ids=ids, records=records, clients=clients)
+    try:
+        yield world
+    finally:
+        for client in clients.values():
+            client.close()
+        app.state.engine.dispose()
+        engine.dispose()
