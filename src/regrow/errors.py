@@ -29,7 +29,6 @@ from typing import Any
 
 __all__ = [
     "AuthenticationError",
-    "TooManyAttemptsError",
     "ConvergenceError",
     "DataFileError",
     "DuplicateError",
@@ -43,6 +42,7 @@ __all__ = [
     "RuleBlockedError",
     "StorageError",
     "TooFewStudiesError",
+    "TooManyAttemptsError",
     "UnsupportedTypeError",
     "UploadTooLargeError",
 ]

@@ -48,18 +48,39 @@ def fill_patient(engine, store, person_id: int, seed: int) -> dict[str, int]:
     sha = hashlib.sha256(data).hexdigest()
     name = store.put(data, ".png")
     with jr.session_scope(engine) as s:
-        device = jr.add_device(s, person_id=person_id, name=f"Roller {seed}", kind="roller", needle_length_mm=0.5)
+        device = jr.add_device(
+            s, person_id=person_id, name=f"Roller {seed}", kind="roller", needle_length_mm=0.5
+        )
         session = jr.add_session(s, person_id=person_id, device_id=device.id, performed_at="2026-11-01T20:00")
-        dose = jr.add_dose(s, person_id=person_id, kind="minoxidil", taken_at="2026-11-02T08:00", strength="5%")
-        event = jr.add_event(s, person_id=person_id, kind="redness", severity="mild", onset_at="2026-11-01T21:00")
+        dose = jr.add_dose(
+            s, person_id=person_id, kind="minoxidil", taken_at="2026-11-02T08:00", strength="5%"
+        )
+        event = jr.add_event(
+            s, person_id=person_id, kind="redness", severity="mild", onset_at="2026-11-01T21:00"
+        )
         note = jr.add_note(s, person_id=person_id, text=f"note of patient {person_id}")
         photo = jr.add_photo(
-            s, person_id=person_id, taken_at="2026-11-03", site="vertex", file_name=name, sha256=sha, width=64, height=48
+            s,
+            person_id=person_id,
+            taken_at="2026-11-03",
+            site="vertex",
+            file_name=name,
+            sha256=sha,
+            width=64,
+            height=48,
         )
         measurement = jr.add_measurement(
-            s, person_id=person_id, taken_at="2026-11-03", site="vertex", area_cm2=1.0, hair_count=150, photo_id=photo.id
+            s,
+            person_id=person_id,
+            taken_at="2026-11-03",
+            site="vertex",
+            area_cm2=1.0,
+            hair_count=150,
+            photo_id=photo.id,
         )
-        correction = jr.add_correction(s, person_id=person_id, photo_id=photo.id, action="add", x_px=10, y_px=12)
+        correction = jr.add_correction(
+            s, person_id=person_id, photo_id=photo.id, action="add", x_px=10, y_px=12
+        )
         return {
             "device": device.id,
             "session": session.id,
@@ -121,15 +142,28 @@ def clinic_world(db_url, tmp_path) -> Any:
             ("spare", "spare@a.example", "assistant", None),
         ):
             ids[key] = cl.add_account(
-                s, clinic_id=clinic_a.id, email=email, display_name=key, role=role, password=PASSWORD, person_id=person
+                s,
+                clinic_id=clinic_a.id,
+                email=email,
+                display_name=key,
+                role=role,
+                password=PASSWORD,
+                person_id=person,
             ).id
         ids["clinician_b"] = cl.add_account(
-            s, clinic_id=clinic_b.id, email="doc@b.example", display_name="Doc B", role="clinician", password=PASSWORD
+            s,
+            clinic_id=clinic_b.id,
+            email="doc@b.example",
+            display_name="Doc B",
+            role="clinician",
+            password=PASSWORD,
         ).id
     photos = tmp_path / "photos"
     store = jr.PhotoStore(photos)
     records = {ids[p]: fill_patient(engine, store, ids[p], n) for n, p in enumerate(("p1", "p2", "p3"))}
-    app = create_app(Settings(database_url=db_url, photos_dir=photos, clinic=True, allowed_hosts=("testserver",)))
+    app = create_app(
+        Settings(database_url=db_url, photos_dir=photos, clinic=True, allowed_hosts=("testserver",))
+    )
     clients = {}
     for key, email in (
         ("admin", "admin@a.example"),

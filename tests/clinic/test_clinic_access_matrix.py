@@ -166,7 +166,9 @@ def test_access_matrix(clinic_world):
                 if target is None:
                     url = _fill(path, world.records[world.ids["p1"]], world.ids)
                 else:
-                    url = f"/patients/{world.ids[target]}" + _fill(path, world.records[world.ids[target]], world.ids)
+                    url = f"/patients/{world.ids[target]}" + _fill(
+                        path, world.records[world.ids[target]], world.ids
+                    )
                 response = _send(client, method, url, tokens[account])
                 assert response.status_code == expected, (account, method, url, response.text[:200])
                 refused += 1
@@ -188,7 +190,9 @@ def test_access_matrix(clinic_world):
                 if target is None:
                     url = _fill(path, world.records[world.ids["p1"]], world.ids)
                 else:
-                    url = f"/patients/{world.ids[target]}" + _fill(path, world.records[world.ids[target]], world.ids)
+                    url = f"/patients/{world.ids[target]}" + _fill(
+                        path, world.records[world.ids[target]], world.ids
+                    )
                 count = _audit_count(world.engine)
                 response = _send(client, method, url, tokens[account])
                 assert response.status_code not in (401, 403), (account, method, url, response.text[:200])
@@ -203,7 +207,9 @@ def test_access_matrix(clinic_world):
                         assert entry.account_id == world.ids[account]
                         assert entry.what.startswith(f"{method} {url}")
                         assert entry.status == response.status_code
-                        assert entry.action == ("export" if kind == "export" else "read" if method == "GET" else "write")
+                        assert entry.action == (
+                            "export" if kind == "export" else "read" if method == "GET" else "write"
+                        )
                 allowed += 1
     assert allowed > 150
 

@@ -23,7 +23,14 @@ def clinic_engine(db_url):
         engine, name="Clinic", admin_email="admin@c.example", admin_name="Admin", admin_password=PASSWORD
     )
     with jr.session_scope(engine) as s:
-        cl.add_account(s, clinic_id=clinic.id, email="doc@c.example", display_name="Doc", role="clinician", password=PASSWORD)
+        cl.add_account(
+            s,
+            clinic_id=clinic.id,
+            email="doc@c.example",
+            display_name="Doc",
+            role="clinician",
+            password=PASSWORD,
+        )
     yield engine, clinic.id
     engine.dispose()
 
@@ -73,13 +80,28 @@ def test_bad_accounts_are_refused_with_the_reason(clinic_engine, email, password
 def test_duplicate_email_and_foreign_patient_are_refused(clinic_engine):
     engine, clinic_id = clinic_engine
     with pytest.raises(DuplicateError), jr.session_scope(engine) as s:
-        cl.add_account(s, clinic_id=clinic_id, email="DOC@c.example", display_name="D", role="assistant", password=PASSWORD)
-    other, _ = cl.init_clinic(engine, name="Other", admin_email="a@o.example", admin_name="A", admin_password=PASSWORD)
+        cl.add_account(
+            s,
+            clinic_id=clinic_id,
+            email="DOC@c.example",
+            display_name="D",
+            role="assistant",
+            password=PASSWORD,
+        )
+    other, _ = cl.init_clinic(
+        engine, name="Other", admin_email="a@o.example", admin_name="A", admin_password=PASSWORD
+    )
     with jr.session_scope(engine) as s:
         foreign = cl.add_patient(s, clinic_id=other.id, name="Foreign").id
     with pytest.raises(NotFoundError), jr.session_scope(engine) as s:
         cl.add_account(
-            s, clinic_id=clinic_id, email="p@c.example", display_name="P", role="patient", password=PASSWORD, person_id=foreign
+            s,
+            clinic_id=clinic_id,
+            email="p@c.example",
+            display_name="P",
+            role="patient",
+            password=PASSWORD,
+            person_id=foreign,
         )
 
 
@@ -113,7 +135,9 @@ def test_sessions_expire_when_idle_and_at_their_lifetime_and_end_at_sign_out(cli
     start = dt.datetime(2026, 12, 1, 9, 0)
     signed = _sign_in(engine, now=start)
     with jr.session_scope(engine) as s:
-        assert cl.resolve_session(s, signed.token, now=start + dt.timedelta(minutes=29)).email == "doc@c.example"
+        assert (
+            cl.resolve_session(s, signed.token, now=start + dt.timedelta(minutes=29)).email == "doc@c.example"
+        )
     step = start + dt.timedelta(minutes=29)
     with jr.session_scope(engine) as s:  # used every 25 minutes, it lives until its lifetime ends
         while step + dt.timedelta(minutes=25) < start + cl.SESSION_LIFETIME:
@@ -176,7 +200,9 @@ def test_admin_reset_gives_a_temporary_password_and_ends_sessions(clinic_engine)
 
 def test_the_audit_log_is_append_only(clinic_engine):
     engine, clinic_id = clinic_engine
-    cl.record(engine, clinic_id=clinic_id, actor="doc@c.example", action="read", what="GET /progress", person_id=1)
+    cl.record(
+        engine, clinic_id=clinic_id, actor="doc@c.example", action="read", what="GET /progress", person_id=1
+    )
     with jr.session_scope(engine) as s:
         before = s.execute(text("SELECT count(*) FROM audit_event")).scalar()
     for statement in ("UPDATE audit_event SET actor = 'someone else'", "DELETE FROM audit_event"):

@@ -7,10 +7,10 @@ import datetime as dt
 import io
 import re
 
-from conftest import PASSWORD, csrf_of, make_client, sign_in
 from PIL import Image
 from sqlalchemy import select, update
 
+from conftest import PASSWORD, csrf_of, make_client, sign_in
 from regrow import journal as jr
 from regrow.journal._models import Account, AuditEvent, LoginSession, Note, Photo
 
@@ -30,7 +30,9 @@ def test_sign_in_sets_a_secure_http_only_strict_cookie(clinic_world):
     cookie = response.headers["set-cookie"].lower()
     assert "regrow_session=" in cookie
     assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
-    assert [e.action for e in _events(clinic_world.engine, account_id=clinic_world.ids["clinician"])][-1] == "sign-in"
+    assert [e.action for e in _events(clinic_world.engine, account_id=clinic_world.ids["clinician"])][
+        -1
+    ] == "sign-in"
 
 
 def test_wrong_password_is_refused_audited_and_counted(clinic_world):
@@ -62,7 +64,9 @@ def test_plain_http_from_the_network_is_refused(clinic_world):
 
     client = TestClient(clinic_world.app, base_url="http://testserver")
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").text).group(1)
-    response = client.post("/login", data={"email": "doc@a.example", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": "doc@a.example", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 400 and "needs HTTPS" in response.text
 
 
@@ -75,10 +79,14 @@ def test_csrf_is_required_for_sign_in_and_for_changes(clinic_world):
     p1 = clinic_world.ids["p1"]
     with jr.session_scope(clinic_world.engine) as s:
         notes = s.query(Note).count()
-    refused = doc.post(f"/patients/{p1}/api/notes", json={"text": "no token"}, headers={"accept": "application/json"})
+    refused = doc.post(
+        f"/patients/{p1}/api/notes", json={"text": "no token"}, headers={"accept": "application/json"}
+    )
     assert refused.status_code == 403 and "CSRF" in refused.text
     token = doc.get("/api/csrf").json()["csrf_token"]
-    stored = doc.post(f"/patients/{p1}/api/notes", json={"text": "with token"}, headers={"x-csrf-token": token})
+    stored = doc.post(
+        f"/patients/{p1}/api/notes", json={"text": "with token"}, headers={"x-csrf-token": token}
+    )
     assert stored.status_code == 201, stored.text
     with jr.session_scope(clinic_world.engine) as s:
         assert s.query(Note).count() == notes + 1
@@ -118,7 +126,11 @@ def test_a_temporary_password_must_be_changed_first(clinic_world):
     assert client.get(f"/patients/{clinic_world.ids['p1']}/api/notes").status_code == 403
     changed = client.post(
         "/account/password",
-        data={"current_password": temporary, "new_password": "my own passphrase", "csrf_token": csrf_of(client)},
+        data={
+            "current_password": temporary,
+            "new_password": "my own passphrase",
+            "csrf_token": csrf_of(client),
+        },
         follow_redirects=False,
     )
     assert changed.status_code == 303
@@ -136,7 +148,8 @@ def test_patient_pages_stay_under_the_patient_and_name_them(clinic_world):
     journal_links = [
         link
         for link in links
-        if link in ("/", "/log") or link.startswith(("/log/", "/log?", "/plan", "/photos", "/records", "/progress"))
+        if link in ("/", "/log")
+        or link.startswith(("/log/", "/log?", "/plan", "/photos", "/records", "/progress"))
     ]
     assert "/logout" in links  # the clinic's own links stay as they are
     assert journal_links == [], journal_links  # every journal link keeps the /patients/<id> prefix
@@ -159,7 +172,9 @@ def test_a_patient_uploads_a_photo_to_their_own_record_only(clinic_world):
     data = {"site": "vertex", "taken_at": "2026-11-20", "um_per_px": "8", "allow_duplicate": "true"}
     own = patient.post(f"/patients/{p1}/api/photos", files=files, data=data, headers={"x-csrf-token": token})
     assert own.status_code in (200, 201), own.text
-    other = patient.post(f"/patients/{p2}/api/photos", files=files, data=data, headers={"x-csrf-token": token})
+    other = patient.post(
+        f"/patients/{p2}/api/photos", files=files, data=data, headers={"x-csrf-token": token}
+    )
     assert other.status_code == 404
     with jr.session_scope(clinic_world.engine) as s:
         assert s.query(Photo).filter_by(person_id=p1).count() == 2
@@ -190,6 +205,6 @@ def test_other_clinics_patients_do_not_appear(clinic_world):
     other = doc.get(f"/patients/{clinic_world.ids['p3']}/api/notes")
     unknown = doc.get("/patients/999999/api/notes")
     assert other.status_code == unknown.status_code == 404
-    assert other.json()["error"]["message"].replace(str(clinic_world.ids["p3"]), "N") == unknown.json()["error"][
-        "message"
-    ].replace("999999", "N")
+    assert other.json()["error"]["message"].replace(str(clinic_world.ids["p3"]), "N") == unknown.json()[
+        "error"
+    ]["message"].replace("999999", "N")

@@ -139,7 +139,16 @@ def patient_list(
     finally:
         engine.dispose()
     if as_json:
-        emit_json([{**p, "created_at": p["created_at"].isoformat()} for p in patients])
+        emit_json(
+            [
+                {
+                    **p,
+                    "created_at": p["created_at"].isoformat(),
+                    "last_visit": p["last_visit"].date().isoformat() if p["last_visit"] else None,
+                }
+                for p in patients
+            ]
+        )
         return
     if not patients:
         typer.echo("No patients" + (f" matching {search!r}." if search else " yet."))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from regrow import journal as jr
 from regrow.errors import DuplicateError, InputError, NotFoundError
-from regrow.journal._models import Account, Clinic, ClinicPatient, Person
+from regrow.journal._models import Account, Clinic, ClinicPatient, Measurement, Person
 
 from ._accounts import add_account
 
@@ -154,10 +154,23 @@ def get_patient(session: Session, *, clinic_id: int, person_id: int) -> tuple[Pe
 
 
 def list_patients(session: Session, *, clinic_id: int, search: str | None = None) -> list[dict]:
-    """The clinic's patients (id, name, record number, created), by name; ``search`` matches name or number."""
+    """The clinic's patients by name: id, name, record number, registered, last visit (the newest day with a
+    measurement); ``search`` matches part of the name or record number."""
+    last_visit = (
+        select(Measurement.person_id, func.max(Measurement.taken_at).label("last_visit"))
+        .group_by(Measurement.person_id)
+        .subquery()
+    )
     query = (
-        select(Person.id, Person.display_name, ClinicPatient.record_number, ClinicPatient.created_at)
+        select(
+            Person.id,
+            Person.display_name,
+            ClinicPatient.record_number,
+            ClinicPatient.created_at,
+            last_visit.c.last_visit,
+        )
         .join(ClinicPatient, ClinicPatient.person_id == Person.id)
+        .outerjoin(last_visit, last_visit.c.person_id == Person.id)
         .where(ClinicPatient.clinic_id == clinic_id)
         .order_by(func.lower(Person.display_name), Person.id)
     )
@@ -167,6 +180,6 @@ def list_patients(session: Session, *, clinic_id: int, search: str | None = None
             func.lower(Person.display_name).like(like) | func.lower(ClinicPatient.record_number).like(like)
         )
     return [
-        {"id": pid, "name": display, "record_number": number, "created_at": created}
-        for pid, display, number, created in session.execute(query)
+        {"id": pid, "name": display, "record_number": number, "created_at": created, "last_visit": visit}
+        for pid, display, number, created, visit in session.execute(query)
     ]

@@ -51,7 +51,11 @@ NO_HISTORY = "regrow_no_history"
 
 def _tracked(obj: Any) -> bool:
     """A row of a person's journal (clinic tables, accounts and the audit log have no undo history)."""
-    return isinstance(obj, Base) and not isinstance(obj, Change | Person) and obj.__tablename__ in _journal_tables()
+    return (
+        isinstance(obj, Base)
+        and not isinstance(obj, Change | Person)
+        and obj.__tablename__ in _journal_tables()
+    )
 
 
 def _journal_tables() -> frozenset[str]:

@@ -30,8 +30,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Account",
     "AdjunctDose",
-    "AuditEvent",
     "AdverseEvent",
+    "AuditEvent",
     "Base",
     "Change",
     "Clinic",

@@ -362,18 +362,19 @@ def _audit_account(request: Request, what: str, person_id: int | None = None) ->
 # --- the clinic ----------------------------------------------------------------------------------------
 
 
+def patients_view(request: Request) -> dict[str, Any]:
+    """The patient list of the signed-in account's clinic (``?q=``: part of a name or record number)."""
+    search = request.query_params.get("q", "").strip()[:100]
+    with jr.session_scope(_engine(request)) as session:
+        patients = cl.list_patients(session, clinic_id=_actor(request).clinic_id, search=search or None)
+    return {"patients": patients, "q": search}
+
+
 @router.get("/clinic")
 async def patients_page(request: Request) -> Response:
     """The clinic's patients (search by name or record number) and the form to register one."""
-    actor = _actor(request)
-    search = request.query_params.get("q", "").strip()[:100]
-
-    def work() -> list[dict[str, Any]]:
-        with jr.session_scope(_engine(request)) as session:
-            return cl.list_patients(session, clinic_id=actor.clinic_id, search=search or None)
-
-    patients = await run_in_threadpool(work)
-    return render(request, "clinic/patients.html", "clinic", patients=patients, q=search)
+    view = await run_in_threadpool(patients_view, request)
+    return render(request, "clinic/patients.html", "clinic", **view)
 
 
 @router.post("/clinic/patients")
@@ -391,24 +392,19 @@ async def patient_add(request: Request) -> Response:
     try:
         person_id = await run_in_threadpool(work)
     except InputError as exc:
-        patients = await run_in_threadpool(_patients, request)
+        view = await run_in_threadpool(patients_view, request)
         return render(
             request,
             "clinic/patients.html",
             "clinic",
             status_code=exc.http_status,
-            patients=patients,
             errors={exc.field or "_form": str(exc)},
             values={"name": name, "record_number": number},
+            **view,
         )
     if actor.role == "admin":
         return RedirectResponse("/clinic", status_code=303)
     return RedirectResponse(f"/patients/{person_id}/", status_code=303)
-
-
-def _patients(request: Request) -> list[dict[str, Any]]:
-    with jr.session_scope(_engine(request)) as session:
-        return cl.list_patients(session, clinic_id=_actor(request).clinic_id)
 
 
 # --- accounts (admin) ------------------------------------------------------------------------------------

@@ -101,7 +101,10 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.Column("ended_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["account.id"], name=op.f("fk_login_session_account_id_account"), ondelete="CASCADE"
+            ["account_id"],
+            ["account.id"],
+            name=op.f("fk_login_session_account_id_account"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_session")),
         sa.UniqueConstraint("token_sha256", name=op.f("uq_login_session_token_sha256")),
