@@ -236,6 +236,8 @@ def _progress(session: Any, person_id: int, visit: dt.date | None) -> dict[str, 
         entry["sentence"] = verdict_sentence(entry)
         entry["reason"] = plain_text(entry["reason"])
         entry["trajectory"] = _plain(site.trajectory) if site.trajectory else None
+        if not entry["visits"]:  # the model builds no visits from one measurement: list it as measured
+            entry["visits"] = _measured_visits(obs, site.site)
         for v in entry["visits"]:
             v.update(counts.get((site.site, v["measured_on"]), {}))
     messages = [c["message"] for c in body["caveats"]] + [
@@ -246,6 +248,28 @@ def _progress(session: Any, person_id: int, visit: dt.date | None) -> dict[str, 
     ]
     body["caveat_messages"] = [plain_text(m) for m in dict.fromkeys(messages)]
     return body
+
+
+def _measured_visits(obs: list[Any], site: str) -> list[dict[str, Any]]:
+    """A site's visits as measured (day, images, mean density), without the model's change."""
+    days: dict[dt.date, list[float]] = {}
+    for o in obs:
+        if o.site == site and o.density_per_cm2 == o.density_per_cm2:  # not NaN
+            days.setdefault(o.measured_on, []).append(o.density_per_cm2)
+    none = {"estimate": None, "ci_lb": None, "ci_ub": None}
+    return [
+        {
+            "measured_on": day.isoformat(),
+            "weeks_since_start": None,
+            "n_images": len(values),
+            "mean_density_per_cm2": sum(values) / len(values),
+            "change_per_cm2": dict(none),
+            "change_pct": dict(none),
+            "baseline": i == 0,
+            "in_fit": False,
+        }
+        for i, (day, values) in enumerate(sorted(days.items()))
+    ]
 
 
 def _visit_counts(obs: list[Any]) -> dict[tuple[str, str], dict[str, Any]]:
