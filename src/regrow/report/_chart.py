@@ -50,11 +50,15 @@ def density_chart_svg(site: dict[str, Any]) -> str | None:
     c = site_chart(_site_object(site), size="wide", expected=site.get("expected"))
     if c is None:
         return None
-    w, h, font = c["width"], c["height"] + 8, c["font"]
+    w, font = c["width"], c["font"]
     left, right, top, bottom = c["left"], c["right"], c["top"], c["bottom"]
+    # the web chart keeps room above the plot for event labels; the print chart has none: start just
+    # above the plot, and add a line below it for the axis title
+    y0 = top - 8
+    h = c["height"] + 8 - y0
     name = escape(str(site["site"]))
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 {y0} {w} {h}" '
         f'width="{PRINT_WIDTH_MM}mm" height="{PRINT_WIDTH_MM * h / w:.1f}mm" '
         f'font-family="DejaVu Sans, sans-serif" font-size="{font}" fill="{_INK}" role="img">',
         f"<title>Hair density at the {name} over time (hairs per cm²)</title>",
@@ -100,7 +104,7 @@ def density_chart_svg(site: dict[str, Any]) -> str | None:
             f'<circle cx="{p["x"]}" cy="{p["y"]}" r="{p["r"]}" fill="{fill}" stroke="{_INK}" stroke-width="1.4"/>'
         )
     parts.append(
-        f'<text x="{(left + right) / 2}" y="{h - 4}" text-anchor="middle">weeks since the treatment start</text>'
+        f'<text x="{(left + right) / 2}" y="{y0 + h - 4}" text-anchor="middle">weeks since the treatment start</text>'
         f'<text transform="translate({font - 1},{(top + bottom) / 2}) rotate(-90)" text-anchor="middle">'
         "density (hairs/cm²)</text>"
     )
