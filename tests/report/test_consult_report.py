@@ -270,3 +270,39 @@ def test_missing_weasyprint_names_the_extra(thin_journal, monkeypatch):
     monkeypatch.setitem(sys.modules, "weasyprint", None)
     with pytest.raises(MissingExtraError, match=r"regrow\[clinic\]"):
         render_consult_pdf(data)
+
+
+def test_stop_findings_are_announced_on_the_first_page(thin_journal, tmp_path):
+    with jr.session_scope(thin_journal.engine) as session:
+        jr.set_screening(session, person_id=thin_journal.person_id, answers={"active_scalp_infection": True})
+        jr.add_event(
+            session,
+            person_id=thin_journal.person_id,
+            kind="infection",
+            severity="severe",
+            onset_at=dt.datetime(2026, 3, 1, 9, 0),
+        )
+        # after the visit: not part of this visit's report
+        jr.add_event(
+            session,
+            person_id=thin_journal.person_id,
+            kind="pruritus",
+            severity="mild",
+            onset_at=dt.datetime(2026, 3, 9, 9, 0),
+        )
+    data = consult_report_data(thin_journal.engine, thin_journal.store, thin_journal.person_id, now=NOW)
+    assert [e["kind"] for e in data["safety"]["events"]] == ["infection"]
+    stops = [f for f in data["safety"]["findings"] if f["severity"] == "stop"]
+    assert len(stops) == 2  # the infection answered in screening, and the open severe event
+    pdf = render_consult_pdf(data)
+    path = tmp_path / "stop.pdf"
+    path.write_bytes(pdf)
+    first_page = subprocess.run(
+        [pdf_tool("pdftotext"), "-f", "1", "-l", "1", str(path), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    assert "Safety: 2 stop findings" in " ".join(first_page.split())
+    text = pdf_text(pdf, tmp_path)
+    assert "2026-03-01 infection severe not yet" in text and "pruritus" not in text
