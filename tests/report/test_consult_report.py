@@ -306,3 +306,22 @@ def test_stop_findings_are_announced_on_the_first_page(thin_journal, tmp_path):
     assert "Safety: 2 stop findings" in " ".join(first_page.split())
     text = pdf_text(pdf, tmp_path)
     assert "2026-03-01 infection severe not yet" in text and "pruritus" not in text
+
+
+def test_text_from_the_journal_is_text_not_markup(thin_journal, tmp_path):
+    name = '<img src="file:///etc/hostname"> Lee & <b>Co</b>'
+    with jr.session_scope(thin_journal.engine) as session:
+        jr.get_person(session, person_id=thin_journal.person_id).display_name = name
+    data = consult_report_data(thin_journal.engine, thin_journal.store, thin_journal.person_id, now=NOW)
+    assert "&lt;img src=" in consult_report_html(data)
+    assert name in pdf_text(render_consult_pdf(data), tmp_path)
+
+
+def test_a_session_works_as_well_as_an_engine_and_the_data_is_json(demo_journal):
+    import json
+
+    by_engine = consult_report_data(demo_journal.engine, demo_journal.store, demo_journal.person_id, now=NOW)
+    with jr.session_scope(demo_journal.engine) as session:
+        by_session = consult_report_data(session, demo_journal.store, demo_journal.person_id, now=NOW)
+    assert by_session == by_engine
+    assert json.loads(json.dumps(by_engine, allow_nan=False)) == by_engine

@@ -68,6 +68,22 @@ def consult_report_html(data: dict[str, Any]) -> str:
     )
 
 
+def _data_only(weasyprint: Any) -> Any:
+    """A resource fetcher that loads ``data:`` URIs only: the report embeds everything it shows, so no
+    text that reaches the page can make the renderer read a local file or the network."""
+    try:
+        from weasyprint.urls import URLFetcher  # WeasyPrint 68 and later
+    except ImportError:
+
+        def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+            if not url.startswith("data:"):
+                raise ValueError(f"the report loads embedded data only, not {url[:80]!r}")
+            return weasyprint.default_url_fetcher(url, *args, **kwargs)
+
+        return fetch
+    return URLFetcher(allowed_protocols={"data"})
+
+
 def render_pdf(data: dict[str, Any]) -> tuple[bytes, int]:
     """``(pdf bytes, number of pages)``; see :func:`render_consult_pdf`."""
     try:
@@ -75,7 +91,7 @@ def render_pdf(data: dict[str, Any]) -> tuple[bytes, int]:
     except (ImportError, OSError) as exc:  # OSError: WeasyPrint is there but Pango is not
         raise MissingExtraError("weasyprint (and the Pango library)", "clinic") from exc
     html = consult_report_html(data)
-    document = weasyprint.HTML(string=html, base_url=str(_HERE)).render()
+    document = weasyprint.HTML(string=html, base_url=str(_HERE), url_fetcher=_data_only(weasyprint)).render()
     return document.write_pdf(), len(document.pages)
 
 
