@@ -96,17 +96,7 @@ def render_pdf(data: dict[str, Any]) -> tuple[bytes, int]:
 
 
 def render_consult_pdf(data: dict[str, Any]) -> bytes:
-    """The report as PDF bytes (A4).
-
-    Parameters
-    ----------
-    data : dict
-        From :func:`regrow.report.consult_report_data`.
-
-    Returns
-    -------
-    bytes
-        A PDF document.
+    """The report of ``data`` (:func:`regrow.report.consult_report_data`) as the bytes of an A4 PDF.
 
     Raises
     ------
