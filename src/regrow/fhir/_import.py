@@ -150,12 +150,11 @@ def _parse(document: dict[str, Any], store: PhotoStore) -> _Parsed:
             continue
         if table == "photo":
             files = _photo_files(resource, values, where)
-            if files is None or "photo" not in files:
-                if not store.path(values["file_name"]).is_file():
-                    dropped.add(
-                        entry["fullUrl"]
-                    )  # no bytes here nor in the folder: left out, like the archive
-                    continue
+            if (files is None or "photo" not in files) and not store.path(values["file_name"]).is_file():
+                dropped.add(
+                    entry["fullUrl"]
+                )  # no bytes here nor in the folder: left out, as the archive does
+                continue
             if files:
                 parsed.files[values["file_name"]] = files
         check_row(table, values, where)
@@ -165,8 +164,8 @@ def _parse(document: dict[str, Any], store: PhotoStore) -> _Parsed:
         profile = parsed.profile or {}
         for _, condition in parsed.rows.pop("condition", []):
             profile.update(condition)
-        for column in MODELS["profile"].__table__.columns.keys():
-            profile.setdefault(column, None)
+        for column in MODELS["profile"].__table__.columns:
+            profile.setdefault(column.key, None)
         profile.pop("person_id", None)
         if profile.get("diagnosis_confirmed_by_clinician") is None:
             profile["diagnosis_confirmed_by_clinician"] = False
