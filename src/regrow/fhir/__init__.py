@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ._codes import BASE_URL, CODE_SYSTEMS, COMPONENT_CODES, FHIR_VERSION, code_system
 from ._export import ROW_COLUMNS, export_bundle, patient_key
-from ._import import MAX_PHOTO_BYTES, ImportSummary, import_bundle
+from ._import import MAX_PHOTO_BYTES, ImportSummary, check_bundle, import_bundle
 from ._validate import MAX_BUNDLE_BYTES, load_bundle, validate_bundle
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "MAX_PHOTO_BYTES",
     "ROW_COLUMNS",
     "ImportSummary",
+    "check_bundle",
     "code_system",
     "export_bundle",
     "import_bundle",

@@ -21,13 +21,13 @@ from sqlalchemy import Engine, func, select
 from regrow.errors import DuplicateError, InputError, NotFoundError
 from regrow.journal import TABLES, Change, Person, PhotoStore, Profile, session_scope
 
-from ._codes import DERIVED_FILE_URL, PATIENT_KEY_SYSTEM
+from ._codes import DERIVED_FILE_URL, FHIR_VERSION_SYSTEM, PATIENT_KEY_SYSTEM
 from ._export import patient_key
 from ._read import PARSERS, classify
 from ._validate import MAX_BUNDLE_BYTES, load_bundle, validate_bundle
 from ._values import MODELS, Ref, Where, check_row
 
-__all__ = ["MAX_PHOTO_BYTES", "ImportSummary", "import_bundle"]
+__all__ = ["MAX_PHOTO_BYTES", "ImportSummary", "check_bundle", "import_bundle"]
 
 #: Largest photo (decoded) taken from a bundle, in bytes: the archive import's member limit.
 MAX_PHOTO_BYTES = 128 * 1024 * 1024
@@ -108,7 +108,7 @@ def _photo_files(resource: dict[str, Any], row: dict[str, Any], where: Where) ->
     return {"photo": data, **files}
 
 
-def _parse(document: dict[str, Any], store: PhotoStore) -> _Parsed:
+def _parse(document: dict[str, Any], store: PhotoStore | None) -> _Parsed:
     entries = validate_bundle(document)
     refs: dict[str, str] = {}
     tables: list[tuple[Where, str, dict[str, Any]]] = []
@@ -150,7 +150,9 @@ def _parse(document: dict[str, Any], store: PhotoStore) -> _Parsed:
             continue
         if table == "photo":
             files = _photo_files(resource, values, where)
-            if (files is None or "photo" not in files) and not store.path(values["file_name"]).is_file():
+            if (files is None or "photo" not in files) and (
+                store is None or not store.path(values["file_name"]).is_file()
+            ):
                 dropped.add(
                     entry["fullUrl"]
                 )  # no bytes here nor in the folder: left out, as the archive does
@@ -326,3 +328,30 @@ def import_bundle(
         photo_files_present=present,
         photos_without_files=parsed.dropped,
     )
+
+
+def check_bundle(
+    bundle: dict[str, Any] | bytes | str, *, max_bytes: int = MAX_BUNDLE_BYTES
+) -> dict[str, Any]:
+    """Every check :func:`import_bundle` runs before writing, without a journal.
+
+    Returns
+    -------
+    dict
+        ``{"fhir_version": ..., "entries": n, "resources": {type: n}, "photos_without_bytes": n}``.
+
+    Raises
+    ------
+    DataFileError
+        As :func:`import_bundle`, naming the entry, resource type and field.
+    """
+    document = load_bundle(bundle, max_bytes=max_bytes)
+    parsed = _parse(document, None)
+    tags = (document.get("meta") or {}).get("tag") or []
+    versions = [t.get("code") for t in tags if isinstance(t, dict) and t.get("system") == FHIR_VERSION_SYSTEM]
+    return {
+        "fhir_version": versions[0] if versions else "unmarked (read as R4B)",
+        "entries": sum(parsed.resources.values()),
+        "resources": parsed.resources,
+        "photos_without_bytes": len(parsed.dropped),
+    }
