@@ -153,13 +153,10 @@ def make_journal(fresh_url, tmp_path) -> Callable[..., tuple[Any, jr.PhotoStore,
         engine.dispose()
 
 
-@pytest.fixture
-def source(make_journal) -> tuple[Any, jr.PhotoStore, int]:
-    """A journal holding another person and the example person (demo history plus every record kind)."""
+def _fill_source(engine: Any, store: jr.PhotoStore) -> int:
     from regrow.web._demo import fill_demo
     from regrow.web._service import JournalService
 
-    engine, store, _ = make_journal()
     service = JournalService(engine, photos_dir=store.root)
     fill_demo(service, months=2, today=TODAY, images=False, replicates=2, seed=7)
     with jr.session_scope(engine) as s:
@@ -169,7 +166,30 @@ def source(make_journal) -> tuple[Any, jr.PhotoStore, int]:
             s, person_id=other.id, text="Not exported with the example person.", written_at="2026-01-01"
         )
     fill_extras(engine, store, me)
-    return engine, store, me
+    return me
+
+
+@pytest.fixture
+def source(make_journal) -> tuple[Any, jr.PhotoStore, int]:
+    """A journal holding another person and the example person (demo history plus every record kind)."""
+    engine, store, _ = make_journal()
+    return engine, store, _fill_source(engine, store)
+
+
+@pytest.fixture(scope="session")
+def example_bundle(tmp_path_factory) -> dict[str, Any]:
+    """The example person's bundle, built once on SQLite (the bad-input tests edit copies of it)."""
+    from regrow.fhir import export_bundle
+
+    folder = tmp_path_factory.mktemp("example")
+    engine = jr.open_journal(f"sqlite:///{folder / 'journal.sqlite'}")
+    try:
+        store = jr.PhotoStore(folder / "photos")
+        me = _fill_source(engine, store)
+        with jr.session_scope(engine) as s:
+            return export_bundle(s, store, me)
+    finally:
+        engine.dispose()
 
 
 def normalise_bundle(bundle: dict[str, Any]) -> list[dict[str, Any]]:

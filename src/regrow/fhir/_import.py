@@ -160,6 +160,10 @@ def _parse(document: dict[str, Any], store: PhotoStore | None) -> _Parsed:
             if files:
                 parsed.files[values["file_name"]] = files
         check_row(table, values, where)
+        if table == "screening_answer" and any(
+            row["question"] == values["question"] for _, row in parsed.rows.get(table, [])
+        ):
+            raise where.error("code", f"screening question {values['question']!r} is answered twice")
         parsed.rows.setdefault(table, []).append((entry["fullUrl"], values))
     _drop_photos(parsed, dropped)
     if parsed.profile is not None or "condition" in parsed.rows:
