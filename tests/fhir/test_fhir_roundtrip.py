@@ -187,3 +187,13 @@ def test_times_keep_the_local_wall_clock_to_the_microsecond(make_journal, micros
     target, target_store, _ = make_journal()
     summary = import_bundle(target, target_store, _export(engine, store, me))
     assert _snapshot(target, summary.person_id)["note"][0]["written_at"] == written.isoformat()
+
+
+def test_code_systems_hold_exactly_the_journal_choices():
+    assert set(CODE_SYSTEMS["diagnosis"]) == set(jr.DIAGNOSES)
+    assert set(CODE_SYSTEMS["measurement-source"]) == set(jr.MEASUREMENT_SOURCES)
+    assert set(CODE_SYSTEMS["device-kind"]) == set(jr.DEVICE_KINDS)
+    assert set(CODE_SYSTEMS["dose-kind"]) == set(jr.DOSE_KINDS)
+    assert set(CODE_SYSTEMS["endpoint"]) == set(jr.ENDPOINTS)
+    assert set(CODE_SYSTEMS["screening"]) == set(jr.SCREENING_QUESTIONS)
+    assert set(CODE_SYSTEMS["count-source"]) == set(jr.COUNT_PRECEDENCE)
