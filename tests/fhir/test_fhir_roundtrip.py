@@ -197,3 +197,14 @@ def test_code_systems_hold_exactly_the_journal_choices():
     assert set(CODE_SYSTEMS["endpoint"]) == set(jr.ENDPOINTS)
     assert set(CODE_SYSTEMS["screening"]) == set(jr.SCREENING_QUESTIONS)
     assert set(CODE_SYSTEMS["count-source"]) == set(jr.COUNT_PRECEDENCE)
+
+
+def test_public_names_are_pinned():
+    import regrow.fhir
+
+    assert set(regrow.fhir.__all__) == {
+        "BASE_URL", "CODE_SYSTEMS", "COMPONENT_CODES", "FHIR_VERSION", "MAX_BUNDLE_BYTES", "MAX_PHOTO_BYTES",
+        "ImportSummary", "ROW_COLUMNS", "check_bundle", "code_system", "export_bundle", "import_bundle",
+        "load_bundle", "patient_key", "validate_bundle",
+    }  # fmt: skip
+    assert all(hasattr(regrow.fhir, name) for name in regrow.fhir.__all__)
