@@ -159,6 +159,9 @@ def _parse(document: dict[str, Any], store: PhotoStore | None) -> _Parsed:
                 continue
             if files:
                 parsed.files[values["file_name"]] = files
+        if table == "treatment_session" and values["needle_length_mm"] is None:
+            device = dict(parsed.rows.get("device", [])).get(values["device_id"].full_url, {})
+            values["needle_length_mm"] = device.get("needle_length_mm")  # as the journal: the device's
         check_row(table, values, where)
         if table == "screening_answer" and any(
             row["question"] == values["question"] for _, row in parsed.rows.get(table, [])
@@ -239,6 +242,25 @@ def _target(
     return target, False
 
 
+def _insert(
+    session: Any, model: type, rows: list[tuple[str, dict[str, Any]]], person_id: int, new_ids: dict[str, int]
+) -> None:
+    """Insert one table's rows in bundle order, references resolved to the new ids (recorded in ``new_ids``)."""
+    table = model.__tablename__
+    self_ref = any(k.column.table.name == table for c in model.__table__.columns for k in c.foreign_keys)
+    added = []
+    for url, values in rows:
+        resolved = {k: new_ids[v.full_url] if isinstance(v, Ref) else v for k, v in values.items()}
+        row = model(person_id=person_id, **resolved)
+        session.add(row)
+        added.append((url, row))
+        if self_ref:  # a later row of this table may refer to this one (a plan version it superseded)
+            session.flush()
+            new_ids[url] = row.id
+    session.flush()
+    new_ids.update((url, row.id) for url, row in added)
+
+
 def import_bundle(
     engine: Engine,
     store: PhotoStore,
@@ -303,25 +325,10 @@ def import_bundle(
         new_ids: dict[str, int] = {}
         counts = {"person": 1, "profile": int(parsed.profile is not None)}
         for model in TABLES:
-            table = model.__tablename__
-            rows = parsed.rows.get(table, [])
-            if table in ("person", "profile", "change"):
-                continue
-            self_ref = any(
-                k.column.table.name == table for c in model.__table__.columns for k in c.foreign_keys
-            )
-            added = []
-            for url, values in rows:
-                resolved = {k: new_ids[v.full_url] if isinstance(v, Ref) else v for k, v in values.items()}
-                row = model(person_id=target.id, **resolved)
-                session.add(row)
-                added.append((url, row))
-                if self_ref:
-                    session.flush()
-                    new_ids[url] = row.id
-            session.flush()
-            new_ids.update((url, row.id) for url, row in added)
-            counts[table] = len(rows)
+            if model.__tablename__ not in ("person", "profile", "change"):
+                rows = parsed.rows.get(model.__tablename__, [])
+                _insert(session, model, rows, target.id, new_ids)
+                counts[model.__tablename__] = len(rows)
         person = target.id
     return ImportSummary(
         person_id=person,

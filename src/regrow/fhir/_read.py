@@ -6,7 +6,10 @@ only when all of them pass).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -262,6 +265,12 @@ def _basic(table: str) -> Callable[[dict[str, Any], Where, dict[str, str]], dict
 def _photo(resource: dict[str, Any], where: Where, refs: dict[str, str]) -> dict[str, Any]:
     values = _row(resource, "photo", where, refs)
     sha = [i.get("value") for i in resource.get("identifier", []) if i.get("system") == SHA256_SYSTEM]
+    data = (resource.get("content") or {}).get("data")
+    if not sha and isinstance(data, str):  # a bundle from elsewhere: the hash of the bytes it carries
+        try:
+            sha = [hashlib.sha256(base64.b64decode(data, validate=True)).hexdigest()]
+        except (binascii.Error, ValueError) as exc:
+            raise where.error("content.data", "is not valid base64") from exc
     if (
         len(sha) != 1
         or not isinstance(sha[0], str)
@@ -291,7 +300,11 @@ def _measurement(resource: dict[str, Any], where: Where, refs: dict[str, str]) -
     values.update(
         taken_at=from_datetime(resource.get("effectiveDateTime"), where, "effectiveDateTime"),
         site=_text(resource.get("bodySite")),
-        source=read_coding(resource.get("method"), "measurement-source", where, "method"),
+        source="image"
+        if resource.get("derivedFrom")
+        else "manual"
+        if resource.get("method") is None
+        else read_coding(resource.get("method"), "measurement-source", where, "method"),
         photo_id=_ref(_one(resource, "derivedFrom", where), "photo", where, "derivedFrom", refs),
         notes=_note(resource, where),
         **dict.fromkeys(COMPONENT_CODES),

@@ -18,6 +18,7 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, String
 
 from regrow.errors import DataFileError
 from regrow.journal import TABLES
+from regrow.journal._fields import _bad_character  # the journal's own text rule (no copy)
 
 from ._codes import CODE_SYSTEMS, CODED_COLUMNS, COLUMN_UNITS, JOURNAL_ROW_URL, UCUM, code_system, coding
 
@@ -266,10 +267,17 @@ def journal_row_tables(resource: dict[str, Any]) -> list[str]:
 def check_row(table: str, values: dict[str, Any], where: Where) -> dict[str, Any]:
     """Check every column value against its column (type, length, required); return the row."""
     columns = MODELS[table].__table__.columns
-    for name, value in values.items():
+    defaulted = []
+    for name, value in list(values.items()):
         column = columns[name]
         if value is None:
-            if not column.nullable and not column.primary_key:
+            if column.nullable or column.primary_key:
+                continue
+            if column.default is not None:  # a bundle from elsewhere: the journal's own default applies
+                defaulted.append(name)
+            elif name in ("created_at", "updated_at"):
+                values[name] = dt.datetime.now().replace(microsecond=0)
+            else:
                 raise where.error(name, f"is required ({table}.{name})")
             continue
         if isinstance(value, Ref):
@@ -293,7 +301,16 @@ def check_row(table: str, values: dict[str, Any], where: Where) -> dict[str, Any
             bad = (not isinstance(value, str) or (limit is not None and len(value) > limit)) and (
                 f"a text of at most {limit} characters" if limit else "a text"
             )
+            char = None if bad else _bad_character(value, multiline=True)
+            if char is not None:
+                raise where.error(
+                    name,
+                    f"holds the character U+{ord(char):04X}; text may not hold control or "
+                    "right-to-left-override characters",
+                )
         if bad:
             shown = value if not isinstance(value, str) or len(value) <= 80 else f"{value[:40]}..."
             raise where.error(name, f"bad value {shown!r}; must be {bad} ({table}.{name})")
+    for name in defaulted:
+        del values[name]
     return values
