@@ -163,3 +163,20 @@ def test_a_bundle_with_two_patients_is_refused(target, exported):
     twin["fullUrl"] = "urn:uuid:00000000-0000-4000-8000-000000000002"
     bundle["entry"].append(twin)
     assert "exactly one Patient" in _refused(target, bundle, InputError)
+
+
+def test_a_modifier_extension_or_a_misplaced_journal_row_is_refused(target, exported):
+    bundle = copy.deepcopy(exported)
+    index = _index(bundle, "MedicationStatement")
+    bundle["entry"][index]["resource"]["modifierExtension"] = [
+        {"url": "https://example.org/not-taken", "valueBoolean": True}
+    ]
+    assert f"entry {index} (MedicationStatement) modifierExtension" in _refused(target, bundle)
+    bundle = copy.deepcopy(exported)
+    index = _index(bundle, "MedicationStatement")
+    bundle["entry"][index]["resource"]["extension"][0]["extension"][0]["valueCode"] = "device"
+    message = _refused(target, bundle)
+    assert (
+        f"entry {index} (MedicationStatement) extension[journal-row].table: 'device' does not belong"
+        in message
+    )

@@ -119,3 +119,42 @@ def test_export_names_a_missing_patient_and_a_missing_photo_file(source):
         with pytest.raises(StorageError, match="missing from the photo folder"):
             export_bundle(s, store, me)
         assert len(export_bundle(s, store, me, include_photos=False)["entry"]) > 100
+
+
+@pytest.fixture
+def time_zone(monkeypatch):
+    """Switch the process's local time zone (restored afterwards)."""
+    import time
+
+    def switch(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield switch
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_another_time_zone_keeps_the_instants_and_the_patient_key(make_journal, time_zone):
+    import datetime as dt
+
+    from regrow.errors import DuplicateError
+
+    time_zone("Europe/Berlin")
+    engine, store, _ = make_journal()
+    with jr.session_scope(engine) as s:
+        me = jr.create_person(s, display_name="Travelling patient")
+        me.created_at = dt.datetime(2026, 5, 1, 9, 30)
+        jr.add_note(s, person_id=me.id, text="Seen in Berlin.", written_at="2026-05-01T10:00")
+        me_id = me.id
+    with jr.session_scope(engine) as s:
+        bundle = export_bundle(s, store, me_id)
+    time_zone("America/New_York")
+    target, target_store, _ = make_journal()
+    summary = import_bundle(target, target_store, bundle)
+    with jr.session_scope(target) as s:
+        rows = jr.snapshot(s, person_id=summary.person_id)
+    assert rows["note"][0]["written_at"] == "2026-05-01T04:00:00"  # 10:00 CEST is 04:00 EDT
+    assert rows["person"][0]["created_at"] == "2026-05-01T03:30:00"
+    with pytest.raises(DuplicateError, match=f"as patient {summary.person_id}"):
+        import_bundle(target, target_store, bundle)

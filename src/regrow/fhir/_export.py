@@ -139,11 +139,14 @@ _ORDER = (
 
 
 def patient_key(person: Person) -> str:
-    """The stable identifier of a journal person in bundles: SHA-256 of its creation time and name (32 hex).
+    """The stable identifier of a journal person in bundles: SHA-256 of its creation instant (UTC) and name
+    (first 32 hex digits).
 
-    An import keeps both, so the imported person has the same key and a second import is recognised.
+    An import keeps both (the creation time as the same instant in the importing machine's local time), so
+    the imported person has the same key and a second import is recognised, in any time zone.
     """
-    text = f"{person.created_at.isoformat()}|{person.display_name}"
+    created_utc = person.created_at.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
+    text = f"{created_utc}|{person.display_name}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -465,7 +468,8 @@ def export_bundle(
     StorageError
         A photo file is missing from the photo folder (with ``include_photos``).
     """
-    person = session.get(Person, person_id) if isinstance(person_id, int) else None
+    valid = isinstance(person_id, int) and not isinstance(person_id, bool)
+    person = session.get(Person, person_id) if valid else None
     if person is None:
         raise NotFoundError(f"No patient {person_id!r} in this journal.")
     key = patient_key(person)

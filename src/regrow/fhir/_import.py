@@ -25,7 +25,7 @@ from ._codes import DERIVED_FILE_URL, FHIR_VERSION_SYSTEM, PATIENT_KEY_SYSTEM
 from ._export import patient_key
 from ._read import PARSERS, classify
 from ._validate import MAX_BUNDLE_BYTES, load_bundle, validate_bundle
-from ._values import MODELS, Ref, Where, check_row
+from ._values import MODELS, Ref, Where, check_row, journal_row_tables
 
 __all__ = ["MAX_PHOTO_BYTES", "ImportSummary", "check_bundle", "import_bundle"]
 
@@ -135,6 +135,17 @@ def _parse(document: dict[str, Any], store: PhotoStore | None) -> _Parsed:
         for key in ("subject", "patient"):
             if key in resource and (resource[key] or {}).get("reference") != patient_url:
                 raise where.error(f"{key}.reference", f"must name the bundle's Patient ({patient_url})")
+        if resource.get("modifierExtension"):
+            url = (resource["modifierExtension"][0] or {}).get("url")
+            raise where.error(
+                "modifierExtension", f"{url!r} changes the meaning of the resource; regrow does not know it"
+            )
+        allowed = {"person", "profile"} if table == "person" else {table}
+        for named in journal_row_tables(resource):
+            if named not in allowed:
+                raise where.error(
+                    "extension[journal-row].table", f"{named!r} does not belong on a {table} resource"
+                )
         values = PARSERS[table](resource, where, refs)
         if table == "person":
             parsed.person, parsed.profile = values["person"], values["profile"]
