@@ -7,6 +7,7 @@ under a private module name, so they are the same functions and no third copy ex
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import importlib.util
 import io
@@ -177,8 +178,9 @@ def source(make_journal) -> tuple[Any, jr.PhotoStore, int]:
 
 
 @pytest.fixture(scope="session")
-def example_bundle(tmp_path_factory) -> dict[str, Any]:
-    """The example person's bundle, built once on SQLite (the bad-input tests edit copies of it)."""
+def example(tmp_path_factory) -> tuple[Any, jr.PhotoStore, int, dict[str, Any]]:
+    """The example journal on SQLite, built once: (engine, photo store, person id, its bundle). Read only:
+    tests that change it use :func:`source`."""
     from regrow.fhir import export_bundle
 
     folder = tmp_path_factory.mktemp("example")
@@ -187,9 +189,16 @@ def example_bundle(tmp_path_factory) -> dict[str, Any]:
         store = jr.PhotoStore(folder / "photos")
         me = _fill_source(engine, store)
         with jr.session_scope(engine) as s:
-            return export_bundle(s, store, me)
+            bundle = export_bundle(s, store, me)
+        yield engine, store, me, bundle
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def example_bundle(example) -> dict[str, Any]:
+    """A copy of the example person's bundle (the bad-input tests edit it)."""
+    return copy.deepcopy(example[3])
 
 
 def normalise_bundle(bundle: dict[str, Any]) -> list[dict[str, Any]]:

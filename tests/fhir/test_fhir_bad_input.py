@@ -17,7 +17,7 @@ from regrow.fhir import import_bundle
 
 @pytest.fixture
 def exported(example_bundle):
-    return copy.deepcopy(example_bundle)
+    return example_bundle
 
 
 @pytest.fixture

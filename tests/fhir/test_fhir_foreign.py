@@ -4,7 +4,6 @@ export errors."""
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 
 import pytest
@@ -101,11 +100,11 @@ def test_a_failure_half_way_through_the_insert_writes_no_row(make_journal, examp
 
     monkeypatch.setattr(importer, "_insert", failing)
     with pytest.raises(StorageError, match="simulated"):
-        import_bundle(engine, store, copy.deepcopy(example_bundle))
+        import_bundle(engine, store, example_bundle)
     with jr.session_scope(engine) as s:
         assert all(rows == [] for rows in jr.snapshot(s).values())
     monkeypatch.setattr(importer, "_insert", real)
-    assert import_bundle(engine, store, copy.deepcopy(example_bundle)).rows["measurement"] > 10
+    assert import_bundle(engine, store, example_bundle).rows["measurement"] > 10
 
 
 def test_export_names_a_missing_patient_and_a_missing_photo_file(source):

@@ -24,11 +24,11 @@ def _snapshot(engine, person_id):
         return jr.snapshot(s, person_id=person_id)
 
 
-def test_every_exported_resource_validates_with_fhir_resources_r4b(source):
+def test_every_exported_resource_validates_with_fhir_resources_r4b(example):
     from fhir.resources.R4B import get_fhir_model_class
     from fhir.resources.R4B.bundle import Bundle
 
-    engine, store, me = source
+    engine, store, me, _ = example
     bundle = _export(engine, store, me)
     kinds = {}
     for entry in bundle["entry"]:
@@ -48,8 +48,8 @@ def test_every_exported_resource_validates_with_fhir_resources_r4b(source):
         assert kinds["CarePlan"] == 2  # the plan and its edited version
 
 
-def test_measurements_carry_ucum_quantities_and_regrow_codes(source):
-    engine, store, me = source
+def test_measurements_carry_ucum_quantities_and_regrow_codes(example):
+    engine, store, me, _ = example
     bundle = _export(engine, store, me)
     observations = [
         e["resource"] for e in bundle["entry"]
@@ -77,8 +77,8 @@ def test_measurements_carry_ucum_quantities_and_regrow_codes(source):
     assert sum(o["status"] == "preliminary" for o in observations) == 1  # the flagged value
 
 
-def test_sessions_are_procedures_with_device_and_needle_length(source):
-    engine, store, me = source
+def test_sessions_are_procedures_with_device_and_needle_length(example):
+    engine, store, me, _ = example
     bundle = _export(engine, store, me)
     urls = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
     sessions = [
@@ -97,8 +97,8 @@ def test_sessions_are_procedures_with_device_and_needle_length(source):
         assert row["needle_length_mm"]["valueQuantity"]["code"] == "mm"
 
 
-def test_photos_carry_bytes_sha256_and_fhir_sha1_hash(source):
-    engine, store, me = source
+def test_photos_carry_bytes_sha256_and_fhir_sha1_hash(example):
+    engine, store, me, _ = example
     bundle = _export(engine, store, me)
     media = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Media"]
     for item in media:
@@ -116,8 +116,8 @@ def test_photos_carry_bytes_sha256_and_fhir_sha1_hash(source):
     )
 
 
-def test_export_twice_gives_the_same_entries(source):
-    engine, store, me = source
+def test_export_twice_gives_the_same_entries(example):
+    engine, store, me, _ = example
     first, second = _export(engine, store, me), _export(engine, store, me)
     assert first["entry"] == second["entry"]
     assert first["identifier"] != second["identifier"]  # one identifier per export
