@@ -164,13 +164,12 @@ def _parse(document: dict[str, Any], store: PhotoStore | None) -> _Parsed:
             if (files is None or "photo" not in files) and (
                 store is None or not store.path(values["file_name"]).is_file()
             ):
-                dropped.add(
-                    entry["fullUrl"]
-                )  # no bytes here nor in the folder: left out, as the archive does
+                # no bytes in the bundle nor in the photo folder: left out, as the archive import does
+                dropped.add(entry["fullUrl"])
                 continue
             if files:
                 parsed.files[values["file_name"]] = files
-        if table == "treatment_session" and values["needle_length_mm"] is None:
+        if table == "treatment_session" and values["needle_length_mm"] is None and values["device_id"]:
             device = dict(parsed.rows.get("device", [])).get(values["device_id"].full_url, {})
             values["needle_length_mm"] = device.get("needle_length_mm")  # as the journal: the device's
         check_row(table, values, where)
