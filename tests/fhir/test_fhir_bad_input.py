@@ -180,3 +180,26 @@ def test_a_modifier_extension_or_a_misplaced_journal_row_is_refused(target, expo
         f"entry {index} (MedicationStatement) extension[journal-row].table: 'device' does not belong"
         in message
     )
+
+
+@pytest.mark.parametrize("resource_type", ["Transport", "NotAResource"])  # Transport exists in R5 only
+def test_a_resource_type_r4b_does_not_have_is_refused(target, exported, resource_type):
+    bundle = copy.deepcopy(exported)
+    bundle["entry"].append({"fullUrl": "urn:uuid:x", "resource": {"resourceType": resource_type}})
+    message = _refused(target, bundle)
+    index = len(bundle["entry"]) - 1
+    assert (
+        f"entry {index} ({resource_type}) resourceType: '{resource_type}' is not a FHIR R4B resource"
+        in message
+    )
+
+
+def test_check_bundle_counts_what_an_import_would_read(exported):
+    from regrow.fhir import check_bundle
+
+    result = check_bundle(json.dumps(exported))
+    assert result["fhir_version"] == "4.3.0" and result["entries"] == len(exported["entry"])
+    assert result["resources"]["Media"] == 2 and result["photos_without_bytes"] == 0
+    for entry in exported["entry"]:
+        entry["resource"].get("content", {}).pop("data", None)
+    assert check_bundle(exported)["photos_without_bytes"] == 2
