@@ -1,19 +1,16 @@
 """FHIR fixtures: a realistic journal person (the demo filler plus every kind of record and photos) on SQLite
 and PostgreSQL, and the normalisations the round-trip tests compare with.
 
-The database fixtures are the journal's own (``backend``, ``fresh_url``), loaded from tests/journal/conftest.py
-under a private module name, so they are the same functions and no third copy exists.
+The database fixtures (``backend``, ``fresh_url``) are the shared ones of tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import importlib.util
 import io
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,14 +18,6 @@ import pytest
 from PIL import Image
 
 from regrow import journal as jr
-
-_spec = importlib.util.spec_from_file_location(
-    "_regrow_journal_test_fixtures", Path(__file__).resolve().parents[1] / "journal" / "conftest.py"
-)
-_journal_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_journal_fixtures)
-backend = _journal_fixtures.backend
-fresh_url = _journal_fixtures.fresh_url
 
 #: The last day of the example history (fixed, so every run builds the same journal).
 TODAY = dt.date(2026, 6, 30)

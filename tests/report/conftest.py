@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,32 +108,10 @@ def photo_journal(tmp_path) -> Iterator[Journal]:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request, tmp_path) -> Iterator[str]:
-    """The URL of a fresh, empty journal on SQLite and (marked ``postgres``) on PostgreSQL; a PostgreSQL
-    database is named after this branch (``clinic_report_...``) and dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'thin.sqlite'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        if os.environ.get("REGROW_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"REGROW_REQUIRE_POSTGRES=1 but {PG_ENV} is not set")
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (set by .ci/setup-postgres.sh)")
-    base = make_url(admin_url).set(drivername="postgresql+psycopg")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"clinic_report_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+@pytest.fixture
+def empty_url(db_url) -> str:
+    """A fresh, empty journal URL: SQLite and, marked ``postgres``, PostgreSQL (``db_url`` of tests/conftest.py)."""
+    return db_url
 
 
 @pytest.fixture

@@ -39,7 +39,15 @@ from ._accounts import (
     unlock,
 )
 from ._audit import ACTIONS, events_csv, list_events, record
-from ._clinics import add_patient, clinic_of, get_patient, init_clinic, list_clinics, list_patients
+from ._clinics import (
+    add_patient,
+    clinic_of,
+    get_patient,
+    init_clinic,
+    list_clinics,
+    list_patients,
+    remove_empty_patient,
+)
 from ._policy import ALLOWED, KINDS, PATIENT_KINDS, ROUTES, allowed, may_open_patient
 
 __all__ = [
@@ -74,6 +82,7 @@ __all__ = [
     "list_patients",
     "may_open_patient",
     "record",
+    "remove_empty_patient",
     "reset_password",
     "resolve_session",
     "set_password",

@@ -19,7 +19,15 @@ from regrow.journal._models import Account, Clinic, ClinicPatient, Measurement, 
 
 from ._accounts import add_account
 
-__all__ = ["add_patient", "clinic_of", "get_patient", "init_clinic", "list_clinics", "list_patients"]
+__all__ = [
+    "add_patient",
+    "clinic_of",
+    "get_patient",
+    "init_clinic",
+    "list_clinics",
+    "list_patients",
+    "remove_empty_patient",
+]
 
 
 def _now() -> dt.datetime:
@@ -137,6 +145,13 @@ def add_patient(session: Session, *, clinic_id: int, name: str, record_number: s
     )
     session.flush()
     return person
+
+
+def remove_empty_patient(session: Session, *, clinic_id: int, person_id: int) -> None:
+    """Delete a patient of ``clinic_id`` made for an import that then failed (the person and its link)."""
+    person, _link = get_patient(session, clinic_id=clinic_id, person_id=person_id)
+    session.delete(person)
+    session.flush()
 
 
 def get_patient(session: Session, *, clinic_id: int, person_id: int) -> tuple[Person, ClinicPatient]:

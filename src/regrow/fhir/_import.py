@@ -222,7 +222,11 @@ def _is_empty(session: Any, person_id: int) -> bool:
 
 
 def _target(
-    session: Any, parsed: _Parsed, person_id: int | None, allow_duplicate: bool
+    session: Any,
+    parsed: _Parsed,
+    person_id: int | None,
+    allow_duplicate: bool,
+    within: list[int] | None = None,
 ) -> tuple[Person, bool]:
     target = None
     if person_id is not None:
@@ -236,7 +240,10 @@ def _target(
                 "an empty patient, or no --patient to create a new one",
             )
     if not allow_duplicate:
-        for person in session.scalars(select(Person).order_by(Person.id)):
+        candidates = select(Person).order_by(Person.id)
+        if within is not None:  # clinic mode: only this clinic's patients (another clinic's stay unseen)
+            candidates = candidates.where(Person.id.in_(within))
+        for person in session.scalars(candidates):
             if person is not target and patient_key(person) == parsed.key:
                 raise DuplicateError(
                     f"This bundle's patient (key {parsed.key}) is already in the journal as patient {person.id} "
@@ -279,6 +286,7 @@ def import_bundle(
     person_id: int | None = None,
     allow_duplicate: bool = False,
     max_bytes: int = MAX_BUNDLE_BYTES,
+    within: list[int] | None = None,
 ) -> ImportSummary:
     """Import a FHIR R4/R4B Bundle (as written by :func:`export_bundle`) as one journal person.
 
@@ -297,6 +305,9 @@ def import_bundle(
         Import although a patient with the bundle's patient key is already in the journal.
     max_bytes : int
         Largest JSON accepted, in bytes (default :data:`MAX_BUNDLE_BYTES`).
+    within : list of int, optional
+        Look for a duplicate among these patients only (clinic mode: the clinic's own patients, so an
+        import never reveals another clinic's patient). Default: every person in the journal.
 
     Returns
     -------
@@ -319,7 +330,7 @@ def import_bundle(
     written = present = 0
     with store.writing(), session_scope(engine) as session:
         session.info[NO_HISTORY] = True  # an import is not undoable (as the archive import)
-        target, created = _target(session, parsed, person_id, allow_duplicate)
+        target, created = _target(session, parsed, person_id, allow_duplicate, within)
         for name, files in parsed.files.items():
             if "photo" in files:
                 if store.path(name).is_file():

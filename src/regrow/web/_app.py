@@ -196,9 +196,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.clinic:
         from ._clinic_pages import LoginThrottle
         from ._clinic_pages import router as clinic_router
+        from ._clinic_records import router as records_router
 
         app.state.login_throttle = LoginThrottle()
         app.include_router(clinic_router)
+        app.include_router(records_router)
     app.include_router(api_router)
     app.include_router(api_edit_router)
     app.include_router(page_router)
@@ -220,7 +222,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_upload_bytes,
         allowed_hosts=settings.hosts(),
         # An export archive carries every photo: imports get their own, larger limit.
-        path_limits={"/api/import": settings.max_import_bytes, "/data/import": settings.max_import_bytes},
+        path_limits={
+            "/api/import": settings.max_import_bytes,
+            "/data/import": settings.max_import_bytes,
+            "/clinic/import": settings.max_import_bytes,  # a FHIR bundle carries its photos
+        },
     )
     app.add_middleware(InterfaceMiddleware)
     return app

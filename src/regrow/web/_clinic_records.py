@@ -72,7 +72,9 @@ async def fhir_export(request: Request) -> Response:
 
     bundle = await run_in_threadpool(work)
     return JSONResponse(
-        bundle, media_type="application/fhir+json", headers=_attachment(f"regrow-patient-{person_id}.fhir.json")
+        bundle,
+        media_type="application/fhir+json",
+        headers=_attachment(f"regrow-patient-{person_id}.fhir.json"),
     )
 
 
@@ -90,10 +92,25 @@ async def fhir_import(request: Request) -> Response:
     service = request.app.state.service
 
     def work() -> int:
-        summary = import_bundle(service.engine, service.store, data)
-        person_id = summary.person_id
+        # the new patient belongs to the clinic from the start; the bundle fills it, or it is removed again
         with jr.session_scope(service.engine) as session:
-            cl.link_patient(session, clinic_id=actor.clinic_id, person_id=person_id)
+            person_id = cl.add_patient(session, clinic_id=actor.clinic_id, name="(importing)").id
+            within = [
+                p["id"] for p in cl.list_patients(session, clinic_id=actor.clinic_id) if p["id"] != person_id
+            ]
+        try:
+            import_bundle(
+                service.engine,
+                service.store,
+                data,
+                person_id=person_id,
+                within=within,
+                allow_duplicate=form.get("allow_duplicate") in ("on", "true", "1"),
+            )
+        except BaseException:
+            with jr.session_scope(service.engine) as session:
+                cl.remove_empty_patient(session, clinic_id=actor.clinic_id, person_id=person_id)
+            raise
         return person_id
 
     try:
@@ -105,7 +122,12 @@ async def fhir_import(request: Request) -> Response:
 
         view = await run_in_threadpool(patients_view, request)
         return render(
-            request, "clinic/patients.html", "clinic", status_code=exc.http_status, import_error=str(exc), **view
+            request,
+            "clinic/patients.html",
+            "clinic",
+            status_code=exc.http_status,
+            import_error=str(exc),
+            **view,
         )
     cl.record(
         service.engine,
@@ -121,4 +143,3 @@ async def fhir_import(request: Request) -> Response:
     if "text/html" in request.headers.get("accept", ""):
         return RedirectResponse(f"/patients/{person_id}/", status_code=303)
     return JSONResponse({"patient_id": person_id, "url": f"/patients/{person_id}/"}, status_code=201)
-

@@ -35,6 +35,14 @@ _SUFFIXES = {
 def upgrade() -> None:
     connection = op.get_bind()
     rows = connection.execute(sa.text("SELECT id, stored_path, sha256 FROM photo")).fetchall()
+    # The names first, while the column is still TEXT: narrowing it to 80 characters first would fail on
+    # PostgreSQL (which enforces lengths) for every real absolute path of a 0001 journal.
+    photo = sa.table("photo", sa.column("id", sa.Integer()), sa.column("stored_path", sa.Text()))
+    for row_id, stored, sha in rows:
+        suffix = _SUFFIXES.get(PurePosixPath(str(stored).replace("\\", "/")).suffix.lower(), ".jpg")
+        connection.execute(
+            photo.update().where(photo.c.id == row_id).values(stored_path=f"{str(sha).lower()}{suffix}")
+        )
     with op.batch_alter_table("photo", schema=None) as batch_op:
         batch_op.alter_column(
             "stored_path",
@@ -42,12 +50,6 @@ def upgrade() -> None:
             existing_type=sa.Text(),
             type_=sa.String(length=80),
             existing_nullable=False,
-        )
-    photo = sa.table("photo", sa.column("id", sa.Integer()), sa.column("file_name", sa.String(80)))
-    for row_id, stored, sha in rows:
-        suffix = _SUFFIXES.get(PurePosixPath(str(stored).replace("\\", "/")).suffix.lower(), ".jpg")
-        connection.execute(
-            photo.update().where(photo.c.id == row_id).values(file_name=f"{str(sha).lower()}{suffix}")
         )
 
 
