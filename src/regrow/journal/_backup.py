@@ -41,14 +41,16 @@ from sqlalchemy import (
     func,
     inspect,
     select,
-    table,
     text,
+)
+from sqlalchemy import (
+    table as sql_table,
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.schema import sort_tables_and_constraints
 
-from regrow.errors import DataFileError, InputError, RegrowError, StorageError
+from regrow.errors import InputError, RegrowError, StorageError
 
 from ._backup_format import (
     CHECKSUMS,
@@ -272,7 +274,7 @@ def _write_tables(
     metadata = MetaData()
     metadata.reflect(bind=connection, only=sorted(names - {VERSION_TABLE}))
     tables: dict[str, Any] = {}
-    for table in metadata.sorted_tables:
+    for table in _ordered(metadata):
         kinds = {column.name: column_kind(table, column) for column in table.columns}
         columns = [cast(c, Text).label(c.name) if kinds[c.name] == "json" else c for c in table.columns]
         order = list(table.primary_key.columns) or list(table.columns)
@@ -294,6 +296,15 @@ def _write_tables(
         sums.append(f"{digest.hexdigest()}  {member}\n")
         tables[table.name] = {"rows": count, "columns": kinds}
     return str(revision), tables
+
+
+def _ordered(metadata: MetaData) -> list[Table]:
+    """The tables, referenced ones first (no warning for reference cycles: restore handles those)."""
+    return [
+        table
+        for table, _fkcs in sort_tables_and_constraints(list(metadata.tables.values()))
+        if table is not None
+    ]
 
 
 def _photo_names(connection: Connection, tables: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -556,7 +567,7 @@ def _check_target(connection: Connection, engine: Engine, *, replace: bool) -> N
         return
     filled = {}
     for name in sorted(names - {VERSION_TABLE}):
-        count = connection.execute(select(func.count()).select_from(table(name))).scalar()
+        count = connection.execute(select(func.count()).select_from(sql_table(name))).scalar()
         if count:
             filled[name] = count
     if filled:
