@@ -311,7 +311,8 @@ def _photo_names(connection: Connection, tables: dict[str, Any]) -> tuple[list[s
     """The stored names of the live photos, and of the deleted photos whose trashed files undo may use."""
     if "file_name" not in tables.get("photo", {}).get("columns", {}):
         return [], []
-    live = list(dict.fromkeys(connection.execute(text("SELECT file_name FROM photo ORDER BY id")).scalars()))
+    query = text("SELECT file_name FROM photo ORDER BY id")
+    live = [name for name in dict.fromkeys(connection.execute(query).scalars()) if is_photo_name(str(name))]
     deleted: list[str] = []
     if "change" in tables:
         history = text(
@@ -673,7 +674,7 @@ def _insert_table(
 
 
 def _note_photo(table: str, row: dict[str, Any], photo_names: set[str]) -> None:
-    if table == "photo" and isinstance(row.get("file_name"), str):
+    if table == "photo" and isinstance(row.get("file_name"), str) and is_photo_name(row["file_name"]):
         photo_names.add(row["file_name"])
 
 

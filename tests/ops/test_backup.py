@@ -1,0 +1,254 @@
+"""Backup -> drop -> restore gives back every row of every table and every photo file, on SQLite and
+PostgreSQL, across backends, from an older schema revision, and under a concurrent writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, func, select, text
+
+from regrow import journal as jr
+from regrow.errors import InputError
+
+
+def _files(store: jr.PhotoStore) -> dict[str, str]:
+    """SHA-256 of every file in the photo folder and its trash (the lock file left out)."""
+    root = Path(store.root)
+    if not root.is_dir():
+        return {}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+def backup(url: str, store: jr.PhotoStore, path: Path) -> jr.BackupSummary:
+    """:func:`regrow.journal.backup_journal` on a URL (the engine disposed afterwards)."""
+    engine = jr.make_engine(url)
+    try:
+        return jr.backup_journal(engine, store, path)
+    finally:
+        engine.dispose()
+
+
+def restore(url: str, store: jr.PhotoStore, path: Path, **kwargs) -> jr.RestoreSummary:
+    """:func:`regrow.journal.restore_journal` on a URL (the engine disposed afterwards)."""
+    engine = jr.make_engine(url)
+    try:
+        return jr.restore_journal(engine, store, path, **kwargs)
+    finally:
+        engine.dispose()
+
+
+def revision(url: str) -> str | None:
+    engine = jr.make_engine(url)
+    try:
+        return jr.current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def populate(url: str, store: jr.PhotoStore, ops, *, n: int = 3) -> dict[str, str]:
+    """A journal at head with ``n`` rows in every table; photo rows backed by files (the first with its
+    overlay and sidecar), one photo deleted with its files in the trash and its deletion in the history."""
+    engine = jr.open_journal(url)
+    try:
+        deleted = ops.photo_bytes(99)
+        with store.writing():
+            names = [store.put(ops.photo_bytes(i), ".jpg") for i in range(n)]
+            store.put_derived(names[0][:64], "overlay", b"\x89PNG overlay")
+            store.put_derived(names[0][:64], "sidecar", b'{"hairs": 3}')
+            trashed = store.put(deleted, ".png")
+            store.to_trash(trashed)
+            store.path(trashed).unlink()
+
+        def override(table: str, column: str, i: int):
+            if table == "photo" and column == "file_name":
+                return names[i]
+            if table == "photo" and column == "sha256":
+                return names[i][:64]
+            if table == "change" and i == 0:
+                old = {"id": 999, "file_name": trashed, "sha256": trashed[:64], "site": "vertex"}
+                recent = dt.datetime.now().replace(microsecond=0)  # undo can still restore it (TRASH_DAYS)
+                change = {"table_name": "photo", "action": "delete", "old": old, "new": None}
+                return {**change, "at": recent, "undo_of": None}.get(column, ...)
+            return ...
+
+        metadata = MetaData()
+        metadata.reflect(bind=engine)
+        rows = ops.build_rows(metadata, n, override)
+        with engine.begin() as connection:
+            ops.insert_rows(connection, metadata, rows)
+    finally:
+        engine.dispose()
+    return {"trashed": trashed}
+
+
+def test_backup_drop_restore_gives_back_every_row_and_photo(fresh_url, tmp_path, ops):
+    source = fresh_url()
+    store = jr.PhotoStore(tmp_path / "photos")
+    facts = populate(source, store, ops)
+    rows_before, files_before = ops.dump(source), _files(store)
+    summary = backup(source, store, tmp_path / "backup.zip")
+
+    assert set(summary.rows) == set(jr.Base.metadata.tables)  # every table of the schema, none named here
+    assert set(summary.rows.values()) == {3}
+    assert summary.photo_files == 3 and summary.trash_files == 1 and summary.missing_photo_files == []
+    assert summary.revision == revision(source)
+    assert oct(summary.path.stat().st_mode & 0o777) == "0o600"
+    with zipfile.ZipFile(summary.path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        assert {n for n in archive.namelist() if n.startswith("trash/")} == {f"trash/{facts['trashed']}"}
+    assert manifest["tables"]["person"]["rows"] == 3 and manifest["backend"] == summary.backend
+
+    target = fresh_url()  # the drop: a new, empty database and an empty photo folder
+    new_store = jr.PhotoStore(tmp_path / "photos-restored")
+    restored = restore(target, new_store, summary.path)
+
+    assert restored.rows == summary.rows and restored.photo_files_written == 3 and restored.trash_files == 1
+    assert ops.dump(target) == rows_before
+    assert _files(new_store) == files_before
+    engine = jr.open_journal(target)  # at head, and new ids continue after the restored ones
+    try:
+        with jr.session_scope(engine) as session:
+            top = session.scalar(select(func.max(jr.Note.id)))
+            person = session.scalar(select(jr.Person.id))
+            assert jr.add_note(session, person_id=person, text="after the restore").id > top
+        assert new_store.from_trash(facts["trashed"])  # undo of the deletion still finds its files
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("direction", ["sqlite-to-postgres", "postgres-to-sqlite"])
+def test_a_backup_restores_on_the_other_backend(direction, pg_factory, tmp_path, ops):
+    sqlite_url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
+    source, target = (
+        (sqlite_url, pg_factory()) if direction == "sqlite-to-postgres" else (pg_factory(), sqlite_url)
+    )
+    store = jr.PhotoStore(tmp_path / "photos")
+    populate(source, store, ops)
+    summary = backup(source, store, tmp_path / "backup.zip")
+    new_store = jr.PhotoStore(tmp_path / "restored")
+    restore(target, new_store, summary.path)
+    assert ops.dump(target) == ops.dump(source)
+    assert _files(new_store) == _files(store)
+
+
+def test_an_older_revision_restores_into_this_regrow_and_is_upgraded(fresh_url, tmp_path, ops):
+    source = fresh_url()
+    engine = jr.make_engine(source)
+    jr.upgrade(engine, "0003")
+    metadata = MetaData()
+    metadata.reflect(bind=engine)
+
+    def override(table: str, column: str, i: int):
+        if (table, column) in (("measurement", "site"), ("photo", "site")):
+            return "Crown"  # 0004 makes it "vertex"
+        if table == "photo" and column in ("file_name", "sha256"):  # rows whose files are gone
+            sha = hashlib.sha256(bytes([i])).hexdigest()
+            return sha if column == "sha256" else f"{sha}.jpg"
+        return ...
+
+    rows = ops.build_rows(metadata, 2, override)
+    with engine.begin() as connection:
+        ops.insert_rows(connection, metadata, rows)
+    store = jr.PhotoStore(tmp_path / "photos")
+    summary = jr.backup_journal(engine, store, tmp_path / "old.zip")
+    engine.dispose()
+    assert summary.revision == "0003" and summary.missing_photo_files  # the generic photos have no files
+
+    target = fresh_url()
+    restored = restore(target, jr.PhotoStore(tmp_path / "new"), summary.path)
+    engine = jr.open_journal(target)
+    engine.dispose()
+    head = revision(target)
+    assert restored.revision_restored == "0003" and restored.revision_now == head != "0003"
+    engine = jr.make_engine(target)
+    try:
+        with engine.connect() as connection:
+            sites = connection.execute(text("SELECT DISTINCT site FROM measurement")).scalars().all()
+            count = connection.execute(text("SELECT count(*) FROM measurement")).scalar()
+    finally:
+        engine.dispose()
+    assert sites == ["vertex"] and count == 2
+
+
+def test_restore_refuses_a_database_that_is_not_empty_and_changes_nothing(fresh_url, tmp_path, ops):
+    source = fresh_url()
+    store = jr.PhotoStore(tmp_path / "photos")
+    populate(source, store, ops)
+    archive = backup(source, store, tmp_path / "backup.zip").path
+
+    target = fresh_url()
+    engine = jr.open_journal(target)
+    with jr.session_scope(engine) as session:
+        jr.add_note(session, person_id=jr.get_or_create_default_person(session).id, text="mine")
+    engine.dispose()
+    target_store = jr.PhotoStore(tmp_path / "target-photos")
+    rows_before, files_before = ops.dump(target), _files(target_store)
+
+    with pytest.raises(InputError, match=r"not empty .*nothing was changed.*--replace"):
+        restore(target, target_store, archive)
+    assert ops.dump(target) == rows_before and _files(target_store) == files_before
+
+    # --replace wipes and restores in one transaction; the old journal's files are swept
+    restore(target, target_store, archive, replace=True)
+    assert ops.dump(target) == ops.dump(source)
+    assert _files(target_store) == _files(store)
+
+
+def test_a_backup_taken_while_another_thread_writes_is_one_committed_state(fresh_url, tmp_path):
+    url = fresh_url()
+    engine = jr.open_journal(url)
+    with jr.session_scope(engine) as session:
+        person = jr.get_or_create_default_person(session).id
+    insert_note = text(
+        "INSERT INTO note (person_id, written_at, text) VALUES (:p, '2025-01-01 00:00:00', :t)"
+    )
+    insert_dose = text(
+        "INSERT INTO adjunct_dose (person_id, kind, taken_at) VALUES (:p, 'other', '2025-01-01')"
+    )
+    with engine.begin() as connection:  # enough rows that the backup takes a while
+        connection.execute(insert_note, [{"p": person, "t": "x" * 200} for _ in range(4000)])
+        connection.execute(insert_dose, [{"p": person}] * 4000)
+    stop = threading.Event()
+    commits: list[int] = []
+
+    def writer() -> None:  # each transaction adds one note and one dose: the counts move together
+        while not stop.is_set():
+            with engine.begin() as connection:
+                connection.execute(insert_note, {"p": person, "t": "during"})
+                connection.execute(insert_dose, {"p": person})
+            commits.append(1)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while len(commits) < 3:  # the writer is running
+            stop.wait(0.01)
+        started = len(commits)
+        summary = jr.backup_journal(engine, jr.PhotoStore(tmp_path / "photos"), tmp_path / "live.zip")
+        during = len(commits) - started
+    finally:
+        stop.set()
+        thread.join()
+        engine.dispose()
+    assert during > 0, "the writer committed nothing while the backup ran; the test proves nothing"
+    assert summary.rows["note"] == summary.rows["adjunct_dose"]
+    assert 4000 + started <= summary.rows["note"] <= 4000 + started + during
+    target = fresh_url()
+    restore(target, jr.PhotoStore(tmp_path / "restored"), summary.path)
+    engine = jr.make_engine(target)
+    with engine.connect() as connection:
+        notes = connection.execute(text("SELECT count(*) FROM note")).scalar()
+        doses = connection.execute(text("SELECT count(*) FROM adjunct_dose")).scalar()
+    engine.dispose()
+    assert notes == doses == summary.rows["note"]
