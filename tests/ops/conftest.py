@@ -12,6 +12,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, MetaData, 
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import sort_tables_and_constraints
+
+from regrow import journal as jr
 
 PG_ENV = "REGROW_TEST_DATABASE_URL"
 REQUIRE_ENV = "REGROW_REQUIRE_POSTGRES"
@@ -183,7 +186,7 @@ def dump(url: str) -> dict[str, list[tuple]]:
         with engine.connect() as connection:
             metadata.reflect(bind=connection)
             out = {}
-            for table in ordered_tables(metadata):
+            for table in metadata.tables.values():  # the alembic version table too
                 columns = sorted(table.columns, key=lambda c: c.name)
                 result = connection.execute(
                     select(*columns, *[c.is_(None) for c in columns if isinstance(c.type, JSON)])
@@ -192,6 +195,83 @@ def dump(url: str) -> dict[str, list[tuple]]:
             return out
     finally:
         engine.dispose()
+
+
+# --- journals, backups and restores on URLs ------------------------------------------------------------
+
+
+def files(store: jr.PhotoStore) -> dict[str, str]:
+    """SHA-256 of every file in the photo folder and its trash (the lock file left out)."""
+    root = Path(store.root)
+    if not root.is_dir():
+        return {}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+def backup(url: str, store: jr.PhotoStore, path: Path) -> jr.BackupSummary:
+    """:func:`regrow.journal.backup_journal` on a URL (the engine disposed afterwards)."""
+    engine = jr.make_engine(url)
+    try:
+        return jr.backup_journal(engine, store, path)
+    finally:
+        engine.dispose()
+
+
+def restore(url: str, store: jr.PhotoStore, path: Path, **kwargs) -> jr.RestoreSummary:
+    """:func:`regrow.journal.restore_journal` on a URL (the engine disposed afterwards)."""
+    engine = jr.make_engine(url)
+    try:
+        return jr.restore_journal(engine, store, path, **kwargs)
+    finally:
+        engine.dispose()
+
+
+def revision(url: str) -> str | None:
+    engine = jr.make_engine(url)
+    try:
+        return jr.current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def populate(url: str, store: jr.PhotoStore, *, n: int = 3) -> dict[str, str]:
+    """A journal at head with ``n`` rows in every table; photo rows backed by files (the first with its
+    overlay and sidecar), one photo deleted with its files in the trash and its deletion in the history."""
+    engine = jr.open_journal(url)
+    try:
+        deleted = photo_bytes(99)
+        with store.writing():
+            names = [store.put(photo_bytes(i), ".jpg") for i in range(n)]
+            store.put_derived(names[0][:64], "overlay", b"\x89PNG overlay")
+            store.put_derived(names[0][:64], "sidecar", b'{"hairs": 3}')
+            trashed = store.put(deleted, ".png")
+            store.to_trash(trashed)
+            store.path(trashed).unlink()
+
+        def override(table: str, column: str, i: int):
+            if table == "photo" and column == "file_name":
+                return names[i]
+            if table == "photo" and column == "sha256":
+                return names[i][:64]
+            if table == "change" and i == 0:
+                old = {"id": 999, "file_name": trashed, "sha256": trashed[:64], "site": "vertex"}
+                recent = dt.datetime.now().replace(microsecond=0)  # undo can still restore it (TRASH_DAYS)
+                change = {"table_name": "photo", "action": "delete", "old": old, "new": None}
+                return {**change, "at": recent, "undo_of": None}.get(column, ...)
+            return ...
+
+        metadata = MetaData()
+        metadata.reflect(bind=engine)
+        rows = build_rows(metadata, n, override)
+        with engine.begin() as connection:
+            insert_rows(connection, metadata, rows)
+    finally:
+        engine.dispose()
+    return {"trashed": trashed}
 
 
 @pytest.fixture
@@ -206,4 +286,9 @@ def ops():
         photo_bytes=photo_bytes,
         dump=dump,
         FLOATS=FLOATS,
+        files=files,
+        populate=populate,
+        backup=backup,
+        restore=restore,
+        revision=revision,
     )

@@ -3,12 +3,10 @@ PostgreSQL, across backends, from an older schema revision, and under a concurre
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import threading
 import zipfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData, func, select, text
@@ -17,91 +15,17 @@ from regrow import journal as jr
 from regrow.errors import InputError
 
 
-def _files(store: jr.PhotoStore) -> dict[str, str]:
-    """SHA-256 of every file in the photo folder and its trash (the lock file left out)."""
-    root = Path(store.root)
-    if not root.is_dir():
-        return {}
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != ".lock"
-    }
-
-
-def backup(url: str, store: jr.PhotoStore, path: Path) -> jr.BackupSummary:
-    """:func:`regrow.journal.backup_journal` on a URL (the engine disposed afterwards)."""
-    engine = jr.make_engine(url)
-    try:
-        return jr.backup_journal(engine, store, path)
-    finally:
-        engine.dispose()
-
-
-def restore(url: str, store: jr.PhotoStore, path: Path, **kwargs) -> jr.RestoreSummary:
-    """:func:`regrow.journal.restore_journal` on a URL (the engine disposed afterwards)."""
-    engine = jr.make_engine(url)
-    try:
-        return jr.restore_journal(engine, store, path, **kwargs)
-    finally:
-        engine.dispose()
-
-
-def revision(url: str) -> str | None:
-    engine = jr.make_engine(url)
-    try:
-        return jr.current_revision(engine)
-    finally:
-        engine.dispose()
-
-
-def populate(url: str, store: jr.PhotoStore, ops, *, n: int = 3) -> dict[str, str]:
-    """A journal at head with ``n`` rows in every table; photo rows backed by files (the first with its
-    overlay and sidecar), one photo deleted with its files in the trash and its deletion in the history."""
-    engine = jr.open_journal(url)
-    try:
-        deleted = ops.photo_bytes(99)
-        with store.writing():
-            names = [store.put(ops.photo_bytes(i), ".jpg") for i in range(n)]
-            store.put_derived(names[0][:64], "overlay", b"\x89PNG overlay")
-            store.put_derived(names[0][:64], "sidecar", b'{"hairs": 3}')
-            trashed = store.put(deleted, ".png")
-            store.to_trash(trashed)
-            store.path(trashed).unlink()
-
-        def override(table: str, column: str, i: int):
-            if table == "photo" and column == "file_name":
-                return names[i]
-            if table == "photo" and column == "sha256":
-                return names[i][:64]
-            if table == "change" and i == 0:
-                old = {"id": 999, "file_name": trashed, "sha256": trashed[:64], "site": "vertex"}
-                recent = dt.datetime.now().replace(microsecond=0)  # undo can still restore it (TRASH_DAYS)
-                change = {"table_name": "photo", "action": "delete", "old": old, "new": None}
-                return {**change, "at": recent, "undo_of": None}.get(column, ...)
-            return ...
-
-        metadata = MetaData()
-        metadata.reflect(bind=engine)
-        rows = ops.build_rows(metadata, n, override)
-        with engine.begin() as connection:
-            ops.insert_rows(connection, metadata, rows)
-    finally:
-        engine.dispose()
-    return {"trashed": trashed}
-
-
 def test_backup_drop_restore_gives_back_every_row_and_photo(fresh_url, tmp_path, ops):
     source = fresh_url()
     store = jr.PhotoStore(tmp_path / "photos")
-    facts = populate(source, store, ops)
-    rows_before, files_before = ops.dump(source), _files(store)
-    summary = backup(source, store, tmp_path / "backup.zip")
+    facts = ops.populate(source, store)
+    rows_before, files_before = ops.dump(source), ops.files(store)
+    summary = ops.backup(source, store, tmp_path / "backup.zip")
 
     assert set(summary.rows) == set(jr.Base.metadata.tables)  # every table of the schema, none named here
     assert set(summary.rows.values()) == {3}
     assert summary.photo_files == 3 and summary.trash_files == 1 and summary.missing_photo_files == []
-    assert summary.revision == revision(source)
+    assert summary.revision == ops.revision(source)
     assert oct(summary.path.stat().st_mode & 0o777) == "0o600"
     with zipfile.ZipFile(summary.path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
@@ -110,11 +34,11 @@ def test_backup_drop_restore_gives_back_every_row_and_photo(fresh_url, tmp_path,
 
     target = fresh_url()  # the drop: a new, empty database and an empty photo folder
     new_store = jr.PhotoStore(tmp_path / "photos-restored")
-    restored = restore(target, new_store, summary.path)
+    restored = ops.restore(target, new_store, summary.path)
 
     assert restored.rows == summary.rows and restored.photo_files_written == 3 and restored.trash_files == 1
     assert ops.dump(target) == rows_before
-    assert _files(new_store) == files_before
+    assert ops.files(new_store) == files_before
     engine = jr.open_journal(target)  # at head, and new ids continue after the restored ones
     try:
         with jr.session_scope(engine) as session:
@@ -134,12 +58,12 @@ def test_a_backup_restores_on_the_other_backend(direction, pg_factory, tmp_path,
         (sqlite_url, pg_factory()) if direction == "sqlite-to-postgres" else (pg_factory(), sqlite_url)
     )
     store = jr.PhotoStore(tmp_path / "photos")
-    populate(source, store, ops)
-    summary = backup(source, store, tmp_path / "backup.zip")
+    ops.populate(source, store)
+    summary = ops.backup(source, store, tmp_path / "backup.zip")
     new_store = jr.PhotoStore(tmp_path / "restored")
-    restore(target, new_store, summary.path)
+    ops.restore(target, new_store, summary.path)
     assert ops.dump(target) == ops.dump(source)
-    assert _files(new_store) == _files(store)
+    assert ops.files(new_store) == ops.files(store)
 
 
 def test_an_older_revision_restores_into_this_regrow_and_is_upgraded(fresh_url, tmp_path, ops):
@@ -166,10 +90,10 @@ def test_an_older_revision_restores_into_this_regrow_and_is_upgraded(fresh_url, 
     assert summary.revision == "0003" and summary.missing_photo_files  # the generic photos have no files
 
     target = fresh_url()
-    restored = restore(target, jr.PhotoStore(tmp_path / "new"), summary.path)
+    restored = ops.restore(target, jr.PhotoStore(tmp_path / "new"), summary.path)
     engine = jr.open_journal(target)
     engine.dispose()
-    head = revision(target)
+    head = ops.revision(target)
     assert restored.revision_restored == "0003" and restored.revision_now == head != "0003"
     engine = jr.make_engine(target)
     try:
@@ -184,8 +108,8 @@ def test_an_older_revision_restores_into_this_regrow_and_is_upgraded(fresh_url, 
 def test_restore_refuses_a_database_that_is_not_empty_and_changes_nothing(fresh_url, tmp_path, ops):
     source = fresh_url()
     store = jr.PhotoStore(tmp_path / "photos")
-    populate(source, store, ops)
-    archive = backup(source, store, tmp_path / "backup.zip").path
+    ops.populate(source, store)
+    archive = ops.backup(source, store, tmp_path / "backup.zip").path
 
     target = fresh_url()
     engine = jr.open_journal(target)
@@ -193,19 +117,19 @@ def test_restore_refuses_a_database_that_is_not_empty_and_changes_nothing(fresh_
         jr.add_note(session, person_id=jr.get_or_create_default_person(session).id, text="mine")
     engine.dispose()
     target_store = jr.PhotoStore(tmp_path / "target-photos")
-    rows_before, files_before = ops.dump(target), _files(target_store)
+    rows_before, files_before = ops.dump(target), ops.files(target_store)
 
     with pytest.raises(InputError, match=r"not empty .*nothing was changed.*--replace"):
-        restore(target, target_store, archive)
-    assert ops.dump(target) == rows_before and _files(target_store) == files_before
+        ops.restore(target, target_store, archive)
+    assert ops.dump(target) == rows_before and ops.files(target_store) == files_before
 
     # --replace wipes and restores in one transaction; the old journal's files are swept
-    restore(target, target_store, archive, replace=True)
+    ops.restore(target, target_store, archive, replace=True)
     assert ops.dump(target) == ops.dump(source)
-    assert _files(target_store) == _files(store)
+    assert ops.files(target_store) == ops.files(store)
 
 
-def test_a_backup_taken_while_another_thread_writes_is_one_committed_state(fresh_url, tmp_path):
+def test_a_backup_taken_while_another_thread_writes_is_one_committed_state(fresh_url, tmp_path, ops):
     url = fresh_url()
     engine = jr.open_journal(url)
     with jr.session_scope(engine) as session:
@@ -245,7 +169,7 @@ def test_a_backup_taken_while_another_thread_writes_is_one_committed_state(fresh
     assert summary.rows["note"] == summary.rows["adjunct_dose"]
     assert 4000 + started <= summary.rows["note"] <= 4000 + started + during
     target = fresh_url()
-    restore(target, jr.PhotoStore(tmp_path / "restored"), summary.path)
+    ops.restore(target, jr.PhotoStore(tmp_path / "restored"), summary.path)
     engine = jr.make_engine(target)
     with engine.connect() as connection:
         notes = connection.execute(text("SELECT count(*) FROM note")).scalar()
