@@ -212,7 +212,7 @@ def files(store: jr.PhotoStore) -> dict[str, str]:
     }
 
 
-def backup(url: str, store: jr.PhotoStore, path: Path) -> jr.BackupSummary:
+def backup(url: str, store: jr.PhotoStore, path: Path | str) -> jr.BackupSummary:
     """:func:`regrow.journal.backup_journal` on a URL (the engine disposed afterwards)."""
     engine = jr.make_engine(url)
     try:

@@ -178,3 +178,26 @@ def test_not_a_regrow_database_is_refused_even_with_replace(good, fresh_url, tmp
     with pytest.raises(StorageError, match=r"not a regrow journal \(it holds other tables: invoices\)"):
         ops.restore(target, store, good, replace=True)
     assert ops.files(store) == before
+
+
+def test_an_overlong_row_is_refused_before_it_is_held_in_memory(good, fresh_url, tmp_path, ops, monkeypatch):
+    import regrow.journal._backup_format as fmt
+
+    monkeypatch.setattr(fmt, "MAX_ROW_BYTES", 100)
+    target, store = fresh_url(), jr.PhotoStore(tmp_path / "photos")
+    _assert_refused(target, store, good, ops, r"tables/\w+\.jsonl line 1 is longer than 100 bytes")
+
+
+def test_a_damaged_photo_in_the_photo_folder_is_reported_and_its_rows_kept(fresh_url, tmp_path, ops):
+    source, store = fresh_url(), jr.PhotoStore(tmp_path / "photos")
+    ops.populate(source, store)
+    damaged = sorted(p for p in store.root.iterdir() if p.suffix == ".jpg")[0]
+    damaged.write_bytes(b"bit rot")
+    summary = ops.backup(source, store, f"{tmp_path}/out/")  # a folder named with a trailing slash
+    assert summary.path.parent == tmp_path / "out" and summary.path.name.startswith("regrow-backup-")
+    assert summary.missing_photo_files == [damaged.name] and summary.photo_files == 2
+    target, new_store = fresh_url(), jr.PhotoStore(tmp_path / "restored")
+    restored = ops.restore(target, new_store, summary.path)
+    assert restored.missing_photo_files == [damaged.name] and restored.photo_files_written == 2
+    assert ops.dump(target) == ops.dump(source)
+    assert damaged.name not in ops.files(new_store)

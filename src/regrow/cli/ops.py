@@ -46,10 +46,12 @@ def _engine(db: str | None, *, must_exist: bool) -> Any:
 
 
 def backup(
-    out: Path = typer.Option(
+    out: str = typer.Option(
         ...,
         "--out",
-        help="The backup file to write (.zip), or a folder to write regrow-backup-<UTC time>.zip into.",
+        metavar="PATH",
+        help="The backup file to write (.zip), or a folder (existing, or ending in /) to write "
+        "regrow-backup-<UTC time>.zip into.",
     ),
     db: str | None = DbOption,
     photos_dir: Path | None = PhotosDirOption,

@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -148,7 +149,8 @@ def backup_journal(engine: Engine, store: PhotoStore, path: str | os.PathLike[st
     store : PhotoStore
         The journal's photo folder.
     path : path-like
-        The backup file (mode 0600); an existing folder gets ``regrow-backup-<timestamp>.zip`` inside it.
+        The backup file (mode 0600); a folder (existing, or named with a trailing ``/``) gets
+        ``regrow-backup-<UTC timestamp>.zip`` inside it.
         An existing file is replaced atomically, only once the new backup is complete.
 
     Returns
@@ -163,6 +165,8 @@ def backup_journal(engine: Engine, store: PhotoStore, path: str | os.PathLike[st
     """
     created = dt.datetime.now(dt.UTC).replace(microsecond=0)
     target = Path(path)
+    if str(path).endswith(("/", os.sep)):  # a folder that does not exist yet
+        target.mkdir(parents=True, exist_ok=True)
     if target.is_dir():
         target = target / f"regrow-backup-{created.strftime('%Y%m%dT%H%M%SZ')}.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -225,17 +229,16 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
             )
             with connection.begin():
                 yield connection
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        reason = _reason(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
         raise StorageError(
-            f"Reading the journal {_where(engine)} for a backup failed ({_reason(exc)}); no backup was written."
+            f"Reading the journal {_where(engine)} for a backup failed ({reason}); no backup was written."
         ) from exc
 
 
 @contextlib.contextmanager
 def _sqlite_snapshot(engine: Engine) -> Iterator[Connection]:
     """An in-memory copy made by SQLite's online backup API (one step: one consistent read, writers go on)."""
-    import sqlite3
-
     copy = sqlite3.connect(":memory:", check_same_thread=False)
     try:
         source = engine.raw_connection()

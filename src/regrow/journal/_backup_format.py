@@ -56,6 +56,8 @@ TRASH_DIR = "trash"
 #: The largest photo-folder member read back (a photo is at most 100 MB): a bound on what a crafted backup
 #: can make the restore hold in memory at once.
 MAX_FILE_MEMBER_BYTES = 128 * 1024 * 1024
+#: The longest table-file line (one row) read back: a bound on what one crafted line can make a restore hold.
+MAX_ROW_BYTES = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PHOTO = re.compile(r"^(?P<sha>[0-9a-f]{64})(?P<suffix>\.jpg|\.png|\.tif|\.webp)$")
@@ -218,7 +220,11 @@ class BackupArchive:
         digest = hashlib.sha256()
         count = 0
         with self.zip.open(member) as handle:
-            for number, raw in enumerate(handle, start=1):
+            for number, raw in enumerate(iter(lambda: handle.readline(MAX_ROW_BYTES + 1), b""), start=1):
+                if len(raw) > MAX_ROW_BYTES:
+                    raise self.fail(
+                        f"{member} line {number} is longer than {MAX_ROW_BYTES} bytes", row=number
+                    )
                 digest.update(raw)
                 try:
                     record = json.loads(raw)
