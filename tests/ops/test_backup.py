@@ -90,6 +90,7 @@ def test_an_older_revision_restores_into_this_regrow_and_is_upgraded(fresh_url, 
     assert summary.revision == "0003" and summary.missing_photo_files  # the generic photos have no files
 
     target = fresh_url()
+    jr.open_journal(target).dispose()  # an empty journal at head: its empty schema is replaced by 0003's
     restored = ops.restore(target, jr.PhotoStore(tmp_path / "new"), summary.path)
     engine = jr.open_journal(target)
     engine.dispose()
