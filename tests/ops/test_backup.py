@@ -177,3 +177,48 @@ def test_a_backup_taken_while_another_thread_writes_is_one_committed_state(fresh
         doses = connection.execute(text("SELECT count(*) FROM adjunct_dose")).scalar()
     engine.dispose()
     assert notes == doses == summary.rows["note"]
+
+
+def test_a_write_committed_in_the_middle_of_the_backup_is_not_in_it(fresh_url, tmp_path, ops, monkeypatch):
+    """Deterministic: while the first row is being written into the backup, another connection commits a
+    note and a dose. The backup holds the state before that commit (both absent), the database after it."""
+    import regrow.journal._backup as backup_module
+
+    url = fresh_url()
+    store = jr.PhotoStore(tmp_path / "photos")
+    ops.populate(url, store)
+    before = {name: len(rows) for name, rows in ops.dump(url).items()}
+    engine = jr.make_engine(url)
+    with engine.connect() as connection:
+        person = connection.execute(text("SELECT min(id) FROM person")).scalar()
+    original, fired = backup_module.encode_value, []
+
+    def encode_and_write(kind, value):
+        if not fired:
+            fired.append(True)
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO note (person_id, written_at, text) VALUES (:p, '2025-01-01 00:00:00', 'x')"
+                    ),
+                    {"p": person},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO adjunct_dose (person_id, kind, taken_at) VALUES (:p, 'other', '2025-01-01')"
+                    ),
+                    {"p": person},
+                )
+        return original(kind, value)
+
+    monkeypatch.setattr(backup_module, "encode_value", encode_and_write)
+    try:
+        summary = jr.backup_journal(engine, store, tmp_path / "mid.zip")
+    finally:
+        engine.dispose()
+    assert fired
+    assert summary.rows["note"] == before["note"] and summary.rows["adjunct_dose"] == before["adjunct_dose"]
+    after = ops.dump(url)
+    assert (
+        len(after["note"]) == before["note"] + 1 and len(after["adjunct_dose"]) == before["adjunct_dose"] + 1
+    )
