@@ -27,6 +27,7 @@ from ._archive import (
     sweep_photos,
     vacuum,
 )
+from ._backup import BackupSummary, RestoreSummary, backup_journal, restore_journal, verify_backup
 from ._crud import (
     add_acknowledgement,
     add_device,
@@ -181,6 +182,7 @@ __all__ = [
     "TRASH_DAYS",
     "AdjunctDose",
     "AdverseEvent",
+    "BackupSummary",
     "Base",
     "Change",
     "ChangeGroup",
@@ -197,6 +199,7 @@ __all__ = [
     "Plan",
     "PlausibleRange",
     "Profile",
+    "RestoreSummary",
     "RuleAcknowledgement",
     "ScreeningAnswer",
     "TreatmentSession",
@@ -212,6 +215,7 @@ __all__ = [
     "add_session",
     "archive_bytes",
     "archive_name",
+    "backup_journal",
     "canonical_site",
     "check_needle_length",
     "check_new_site",
@@ -275,6 +279,7 @@ __all__ = [
     "recoverable_photos",
     "referenced_photos",
     "resolve_event",
+    "restore_journal",
     "retire_device",
     "review_measurement",
     "session_scope",
@@ -286,4 +291,5 @@ __all__ = [
     "undoable_group",
     "upgrade",
     "vacuum",
+    "verify_backup",
 ]
