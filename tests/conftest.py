@@ -69,28 +69,26 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def fresh_url(backend, tmp_path) -> Iterator[Callable[[], str]]:
-    """A factory of URLs of new, empty databases on this test's backend (dropped afterwards)."""
+def postgres_urls() -> Iterator[Callable[[], str]]:
+    """A factory of URLs of new, empty PostgreSQL databases (dropped afterwards)."""
     created: list[str] = []
-    counter = iter(range(1_000_000))
     admin = None
-    if backend == "postgres":
-        base = make_url(_postgres_admin_url())
-        try:
-            admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # a configured but unreachable server is a failure, never a skip
-            pytest.fail(f"PostgreSQL at {PG_ENV}={base!r} is not reachable: {exc}")
 
     def make() -> str:
-        if backend == "sqlite":
-            return f"sqlite:///{tmp_path / f'journal-{next(counter)}.sqlite'}"
+        nonlocal admin
+        base = make_url(_postgres_admin_url()).set(drivername="postgresql+psycopg")
+        if admin is None:
+            try:
+                admin = create_engine(base, isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            except Exception as exc:  # a configured but unreachable server is a failure, never a skip
+                pytest.fail(f"PostgreSQL at {PG_ENV}={base!r} is not reachable: {exc}")
         name = f"regrow_t_{uuid.uuid4().hex[:12]}"
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         created.append(name)
-        return base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+        return base.set(database=name).render_as_string(hide_password=False)
 
     try:
         yield make
@@ -102,6 +100,19 @@ def fresh_url(backend, tmp_path) -> Iterator[Callable[[], str]]:
                         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             finally:
                 admin.dispose()  # always: a pooled connection left to the GC is a ResourceWarning later
+
+
+@pytest.fixture
+def fresh_url(backend, tmp_path, postgres_urls) -> Callable[[], str]:
+    """A factory of URLs of new, empty databases on this test's backend (dropped afterwards)."""
+    counter = iter(range(1_000_000))
+
+    def make() -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'journal-{next(counter)}.sqlite'}"
+        return postgres_urls()
+
+    return make
 
 
 @pytest.fixture

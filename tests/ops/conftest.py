@@ -1,23 +1,18 @@
-"""Operations fixtures: fresh databases on SQLite and (marked ``postgres``) PostgreSQL, a generic row builder
-that fills every table of any schema revision (reflected, so new tables are covered without naming them), and
-an independent dump of every row of every table for equality checks.
-
-PostgreSQL databases made here are named ``clinic_ops_<random>`` and dropped afterwards.
+"""Operations fixtures: a generic row builder that fills every table of any schema revision (reflected, so new
+tables are covered without naming them), and an independent dump of every row of every table for equality
+checks. Fresh databases (``backend``, ``fresh_url``, ``postgres_urls``) come from tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, MetaData, String, Text, create_engine
-from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import sort_tables_and_constraints
 
@@ -26,63 +21,6 @@ from regrow import journal as jr
 PG_ENV = "REGROW_TEST_DATABASE_URL"
 REQUIRE_ENV = "REGROW_REQUIRE_POSTGRES"
 VERSION_TABLE = "alembic_version"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request) -> str:
-    """The database backend of this test run."""
-    return request.param
-
-
-def _admin_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{REQUIRE_ENV}=1 but {PG_ENV} is not set; run `source .ci/setup-postgres.sh`")
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (set by .ci/setup-postgres.sh)")
-    return url
-
-
-@pytest.fixture
-def pg_factory(tmp_path) -> Iterator[Callable[[], str]]:
-    """A factory of URLs of new, empty PostgreSQL databases (dropped afterwards)."""
-    created: list[str] = []
-    admin = None
-
-    def make() -> str:
-        nonlocal admin
-        base = make_url(_admin_url()).set(drivername="postgresql+psycopg")
-        if admin is None:
-            admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        name = f"clinic_ops_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(sql_text(f'CREATE DATABASE "{name}"'))
-        created.append(name)
-        return base.set(database=name).render_as_string(hide_password=False)
-
-    try:
-        yield make
-    finally:
-        if admin is not None:
-            try:
-                with admin.connect() as conn:
-                    for name in created:
-                        conn.execute(sql_text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            finally:
-                admin.dispose()
-
-
-@pytest.fixture
-def fresh_url(backend, tmp_path, pg_factory) -> Callable[[], str]:
-    """A factory of URLs of new, empty databases on this test's backend."""
-    counter = iter(range(1_000_000))
-
-    def make() -> str:
-        if backend == "sqlite":
-            return f"sqlite:///{tmp_path / f'ops-{next(counter)}.sqlite'}"
-        return pg_factory()
-
-    return make
 
 
 # --- a generic row builder --------------------------------------------------------------------------------

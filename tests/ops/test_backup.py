@@ -52,10 +52,10 @@ def test_backup_drop_restore_gives_back_every_row_and_photo(fresh_url, tmp_path,
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("direction", ["sqlite-to-postgres", "postgres-to-sqlite"])
-def test_a_backup_restores_on_the_other_backend(direction, pg_factory, tmp_path, ops):
+def test_a_backup_restores_on_the_other_backend(direction, postgres_urls, tmp_path, ops):
     sqlite_url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
     source, target = (
-        (sqlite_url, pg_factory()) if direction == "sqlite-to-postgres" else (pg_factory(), sqlite_url)
+        (sqlite_url, postgres_urls()) if direction == "sqlite-to-postgres" else (postgres_urls(), sqlite_url)
     )
     store = jr.PhotoStore(tmp_path / "photos")
     ops.populate(source, store)

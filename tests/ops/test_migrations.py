@@ -14,7 +14,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, and_, select
 
 from regrow import journal as jr
-from regrow.errors import StorageError
 from regrow.journal._engine import _alembic_config
 
 REVISIONS = [
@@ -80,18 +79,7 @@ def test_the_walk_covers_every_revision_in_order():
 
 
 @pytest.mark.parametrize("revision", REVISIONS)
-def test_rows_written_at_every_revision_survive_the_upgrade_to_head(
-    revision, backend, fresh_url, ops, request
-):
-    if backend == "postgres" and revision == "0001":
-        request.applymarker(
-            pytest.mark.xfail(
-                raises=StorageError,
-                reason="known bug in migration 0002 on PostgreSQL: it narrows photo.stored_path to VARCHAR(80) "
-                "before rewriting the absolute paths (~100 characters) into file names, so a 0001 journal "
-                "with photos cannot be upgraded ('value too long for type character varying(80)')",
-            )
-        )
+def test_rows_written_at_every_revision_survive_the_upgrade_to_head(revision, fresh_url, ops):
     engine = jr.make_engine(fresh_url())
     try:
         jr.upgrade(engine, revision)

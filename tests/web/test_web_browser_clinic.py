@@ -32,7 +32,12 @@ def clinic_server(tmp_path_factory) -> Iterator[tuple[str, int]]:
     with jr.session_scope(engine) as s:
         patient = cl.add_patient(s, clinic_id=clinic.id, name="Ann Example", record_number="A-1").id
         cl.add_account(
-            s, clinic_id=clinic.id, email="doc@c.example", display_name="Dr Lee", role="clinician", password=PASSWORD
+            s,
+            clinic_id=clinic.id,
+            email="doc@c.example",
+            display_name="Dr Lee",
+            role="clinician",
+            password=PASSWORD,
         )
         cl.add_account(
             s,
@@ -43,7 +48,9 @@ def clinic_server(tmp_path_factory) -> Iterator[tuple[str, int]]:
             password=PASSWORD,
             person_id=patient,
         )
-        jr.add_measurement(s, person_id=patient, taken_at="2026-11-01", site="vertex", area_cm2=1.0, hair_count=140)
+        jr.add_measurement(
+            s, person_id=patient, taken_at="2026-11-01", site="vertex", area_cm2=1.0, hair_count=140
+        )
         jr.add_note(s, person_id=patient, text="First consult.")
     engine.dispose()
     app = create_app(Settings(database_url=url, photos_dir=folder / "photos", clinic=True))
@@ -68,7 +75,12 @@ def test_clinic_pages_for_each_role(clinic_server, artifacts_dir):
     visits = {
         None: ["/login"],
         "admin@c.example": ["/clinic", "/clinic/accounts", "/clinic/audit", "/account"],
-        "doc@c.example": ["/clinic", f"/patients/{patient}/", f"/patients/{patient}/log", f"/patients/{patient}/progress"],
+        "doc@c.example": [
+            "/clinic",
+            f"/patients/{patient}/",
+            f"/patients/{patient}/log",
+            f"/patients/{patient}/progress",
+        ],
         "ann@c.example": [f"/patients/{patient}/", f"/patients/{patient}/photos"],
     }
     problems: dict[str, list[str]] = {}
