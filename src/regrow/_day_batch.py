@@ -74,7 +74,8 @@ class DayImage:
 
 @dataclass
 class DayItem:
-    """The outcome of one image: ``measured`` (stored now), ``skipped`` (already stored) or ``failed``."""
+    """The outcome of one image: ``measured`` (stored now), ``skipped`` (already stored: ``photo_id`` is the
+    stored photo) or ``failed`` (``message`` says why)."""
 
     row: int
     file: str
@@ -82,7 +83,7 @@ class DayItem:
     site: str
     taken_at: str
     status: str
-    error: str | None = None
+    message: str | None = None
     photo_id: int | None = None
     measurement_id: int | None = None
     hair_count: int | None = None
@@ -147,7 +148,9 @@ def _calibration(
         try:
             um_per_px = float(um_per_px)
         except ValueError as exc:
-            raise InputError.invalid(f"{where}, column 'um_per_px'", um_per_px, "a number such as 2.76") from exc
+            raise InputError.invalid(
+                f"{where}, column 'um_per_px'", um_per_px, "a number such as 2.76"
+            ) from exc
     try:
         resolve_calibration(um_per_px=um_per_px, device=device)
     except InputError as exc:
@@ -204,7 +207,11 @@ def read_manifest(
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c not in MANIFEST_COLUMNS]
     if missing or unknown:
-        what = f"missing column(s) {', '.join(missing)}" if missing else f"unknown column(s) {', '.join(unknown)}"
+        what = (
+            f"missing column(s) {', '.join(missing)}"
+            if missing
+            else f"unknown column(s) {', '.join(unknown)}"
+        )
         raise DataFileError(
             f"{source}: {what}; the columns are {', '.join(REQUIRED_COLUMNS)} (required) and "
             f"{', '.join(OPTIONAL_COLUMNS)} (optional).",
@@ -244,7 +251,12 @@ def _manifest_row(
     def bad(column: str, allowed: str) -> DataFileError:
         value = cells.get(column) or None
         head = f"missing {column}" if value is None else f"invalid {column} {value!r}"
-        return DataFileError(f"{where}, column '{column}': {head}; must be {allowed}.", path=str(source), row=row, column=column)
+        return DataFileError(
+            f"{where}, column '{column}': {head}; must be {allowed}.",
+            path=str(source),
+            row=row,
+            column=column,
+        )
 
     for column in REQUIRED_COLUMNS:
         if not cells.get(column):
@@ -316,7 +328,9 @@ def scan_day_folder(
             when = jr.parse_datetime("taken_at", day.name)
         except InputError as exc:
             raise InputError.invalid(
-                "--date", None, f"given, or the folder named by its date such as 2026-12-03 (not {day.name!r})"
+                "--date",
+                None,
+                f"given, or the folder named by its date such as 2026-12-03 (not {day.name!r})",
             ) from exc
     else:
         when = jr.parse_datetime("--date", taken_at)
@@ -357,7 +371,10 @@ def _check_patients_and_sites(session: Any, images: Sequence[DayImage], *, new_s
         rows.setdefault(image.patient, []).append(image.row)
     unknown = [p for p in sorted(rows) if session.get(jr.Person, p) is None]
     if unknown:
-        listed = [f"{p} (row {', '.join(map(str, rows[p][:3]))}{', ...' if len(rows[p]) > 3 else ''})" for p in unknown]
+        listed = [
+            f"{p} (row {', '.join(map(str, rows[p][:3]))}{', ...' if len(rows[p]) > 3 else ''})"
+            for p in unknown
+        ]
         raise NotFoundError(
             f"Unknown patient id(s) {_listed(listed)}: no such person in this journal; nothing was measured."
         )
@@ -391,7 +408,7 @@ def prepare_remote(data: bytes, options: dict[str, Any], stored: frozenset[str])
     Returns
     -------
     tuple
-        ``("prepared", PreparedPhoto)``, ``("skipped", reason)`` (its SHA-256 is in ``stored``) or
+        ``("prepared", PreparedPhoto)``, ``("skipped", sha256)`` (its SHA-256 is in ``stored``) or
         ``("failed", message)`` for a bad image. Anything else raises, so that Dask retries the task.
     """
     import cv2
@@ -399,8 +416,8 @@ def prepare_remote(data: bytes, options: dict[str, Any], stored: frozenset[str])
     cv2.setNumThreads(1)  # one core per task: scaling comes from workers
     try:
         return "prepared", _photos.prepare_photo(data, skip_sha256=stored, **options)
-    except DuplicateError:
-        return "skipped", "already measured"
+    except DuplicateError as exc:
+        return "skipped", exc.value
     except RegrowError as exc:
         return "failed", str(exc)
 
@@ -408,7 +425,7 @@ def prepare_remote(data: bytes, options: dict[str, Any], stored: frozenset[str])
 # --- the client's part -------------------------------------------------------------------------------------
 
 
-def _item(image: DayImage, status: str, error: str | None = None) -> DayItem:
+def _item(image: DayImage, status: str, message: str | None = None) -> DayItem:
     return DayItem(
         row=image.row,
         file=str(image.path),
@@ -416,7 +433,7 @@ def _item(image: DayImage, status: str, error: str | None = None) -> DayItem:
         site=image.site,
         taken_at=image.taken_at.isoformat(),
         status=status,
-        error=error,
+        message=message,
     )
 
 
@@ -430,17 +447,29 @@ def _store(engine: Engine, store: jr.PhotoStore, image: DayImage, prepared: Any)
     try:
         saved = _photos.save_photos(engine, store, [prepared], person_id=image.patient)[0]
     except DuplicateError as exc:
-        digest = hashlib.sha256(prepared.clean).hexdigest()
-        with jr.session_scope(engine) as session:
-            if digest in _stored_keys(session, [image])[(image.patient, image.site)]:
-                return _item(image, "skipped", "already measured")
-        return _item(image, "failed", str(exc))
+        skipped = _skipped(engine, image, hashlib.sha256(prepared.clean).hexdigest())
+        return skipped if skipped.photo_id is not None else _item(image, "failed", str(exc))
     except RegrowError as exc:
         return _item(image, "failed", str(exc))
     item = _item(image, "measured")
     m = saved["measurement"]
     item.photo_id, item.measurement_id = saved["photo"]["id"], m["id"]
-    item.hair_count, item.density_per_cm2, item.review_status = m["hair_count"], m["density_per_cm2"], m["review_status"]
+    item.hair_count, item.density_per_cm2, item.review_status = (
+        m["hair_count"],
+        m["density_per_cm2"],
+        m["review_status"],
+    )
+    return item
+
+
+def _skipped(engine: Engine, image: DayImage, sha256: str) -> DayItem:
+    """The ``skipped`` item of an image stored before (``photo_id`` None when it is not stored after all)."""
+    item = _item(image, "skipped", "already measured")
+    with jr.session_scope(engine) as session:
+        query = select(jr.Photo.id).where(
+            jr.Photo.person_id == image.patient, jr.Photo.site == image.site, jr.Photo.sha256 == sha256
+        )
+        item.photo_id = session.scalars(query.order_by(jr.Photo.id).limit(1)).first()
     return item
 
 
@@ -548,6 +577,8 @@ def measure_day(
         status, payload = outcome.result
         if status == "prepared":
             finish(outcome.task_id, _store(engine, store, image, payload))
+        elif status == "skipped":
+            finish(outcome.task_id, _skipped(engine, image, payload))
         else:
             finish(outcome.task_id, _item(image, status, payload))
     try:
@@ -587,5 +618,7 @@ def write_report(report: DayReport, path: str | os.PathLike[str]) -> Path:
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise InputError.invalid("--report", str(out), f"a writable file path ({exc.strerror or exc})") from exc
+        raise InputError.invalid(
+            "--report", str(out), f"a writable file path ({exc.strerror or exc})"
+        ) from exc
     return out

@@ -119,6 +119,9 @@ def dask_client(
                 threads_per_worker=threads_per_worker,
                 processes=processes,
                 dashboard_address=None,
+                # No dashboard; the scheduler's small HTTP server (health, metrics) on a free port of this
+                # machine only, never the default 8787 on every interface (taken by another cluster, public).
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 silence_logs=logging.ERROR,
                 **({"env": single} if processes else {}),
             )
