@@ -312,16 +312,15 @@ def test_a_task_that_raises_is_retried_and_without_retries_its_error_comes_back(
 
 def test_without_distributed_the_error_says_which_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(MissingExtraError, match=r"pip install 'regrow\[clinic\]'"):
-        with dask_client(workers=1):
-            pass
+    with pytest.raises(MissingExtraError, match=r"pip install 'regrow\[clinic\]'"), dask_client(workers=1):
+        pass
 
 
 def test_an_unreachable_scheduler_is_one_clear_error(monkeypatch):
     monkeypatch.setattr("regrow.measure._dask.CONNECT_TIMEOUT_S", 0.5)
-    with pytest.raises(InputError, match="--scheduler 'tcp://127.0.0.1:9'.*running Dask scheduler"):
-        with dask_client(scheduler="tcp://127.0.0.1:9"):
-            pass
+    expected = r"--scheduler 'tcp://127\.0\.0\.1:9'.*running Dask scheduler"
+    with pytest.raises(InputError, match=expected), dask_client(scheduler="tcp://127.0.0.1:9"):
+        pass
 
 
 # --- the command line (real worker processes) -------------------------------------------------------------
