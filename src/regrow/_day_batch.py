@@ -402,6 +402,49 @@ def _stored_keys(session: Any, images: Sequence[DayImage]) -> dict[tuple[int, st
 # --- the workers' part -------------------------------------------------------------------------------------
 
 
+def software_versions() -> dict[str, str]:
+    """The versions that decide a photo's clean bytes and its measurement (the same on client and workers).
+
+    The idempotency key is the SHA-256 of the clean image, which Pillow (and its JPEG library) encodes, so a
+    worker with another Pillow would store the same image again under another key.
+    """
+    import cv2
+    import numpy
+    import PIL
+
+    import regrow
+
+    return {
+        "regrow": regrow.__version__,
+        "Pillow": PIL.__version__,
+        "opencv": cv2.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def check_workers(client: Any) -> None:
+    """Refuse a cluster whose workers run other versions of :func:`software_versions` than this process.
+
+    Raises
+    ------
+    InputError
+        Naming the worker, the package and both versions.
+    """
+    mine = software_versions()
+    problems = [
+        f"worker {worker} has {name} {theirs.get(name)} (this client {version})"
+        for worker, theirs in sorted(client.run(software_versions).items())
+        for name, version in mine.items()
+        if theirs.get(name) != version
+    ]
+    if problems:
+        raise InputError(
+            f"The Dask workers must run the same software as this client, or the same image would be stored "
+            f"twice under another checksum; nothing was measured: {_listed(problems)}.",
+            field="--scheduler",
+        )
+
+
 def prepare_remote(data: bytes, options: dict[str, Any], stored: frozenset[str]) -> tuple[str, Any]:
     """Run on a worker: strip and measure one image in memory (no database, no files).
 
@@ -493,7 +536,8 @@ def measure_day(
 ) -> DayReport:
     """Measure a day's images on a Dask cluster and store each result in the journal as it arrives.
 
-    Before any work: every patient id must be a journal person and no site a near-miss of one in use. Then
+    Before any work: every patient id must be a journal person, no site a near-miss of one in use, and every
+    worker runs the same versions of regrow, Pillow, OpenCV and NumPy as this process. Then
     each image's bytes go to a worker, which strips and measures it (:func:`prepare_remote`); this process
     stores each result in its own transaction. Images already stored for their patient and site (same
     SHA-256 of the clean image) are skipped, so re-running a day, or the rest of an interrupted day, stores
@@ -529,6 +573,8 @@ def measure_day(
         An unknown patient id (nothing measured).
     DuplicateError
         A new site name close to one in use, without ``new_site`` (nothing measured).
+    InputError
+        A worker runs other software versions (nothing measured).
     """
     from regrow.measure._dask import DEFAULT_RETRIES, run_on_dask
 
@@ -536,6 +582,7 @@ def measure_day(
     with jr.session_scope(engine) as session:
         _check_patients_and_sites(session, images, new_site=new_site)
         stored = _stored_keys(session, images)
+    check_workers(client)
     done: dict[int, DayItem] = {}
 
     def finish(index: int, item: DayItem) -> None:

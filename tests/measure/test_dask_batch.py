@@ -394,3 +394,14 @@ def test_a_worker_that_dies_mid_batch_costs_a_rerun_not_an_image(tmp_path):
         assert files == {p[3] for p in photos}
     finally:
         engine.dispose()
+
+
+def test_workers_with_other_software_versions_are_refused_before_any_work(client):
+    day_batch.check_workers(client)  # the same installation: accepted
+
+    class OtherPillow:
+        def run(self, function):
+            return {"tcp://10.0.0.7:4000": {**function(), "Pillow": "9.0.0"}}
+
+    with pytest.raises(InputError, match=r"worker tcp://10.0.0.7:4000 has Pillow 9.0.0 \(this client "):
+        day_batch.check_workers(OtherPillow())
