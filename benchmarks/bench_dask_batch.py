@@ -14,7 +14,10 @@ Images per second are timed from the first image submitted to the last one store
 is timed separately (it is paid once per command, not per image), with the workers' first imports of regrow,
 OpenCV and SciPy, which this process has already paid before the sequential run. Printed: each path's images/s, its ratio
 to the sequential baseline, and the scaling efficiency of N workers against 1 (throughput(N) /
-(N x throughput(1)); 1.0 is linear). On a shared machine, other processes' load shows up in these numbers.
+(N x throughput(1)); 1.0 is linear). "CPU cores used" is CPU seconds per wall second: of this process for
+the sequential path, of the workers + of this (client) process for Dask. It tells a design limit from a
+machine that is busy with other work: N workers that get less than N cores cannot scale linearly, and the
+load average (printed before and after) says why.
 """
 
 from __future__ import annotations
@@ -61,10 +64,10 @@ def _journal(folder: Path) -> tuple[object, jr.PhotoStore]:
     return engine, jr.PhotoStore(folder / "photos")
 
 
-def _sequential(images: list, folder: Path) -> float:
+def _sequential(images: list, folder: Path) -> tuple[float, float]:
     engine, store = _journal(folder)
     try:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         for image in images:
             _photos.store_photo(
                 engine,
@@ -77,12 +80,12 @@ def _sequential(images: list, folder: Path) -> float:
                 taken_at=image.taken_at,
                 um_per_px=image.um_per_px,
             )
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - cpu0
     finally:
         engine.dispose()
 
 
-def _dask(images: list, folder: Path, workers: int) -> tuple[float, float]:
+def _dask(images: list, folder: Path, workers: int) -> tuple[float, float, float, float]:
     engine, store = _journal(folder)
     try:
         t0 = time.perf_counter()
@@ -91,10 +94,13 @@ def _dask(images: list, folder: Path, workers: int) -> tuple[float, float]:
             for module in ("regrow._day_batch", "regrow.measure", "cv2"):  # imports: part of start-up
                 client.run(importlib.import_module, module)
             started = time.perf_counter() - t0
+            before, mine = client.run(time.process_time), time.process_time()
             report = _day_batch.measure_day(engine, store, images, client=client)
+            after, mine = client.run(time.process_time), time.process_time() - mine
         if report.count("measured") != len(images):
             raise SystemExit(f"only {report.count('measured')} of {len(images)} measured: {report.items}")
-        return report.seconds, started
+        workers_cpu = sum(after[w] - before[w] for w in after if w in before)
+        return report.seconds, started, workers_cpu, mine
     finally:
         engine.dispose()
 
@@ -125,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"{f'dask, {n} worker process(es)':<28}{rates[n]:>10.2f}{rates[n] / base:>15.2f}{started:>12.1f}"
             )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if 1 in rates:
         for n in counts:
             if n > 1:

@@ -350,6 +350,33 @@ def test_the_command_measures_a_day_writes_the_report_and_exits_2_for_the_failur
     assert json.loads((tmp_path / "again.json").read_text())["items"] == body["items"]
 
 
+def test_the_command_runs_on_an_existing_scheduler_and_reads_a_day_folder(tmp_path, capsys, client):
+    url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
+    engine, (a,) = _journal_with_patients(url, 1)
+    engine.dispose()
+    day = tmp_path / DAY
+    (day / str(a) / "vertex").mkdir(parents=True)
+    for seed in (3, 4):
+        _image(day / str(a) / "vertex" / f"{seed}.jpg", seed)
+    args = ["measure", "--dask", "--day", str(day), "--um-per-px", str(UM_PER_PX), "--json"]
+    args += ["--scheduler", client.scheduler.address, "--db", url, "--photos-dir", str(tmp_path / "photos")]
+    assert main(args) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert (body["measured"], body["failed"], body["scheduler"]) == (2, 0, client.scheduler.address)
+    assert [i["taken_at"] for i in body["items"]] == [f"{DAY}T00:00:00"] * 2
+
+
+def test_dask_is_imported_only_by_the_dask_batch():
+    import subprocess
+
+    code = (
+        "import sys; from regrow.cli import main; main(['measure', '--help']); "
+        "print(sorted({k.split('.')[0] for k in sys.modules} & {'dask', 'distributed'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+
+
 def test_the_command_refuses_bad_option_combinations(tmp_path, capsys):
     manifest = _day(tmp_path, [1], per_patient=1, corrupt=False)
     assert main(["measure", "--dask", "--workers", "1"]) == 2

@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from regrow.cli._common import emit_json, to_jsonable
 from regrow.cli._options import PhotosDirOption
+from regrow.cli.journal import DbOption
 from regrow.errors import InputError
 
 __all__ = ["register"]
@@ -185,12 +186,7 @@ def dask_batch(
         2, "--retries", min=0, max=100, help="Extra attempts of an image whose task raised."
     ),
     new_site: bool = typer.Option(False, "--new-site", help="Allow new sites close to one in use."),
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        envvar="REGROW_DATABASE_URL",
-        help="Journal database URL (SQLite or postgresql+psycopg://); default: SQLite in your data folder.",
-    ),
+    db: str | None = DbOption,
     photos_dir: Path | None = PhotosDirOption,
     report: Path | None = typer.Option(
         None, "--report", help="Write the per-image report here (.json: JSON, else CSV)."
