@@ -113,24 +113,24 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     shape = tuple(int(x) for x in args.size.lower().split("x"))
     counts = [int(x) for x in args.workers.split(",")]
-    print(
-        f"CPU cores available: {len(os.sched_getaffinity(0))}; {args.images} images of {shape[0]} x {shape[1]} px"
-    )
+    cores = len(os.sched_getaffinity(0))
+    size = f"{shape[0]} x {shape[1]} px"
+    print(f"CPU cores: {cores}; load average {os.getloadavg()[0]:.1f}; {args.images} images of {size}")
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
         root = Path(tmp)
         (root / "day").mkdir()
         images = _day_batch.read_manifest(_make_day(root / "day", args.images, shape))
-        seq_s = _sequential(images, root / "seq")
+        seq_s, seq_cpu = _sequential(images, root / "seq")
         base = args.images / seq_s
-        print(f"{'path':<28}{'images/s':>10}{'vs sequential':>15}{'start-up s':>12}")
-        print(f"{'sequential (photo add)':<28}{base:>10.2f}{1.0:>15.2f}{'-':>12}")
+        print(f"{'path':<28}{'images/s':>10}{'vs sequential':>15}{'start-up s':>12}{'CPU cores used':>16}")
+        print(f"{'sequential (photo add)':<28}{base:>10.2f}{1.0:>15.2f}{'-':>12}{seq_cpu / seq_s:>16.2f}")
         rates = {}
         for n in counts:
-            seconds, started = _dask(images, root / f"dask{n}", n)
+            seconds, started, workers_cpu, client_cpu = _dask(images, root / f"dask{n}", n)
             rates[n] = args.images / seconds
-            print(
-                f"{f'dask, {n} worker process(es)':<28}{rates[n]:>10.2f}{rates[n] / base:>15.2f}{started:>12.1f}"
-            )
+            used = f"{workers_cpu / seconds:.2f} + {client_cpu / seconds:.2f}"
+            label = f"dask, {n} worker process(es)"
+            print(f"{label:<28}{rates[n]:>10.2f}{rates[n] / base:>15.2f}{started:>12.1f}{used:>16}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     if 1 in rates:
         for n in counts:

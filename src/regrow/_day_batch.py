@@ -579,6 +579,8 @@ def measure_day(
     from regrow.measure._dask import DEFAULT_RETRIES, run_on_dask
 
     started = time.perf_counter()
+    if not images:
+        return DayReport()
     with jr.session_scope(engine) as session:
         _check_patients_and_sites(session, images, new_site=new_site)
         stored = _stored_keys(session, images)
