@@ -87,6 +87,11 @@ def dask_client(
     distributed.Client
         Closed (and the local cluster shut down) on exit.
 
+    Notes
+    -----
+    A local cluster spawns its worker processes, so a script that calls this at module level needs the
+    ``if __name__ == "__main__":`` guard (as any ``multiprocessing`` program).
+
     Raises
     ------
     MissingExtraError
