@@ -432,3 +432,25 @@ def test_workers_with_other_software_versions_are_refused_before_any_work(client
 
     with pytest.raises(InputError, match=r"worker tcp://10.0.0.7:4000 has Pillow 9.0.0 \(this client "):
         day_batch.check_workers(OtherPillow())
+
+
+@pytest.mark.slow
+def test_an_image_whose_worker_always_dies_is_reported_and_the_rest_is_stored(tmp_path):
+    import dask
+
+    engine, (a,) = _journal_with_patients(f"sqlite:///{tmp_path / 'j.sqlite'}", 1)
+    store = jr.PhotoStore(tmp_path / "photos")
+    flag = tmp_path / "die"
+    flag.touch()
+    try:
+        images = day_batch.read_manifest(_day(tmp_path, [a], per_patient=3, corrupt=False))
+        # no second chance after a death (Dask's default is 3), so the first image counts as a killer
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}), dask_client(workers=1) as c:
+            c.register_plugin(DieOnce(str(flag)))
+            report = day_batch.measure_day(engine, store, images, client=c, in_flight=1)
+        assert [i.status for i in report.items] == ["failed", "measured", "measured"]
+        assert "every worker that ran it died (KilledWorker)" in report.items[0].message
+        photos, measurements, files = _state(engine, store)
+        assert len(photos) == len(measurements) == len(files) == 2
+    finally:
+        engine.dispose()
