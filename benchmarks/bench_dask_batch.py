@@ -5,8 +5,8 @@
 The same synthetic day (``regrow.measure.synthesize``, seeded, JPEG) goes, each time into a fresh SQLite
 journal and photo folder:
 
-- sequential: ``regrow._photos.store_photo`` per image in this process, the path ``regrow journal photo
-  add`` takes (strip, measure, overlay, store);
+- sequential: ``regrow._photos.store_photo`` per image in this process, the path ``regrow photo add``
+  takes (strip, measure, overlay, store);
 - Dask: ``regrow._day_batch.measure_day`` on a local cluster of N worker processes (one thread each), the
   path ``regrow measure --dask`` takes (workers strip, measure and draw; this process stores).
 

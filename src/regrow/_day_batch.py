@@ -50,7 +50,7 @@ __all__ = [
 REQUIRED_COLUMNS = ("file", "patient", "site", "taken_at")
 OPTIONAL_COLUMNS = ("um_per_px", "device", "camera")
 MANIFEST_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-#: Image files a day folder may hold (the formats ``regrow journal photo add`` stores).
+#: Image files a day folder may hold (the formats ``regrow photo add`` stores).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 #: Problems listed in one pre-flight error before "... and N more".
 MAX_LISTED = 5
