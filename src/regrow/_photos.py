@@ -10,18 +10,19 @@ the photo and measurement rows are committed, all under the folder's write lock 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import io
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 
 from regrow import journal as jr
-from regrow.errors import ImageError, InputError
+from regrow.errors import DuplicateError, ImageError, InputError
 
 __all__ = [
     "DEFAULT_MAX_IMAGE_PIXELS",
@@ -105,6 +106,7 @@ def prepare_photo(
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     allow_duplicate: bool = False,
     new_site: bool = False,
+    skip_sha256: Collection[str] = (),
 ) -> PreparedPhoto:
     """Strip and measure a photo in memory; stores nothing (:func:`save_photos` does).
 
@@ -128,6 +130,10 @@ def prepare_photo(
         Store the same image again for this site.
     new_site : bool
         Confirm a new site name that is close to one in use.
+    skip_sha256 : collection of str
+        SHA-256s of the clean images already stored for this person and site (the journal's duplicate key):
+        such an image is refused before it is measured, unless ``allow_duplicate``. Lets a batch run
+        without a database (``regrow measure --dask``'s workers) skip what is already stored.
 
     Raises
     ------
@@ -135,6 +141,8 @@ def prepare_photo(
         The file is not a safe, readable image (names ``original_name``).
     InputError
         A bad site, date or calibration.
+    DuplicateError
+        The clean image's SHA-256 is in ``skip_sha256``.
     """
     measure = measure_module()
     if not str(site or "").strip():
@@ -146,6 +154,14 @@ def prepare_photo(
         rgb = measure.load_image_safely(clean, max_pixels=max_pixels, name=original_name)
     except ImageError as exc:
         raise ImageError(str(exc), field="files", value=original_name) from exc
+    digest = hashlib.sha256(clean).hexdigest()
+    if digest in skip_sha256 and not allow_duplicate:
+        raise DuplicateError(
+            f"{original_name}: this same image of {site_name} is already stored; it was not measured again.",
+            field="allow_duplicate",
+            value=digest,
+            allowed="--allow-duplicate",
+        )
     result = measure.measure_image(
         rgb, um_per_px=um_per_px, device=device or None, name=original_name, model=journal_hair_model()
     )

@@ -13,6 +13,8 @@ import typer
 from typer.core import TyperGroup
 
 from regrow.cli._common import emit_json, to_jsonable
+from regrow.cli._options import PhotosDirOption
+from regrow.cli.journal import DbOption
 from regrow.errors import InputError
 
 __all__ = ["register"]
@@ -22,12 +24,13 @@ class _MeasureGroup(TyperGroup):
     """``measure`` takes image paths directly; ``evaluate``, ``train`` and ``pretrain`` are subcommands.
 
     Any first token that is not a subcommand (an image path or an option) is routed to the hidden ``run``
-    command, so ``regrow measure a.jpg b.jpg --json`` and ``regrow measure evaluate DIR`` both work.
+    command, so ``regrow measure a.jpg b.jpg --json`` and ``regrow measure evaluate DIR`` both work;
+    ``regrow measure --dask ...`` goes to the hidden ``dask`` command (a day's batch into the journal).
     """
 
     def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["run", *args]
+            args = ["dask" if "--dask" in args else "run", *args]
         return super().parse_args(ctx, args)
 
 
@@ -36,7 +39,10 @@ measure_app = typer.Typer(
     help=(
         "Count hairs and measure density, diameters and follicular units in trichoscopy images.\n\n"
         "regrow measure IMAGE... [--um-per-px X | --device NAME | --ruler FILE] [--method learned|classical] "
-        "[--model FILE] [--overlay DIR] [--workers N] [--csv FILE] [--json]  (options: regrow measure run --help)"
+        "[--model FILE] [--overlay DIR] [--workers N] [--csv FILE] [--json]  (options: regrow measure run --help)\n\n"
+        "regrow measure --dask (--manifest FILE | --day DIR) [--workers N | --scheduler ADDRESS] [--db URL] "
+        "[--photos-dir DIR] [--report FILE] [--json]: a clinic's day of images measured on Dask and stored in "
+        "the journal (options: regrow measure dask --help)"
     ),
     no_args_is_help=True,
 )
@@ -150,6 +156,118 @@ def run(
             raise InputError.invalid("--csv", str(csv), f"a writable file path ({exc.strerror})") from exc
     if failed:
         raise typer.Exit(2)
+
+
+@measure_app.command("dask", hidden=True)
+def dask_batch(
+    use_dask: bool = typer.Option(
+        False, "--dask", help="Measure on Dask and store in the journal (how this command is called)."
+    ),
+    manifest: Path | None = typer.Option(
+        None, "--manifest", help="CSV: file, patient, site, taken_at[, um_per_px, device, camera]."
+    ),
+    day: Path | None = typer.Option(
+        None, "--day", help="Or a folder laid out DAY/<patient-id>/<site>/*.jpg."
+    ),
+    date: str | None = typer.Option(
+        None, "--date", help="--day: when taken (ISO 8601); default: the folder's name."
+    ),
+    um_per_px: float | None = typer.Option(
+        None, "--um-per-px", help="Calibration of images without their own."
+    ),
+    device: str | None = typer.Option(None, "--device", help="Device profile of images without one."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=64, help="Local worker processes (default: the CPU cores)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Address of a running Dask scheduler (tcp:// or tls://host:8786)."
+    ),
+    retries: int = typer.Option(
+        2, "--retries", min=0, max=100, help="Extra attempts of an image whose task raised."
+    ),
+    new_site: bool = typer.Option(False, "--new-site", help="Allow new sites close to one in use."),
+    db: str | None = DbOption,
+    photos_dir: Path | None = PhotosDirOption,
+    report: Path | None = typer.Option(
+        None, "--report", help="Write the per-image report here (.json: JSON, else CSV)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary and every image as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Measure a clinic's day of images on Dask and store them in the journal (re-running stores nothing twice)."""
+    if not use_dask:
+        raise InputError.invalid("--dask", None, "given: regrow measure --dask --manifest FILE")
+    if (manifest is None) == (day is None):
+        raise InputError.invalid("input", None, "exactly one of --manifest FILE or --day DIR")
+    if scheduler is not None and workers is not None:
+        raise InputError.invalid(
+            "--workers", workers, "left out with --scheduler (the cluster has its workers)"
+        )
+    if report is not None and report.is_dir():
+        raise InputError.invalid("--report", str(report), "a file path (this is a folder)")
+    from regrow import _day_batch
+    from regrow.cli.journal import _journal
+    from regrow.measure._dask import dask_client, local_processes_default
+
+    if manifest is not None:
+        images = _day_batch.read_manifest(manifest, um_per_px=um_per_px, device=device)
+    else:
+        images = _day_batch.scan_day_folder(day, taken_at=date, um_per_px=um_per_px, device=device)
+    with (
+        dask_client(workers=workers or local_processes_default(), scheduler=scheduler) as client,
+        _journal(db, photos_dir) as (engine, store),
+        _DayProgress(len(images), enabled=not quiet and sys.stderr.isatty()) as bar,
+    ):
+        result = _day_batch.measure_day(
+            engine, store, images, client=client, retries=retries, new_site=new_site, on_item=bar.advance
+        )
+    if report is not None:
+        _day_batch.write_report(result, report)
+    for item in result.items:
+        if item.status == "failed":
+            typer.echo(f"error: {item.file} (row {item.row}): {item.message}", err=True)
+    totals = result.summary()
+    if as_json:
+        emit_json({**result.to_dict(), "report": None if report is None else str(report)})
+    else:
+        typer.echo(
+            f"{totals['images']} images: {totals['measured']} measured, {totals['skipped']} skipped (already "
+            f"measured), {totals['failed']} failed in {totals['seconds']:.1f} s on {totals['workers']} worker(s)"
+            + (f"; report: {report}" if report is not None else "")
+        )
+    if totals["failed"]:
+        raise typer.Exit(2)
+
+
+class _DayProgress:
+    """A rich progress bar on stderr (only when it is a terminal), advanced once per image."""
+
+    def __init__(self, total: int, *, enabled: bool):
+        self.total, self.enabled, self.bar, self.task = total, enabled, None, None
+
+    def __enter__(self) -> _DayProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress(
+                *Progress.get_default_columns()[:-1],
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("Measuring the day", total=self.total)
+        return self
+
+    def advance(self, item) -> None:  # type: ignore[no-untyped-def]
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def __exit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+        if self.bar is not None:
+            self.bar.stop()
 
 
 @measure_app.command("evaluate")
