@@ -5,8 +5,6 @@ database credentials; every change is written to the audit log as ``cli:<user>``
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-import os
 import sys
 from pathlib import Path
 
@@ -44,18 +42,12 @@ PasswordStdinOption = typer.Option(
 )
 
 
-def _cli_actor() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no user name in a container
-        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"cli:{user}"
-
-
 def _audit(
     engine, clinic_id: int, what: str, *, action: str = "account", person_id: int | None = None
 ) -> None:
-    cl.record(engine, clinic_id=clinic_id, actor=_cli_actor(), action=action, what=what, person_id=person_id)
+    cl.record(
+        engine, clinic_id=clinic_id, actor=cl.cli_actor(), action=action, what=what, person_id=person_id
+    )
 
 
 def _read_password(from_stdin: bool, prompt: str) -> str:

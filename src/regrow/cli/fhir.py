@@ -15,11 +15,12 @@ import typer
 from regrow.cli._common import emit_json, lazy_module
 from regrow.cli._options import PhotosDirOption
 from regrow.cli.journal import DbOption, JsonOption, _journal
-from regrow.errors import DataFileError
+from regrow.errors import DataFileError, InputError
 
 __all__ = ["register"]
 
 jr = lazy_module("regrow.journal")
+cl = lazy_module("regrow.clinic")
 
 fhir_app = typer.Typer(
     help="FHIR R4B (R4-compatible) export and import of one patient: a Bundle in JSON with photos.",
@@ -67,9 +68,11 @@ def fhir_export(
     fhir = _fhir()
     from regrow.journal._private import private_dir, write_private
 
-    with _journal(db, photos_dir) as (engine, store), jr.session_scope(engine) as session:
-        person_id = patient if patient is not None else jr.get_or_create_default_person(session).id
-        bundle = fhir.export_bundle(session, store, person_id, include_photos=not no_photos)
+    with _journal(db, photos_dir) as (engine, store):
+        with jr.session_scope(engine) as session:
+            person_id = patient if patient is not None else jr.get_or_create_default_person(session).id
+            bundle = fhir.export_bundle(session, store, person_id, include_photos=not no_photos)
+        _audit(engine, person_id, "export", f"regrow fhir export --out {out}")
     data = json.dumps(bundle, ensure_ascii=False, allow_nan=False).encode("utf-8")
     private_dir(out.resolve().parent, tighten=False)
     write_private(out, data)
@@ -93,6 +96,9 @@ def fhir_import(
     allow_duplicate: bool = typer.Option(
         False, "--allow-duplicate", help="Import although this patient is already in the journal."
     ),
+    clinic: int | None = typer.Option(
+        None, "--clinic", help="Clinic id the new patient joins (a clinic database with several clinics)."
+    ),
     db: str | None = DbOption,
     photos_dir: Path | None = PhotosDirOption,
     as_json: bool = JsonOption,
@@ -101,7 +107,16 @@ def fhir_import(
     fhir = _fhir()
     data = _read(file, fhir.MAX_BUNDLE_BYTES)
     with _journal(db, photos_dir) as (engine, store):
-        summary = fhir.import_bundle(engine, store, data, person_id=patient, allow_duplicate=allow_duplicate)
+        clinic_id = _clinic_for_import(engine, clinic, patient)
+        if clinic_id is not None:  # a clinic's database: the new patient belongs to that clinic
+            summary = cl.import_patient(
+                engine, store, data, clinic_id=clinic_id, allow_duplicate=allow_duplicate
+            )
+        else:
+            summary = fhir.import_bundle(
+                engine, store, data, person_id=patient, allow_duplicate=allow_duplicate
+            )
+        _audit(engine, summary.person_id, "import", f"regrow fhir import {file.name}")
     if as_json:
         emit_json(summary.to_dict())
         return
@@ -134,3 +149,20 @@ def fhir_validate(
 def register(app: typer.Typer) -> None:
     """Mount ``regrow fhir``."""
     app.add_typer(fhir_app, name="fhir")
+
+
+def _audit(engine, person_id: int, action: str, what: str) -> None:
+    """An audit entry when the patient is a clinic's (a home journal has no audit log)."""
+    cl.record_for_patients(engine, [person_id], action=action, what=what)
+
+
+def _clinic_for_import(engine, clinic: int | None, patient: int | None) -> int | None:
+    """The clinic an imported patient joins: ``--clinic``, the only clinic, or none in a home journal."""
+    with jr.session_scope(engine) as session:
+        if clinic is None and not cl.list_clinics(session):
+            return None
+        if patient is not None:
+            raise InputError.invalid(
+                "--patient", patient, "left out in a clinic's database (the import registers a new patient)"
+            )
+        return cl.clinic_of(session, clinic).id

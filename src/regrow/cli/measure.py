@@ -221,6 +221,11 @@ def dask_batch(
         result = _day_batch.measure_day(
             engine, store, images, client=client, retries=retries, new_site=new_site, on_item=bar.advance
         )
+        stored = {item.patient for item in result.items if item.status == "measured"}
+        if stored:  # clinic patients: one audit entry each (a home journal has none)
+            from regrow.clinic import record_for_patients
+
+            record_for_patients(engine, stored, action="write", what="regrow measure --dask: photos measured")
     if report is not None:
         _day_batch.write_report(result, report)
     for item in result.items:

@@ -103,6 +103,9 @@ def report(
             data = consult_report_data(
                 engine, store, patient, visit=visit, rules=rules_file, evidence_file=evidence_file
             )
+        from regrow.clinic import record_for_patients  # a clinic's patient: the export is audited
+
+        record_for_patients(engine, [patient], action="export", what=f"regrow report --out {out}")
     finally:
         engine.dispose()
     with _Notice(f"Drawing the PDF ({len(data['photos'])} sites with photos)..."):

@@ -38,11 +38,12 @@ from ._accounts import (
     start_totp,
     unlock,
 )
-from ._audit import ACTIONS, events_csv, list_events, record
+from ._audit import ACTIONS, cli_actor, events_csv, list_events, record, record_for_patients
 from ._clinics import (
     add_patient,
     clinic_of,
     get_patient,
+    import_patient,
     init_clinic,
     list_clinics,
     list_patients,
@@ -67,6 +68,7 @@ __all__ = [
     "add_patient",
     "allowed",
     "check_password_rules",
+    "cli_actor",
     "clinic_of",
     "confirm_totp",
     "disable_totp",
@@ -75,6 +77,7 @@ __all__ = [
     "get_account",
     "get_patient",
     "hash_password",
+    "import_patient",
     "init_clinic",
     "list_accounts",
     "list_clinics",
@@ -82,6 +85,7 @@ __all__ = [
     "list_patients",
     "may_open_patient",
     "record",
+    "record_for_patients",
     "remove_empty_patient",
     "reset_password",
     "resolve_session",

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from regrow import journal as jr
 from regrow.journal._models import AuditEvent
 
-__all__ = ["ACTIONS", "events_csv", "list_events", "record"]
+__all__ = ["ACTIONS", "cli_actor", "events_csv", "list_events", "record", "record_for_patients"]
 
 #: What an entry says was done: a read or write of health data, an export or import of a patient's record,
 #: or a security event (sign-in, sign-in refused, sign-out, account change).
@@ -76,6 +76,49 @@ def record(
                 client=(client or None) and client[:100],
             )
         )
+
+
+def cli_actor() -> str:
+    """``cli:<user>``: who ran a command on the server (the operating-system user)."""
+    import getpass
+    import os
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in a container
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"cli:{user}"
+
+
+def record_for_patients(engine, person_ids, *, action: str, what: str, actor: str | None = None) -> int:
+    """Audit a command that read or wrote the records of ``person_ids``, one entry per clinic patient.
+
+    A person who is no clinic's patient (a home journal) gets no entry, so the single-person journal is
+    unchanged. Returns the number of entries written.
+    """
+    from regrow.journal._models import ClinicPatient
+
+    ids = sorted({int(p) for p in person_ids})
+    if not ids:
+        return 0
+    with jr.session_scope(engine) as session:
+        clinics = dict(
+            session.execute(
+                select(ClinicPatient.person_id, ClinicPatient.clinic_id).where(
+                    ClinicPatient.person_id.in_(ids)
+                )
+            ).all()
+        )
+    for person_id, clinic_id in sorted(clinics.items()):
+        record(
+            engine,
+            clinic_id=clinic_id,
+            actor=actor or cli_actor(),
+            action=action,
+            what=what,
+            person_id=person_id,
+        )
+    return len(clinics)
 
 
 def list_events(

@@ -23,6 +23,7 @@ __all__ = [
     "add_patient",
     "clinic_of",
     "get_patient",
+    "import_patient",
     "init_clinic",
     "list_clinics",
     "list_patients",
@@ -145,6 +146,38 @@ def add_patient(session: Session, *, clinic_id: int, name: str, record_number: s
     )
     session.flush()
     return person
+
+
+def import_patient(engine, store, bundle, *, clinic_id: int, allow_duplicate: bool = False, max_bytes=None):
+    """A FHIR bundle as a new patient of ``clinic_id`` (:func:`regrow.fhir.import_bundle`).
+
+    The patient is registered in the clinic first and the bundle fills it; when the import is refused the
+    patient is removed again, so a failed import leaves nothing. Duplicates are looked for among this
+    clinic's patients only: an import never reveals another clinic's patient.
+
+    Returns
+    -------
+    regrow.fhir.ImportSummary
+    """
+    from regrow.fhir import MAX_BUNDLE_BYTES, import_bundle
+
+    with jr.session_scope(engine) as session:
+        within = [p["id"] for p in list_patients(session, clinic_id=clinic_id)]
+        person_id = add_patient(session, clinic_id=clinic_id, name="(importing)").id
+    try:
+        return import_bundle(
+            engine,
+            store,
+            bundle,
+            person_id=person_id,
+            within=within,
+            allow_duplicate=allow_duplicate,
+            max_bytes=max_bytes or MAX_BUNDLE_BYTES,
+        )
+    except BaseException:
+        with jr.session_scope(engine) as session:
+            remove_empty_patient(session, clinic_id=clinic_id, person_id=person_id)
+        raise
 
 
 def remove_empty_patient(session: Session, *, clinic_id: int, person_id: int) -> None:

@@ -81,8 +81,6 @@ async def fhir_export(request: Request) -> Response:
 @router.post("/clinic/import")
 async def fhir_import(request: Request) -> Response:
     """A FHIR bundle (form field ``file``) as a new patient of the clinic; opens the patient."""
-    from regrow.fhir import import_bundle
-
     actor = request.state.actor
     form = await request.form(max_files=1)
     upload = form.get("file")
@@ -92,26 +90,13 @@ async def fhir_import(request: Request) -> Response:
     service = request.app.state.service
 
     def work() -> int:
-        # the new patient belongs to the clinic from the start; the bundle fills it, or it is removed again
-        with jr.session_scope(service.engine) as session:
-            person_id = cl.add_patient(session, clinic_id=actor.clinic_id, name="(importing)").id
-            within = [
-                p["id"] for p in cl.list_patients(session, clinic_id=actor.clinic_id) if p["id"] != person_id
-            ]
-        try:
-            import_bundle(
-                service.engine,
-                service.store,
-                data,
-                person_id=person_id,
-                within=within,
-                allow_duplicate=form.get("allow_duplicate") in ("on", "true", "1"),
-            )
-        except BaseException:
-            with jr.session_scope(service.engine) as session:
-                cl.remove_empty_patient(session, clinic_id=actor.clinic_id, person_id=person_id)
-            raise
-        return person_id
+        return cl.import_patient(
+            service.engine,
+            service.store,
+            data,
+            clinic_id=actor.clinic_id,
+            allow_duplicate=form.get("allow_duplicate") in ("on", "true", "1"),
+        ).person_id
 
     try:
         person_id = await run_in_threadpool(work)
