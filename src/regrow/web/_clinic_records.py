@@ -83,10 +83,15 @@ async def fhir_import(request: Request) -> Response:
     """A FHIR bundle (form field ``file``) as a new patient of the clinic; opens the patient."""
     actor = request.state.actor
     form = await request.form(max_files=1)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise InputError.invalid("file", None, "a FHIR bundle (.json) exported by regrow or another system")
-    data = await upload.read()
+    try:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InputError.invalid("file", None, "a FHIR bundle (.json) exported by regrow or another system")
+        data = await upload.read()
+        file_name = upload.filename or ""
+        allow_duplicate = form.get("allow_duplicate") in ("on", "true", "1")
+    finally:
+        await form.close()
     service = request.app.state.service
 
     def work() -> int:
@@ -95,7 +100,7 @@ async def fhir_import(request: Request) -> Response:
             service.store,
             data,
             clinic_id=actor.clinic_id,
-            allow_duplicate=form.get("allow_duplicate") in ("on", "true", "1"),
+            allow_duplicate=allow_duplicate,
         ).person_id
 
     try:
@@ -122,7 +127,7 @@ async def fhir_import(request: Request) -> Response:
         role=actor.role,
         person_id=person_id,
         action="import",
-        what=f"POST /clinic/import: FHIR bundle {getattr(upload, 'filename', '')}"[:300],
+        what=f"POST /clinic/import: FHIR bundle {file_name}"[:300],
         status=303,
     )
     if "text/html" in request.headers.get("accept", ""):
