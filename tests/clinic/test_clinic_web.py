@@ -201,6 +201,7 @@ def test_admin_sees_and_exports_the_audit_log(clinic_world):
 def test_other_clinics_patients_do_not_appear(clinic_world):
     doc = clinic_world.client("clinician")
     listing = doc.get("/clinic")
+    assert "<title>Patients · regrow</title>" in listing.text
     assert "Pat One" in listing.text and "Pat Two" in listing.text and "Pat Three" not in listing.text
     other = doc.get(f"/patients/{clinic_world.ids['p3']}/api/notes")
     unknown = doc.get("/patients/999999/api/notes")

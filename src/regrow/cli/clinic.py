@@ -232,11 +232,24 @@ def account_list(
         typer.echo(f"{r['id']:>4}  {r['email']}  {r['role']}  {state}" + ("  code on" if r["totp"] else ""))
 
 
-def _find_account(session, clinic_id: int, email: str):
-    for account in cl.list_accounts(session, clinic_id=clinic_id):
-        if account.email == email.strip().lower():
-            return account
-    raise InputError.invalid("--email", email, "the e-mail address of an account of this clinic")
+def _change_account(db: str | None, clinic: int | None, email: str, change, what: str):
+    """Apply ``change(session, account)`` to the clinic's account ``email`` in one transaction, audit it as
+    ``what <email>``; returns ``(email, change's result)``."""
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            clinic_id = cl.clinic_of(session, clinic).id
+            wanted = email.strip().lower()
+            account = next(
+                (a for a in cl.list_accounts(session, clinic_id=clinic_id) if a.email == wanted), None
+            )
+            if account is None:
+                raise InputError.invalid("--email", email, "the e-mail address of an account of this clinic")
+            result = change(session, account)
+        _audit(engine, clinic_id, f"{what} {wanted}")
+    finally:
+        engine.dispose()
+    return wanted, result
 
 
 @account_app.command("reset-password")
@@ -247,16 +260,7 @@ def account_reset(
     as_json: bool = JsonOption,
 ) -> None:
     """Reset a password to a temporary one (printed once); the lock-out and the account's sessions end."""
-    engine = jr.open_journal(db)
-    try:
-        with jr.session_scope(engine) as session:
-            clinic_id = cl.clinic_of(session, clinic).id
-            account = _find_account(session, clinic_id, email)
-            temporary = cl.reset_password(session, account)
-            email = account.email
-        _audit(engine, clinic_id, f"reset password of {email}")
-    finally:
-        engine.dispose()
+    email, temporary = _change_account(db, clinic, email, cl.reset_password, "reset password of")
     if as_json:
         emit_json({"email": email, "temporary_password": temporary})
         return
@@ -271,16 +275,7 @@ def account_unlock(
     as_json: bool = JsonOption,
 ) -> None:
     """Lift a lock-out after too many failed sign-ins."""
-    engine = jr.open_journal(db)
-    try:
-        with jr.session_scope(engine) as session:
-            clinic_id = cl.clinic_of(session, clinic).id
-            account = _find_account(session, clinic_id, email)
-            cl.unlock(account)
-            email = account.email
-        _audit(engine, clinic_id, f"unlocked {email}")
-    finally:
-        engine.dispose()
+    email, _ = _change_account(db, clinic, email, lambda _session, account: cl.unlock(account), "unlocked")
     if as_json:
         emit_json({"email": email, "unlocked": True})
         return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import ipaddress
 import threading
 import webbrowser
 from pathlib import Path
@@ -11,19 +10,11 @@ from pathlib import Path
 import click
 import typer
 
+from regrow._hosts import is_loopback
 from regrow.cli._common import DATABASE_URL_ENV
 from regrow.errors import InputError
 
 __all__ = ["register"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_address(host: str, port: int) -> None:
@@ -138,13 +129,13 @@ def _serve(settings, *, demo: int, open_browser: bool) -> None:
             typer.echo(
                 "warning: clinic mode on SQLite is for trying it out; a clinic runs PostgreSQL.", err=True
             )
-        if not _is_loopback(host):
+        if not is_loopback(host):
             typer.echo(
                 f"warning: listening on {host} without TLS; put the clinic's TLS reverse proxy in front and "
                 "bind to 127.0.0.1 (see the deployment docs).",
                 err=True,
             )
-    elif not _is_loopback(host):
+    elif not is_loopback(host):
         typer.echo(
             f"warning: listening on {host}: anyone on your network can open your journal (there is no login).",
             err=True,

@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from regrow.errors import NotFoundError, StorageError
 from regrow.journal import (
+    TABLES,
     AdjunctDose,
     AdverseEvent,
+    Change,
     Device,
     Disinfection,
     HairCorrection,
@@ -122,20 +124,8 @@ _OUTCOME_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 _CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 _VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _MEDIA_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/media-type"
-_ORDER = (
-    ScreeningAnswer,
-    Device,
-    Disinfection,
-    Plan,
-    TreatmentSession,
-    AdjunctDose,
-    AdverseEvent,
-    RuleAcknowledgement,
-    Note,
-    Photo,
-    Measurement,
-    HairCorrection,
-)
+#: The journal's tables in import order (parents first), without the person, profile and history.
+_ORDER = tuple(m for m in TABLES if m not in (Person, Profile, Change))
 
 
 def patient_key(person: Person) -> str:

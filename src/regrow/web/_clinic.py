@@ -72,6 +72,20 @@ class Actor:
             totp=account.totp_secret is not None,
         )
 
+    def audit(self, engine: Any, *, action: str, what: str, status: int | None, **where: Any) -> None:
+        """Append an audit entry by this account (``where``: ``person_id``, ``client``)."""
+        cl.record(
+            engine,
+            clinic_id=self.clinic_id,
+            account_id=self.id,
+            actor=self.email,
+            role=self.role,
+            action=action,
+            what=what,
+            status=status,
+            **where,
+        )
+
 
 def flat_routes(routes: Any) -> list[Any]:
     """Every route of an app, those of included routers too (FastAPI lists an included router as one)."""
@@ -165,17 +179,8 @@ class ClinicMiddleware:
         self, actor: Actor, *, action: str, what: str, person_id: int | None, status: int, client: str
     ):
         try:
-            cl.record(
-                self.engine,
-                clinic_id=actor.clinic_id,
-                account_id=actor.id,
-                actor=actor.email,
-                role=actor.role,
-                person_id=person_id,
-                action=action,
-                what=what,
-                status=status,
-                client=client,
+            actor.audit(
+                self.engine, action=action, what=what, status=status, person_id=person_id, client=client
             )
         except RegrowError:
             return False

@@ -9,7 +9,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
-import ipaddress
 import threading
 import time
 from typing import Any
@@ -21,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from regrow import clinic as cl
 from regrow import journal as jr
+from regrow._hosts import is_loopback
 from regrow.errors import AuthenticationError, InputError, NotFoundError, TooManyAttemptsError
 
 from ._app import render
@@ -84,15 +84,6 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _safe_next(target: str | None, actor: Actor) -> str:
     """Where to go after signing in: a local path only (no other site), else the role's home."""
     local = target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc
@@ -131,7 +122,7 @@ async def login_post(request: Request) -> Response:
     throttle: LoginThrottle = request.app.state.login_throttle
     client = _client(request)
     host = (request.url.hostname or "").lower()
-    if not is_secure_request(request) and not _loopback(host):
+    if not is_secure_request(request) and not is_loopback(host):
         return render(
             request,
             "clinic/login.html",
@@ -191,16 +182,7 @@ def _sign_in(engine, email: str, password: str, code: str | None):
             token = signed.token
     if error is not None:
         raise error
-    cl.record(
-        engine,
-        clinic_id=actor.clinic_id,
-        account_id=actor.id,
-        actor=actor.email,
-        role=actor.role,
-        action="sign-in",
-        what="POST /login",
-        status=303,
-    )
+    actor.audit(engine, action="sign-in", what="POST /login", status=303)
     return _Signed(actor, token)
 
 
@@ -220,16 +202,8 @@ async def logout_post(request: Request) -> Response:
     def work() -> None:
         with jr.session_scope(_engine(request)) as session:
             cl.end_session(session, request.cookies.get(SESSION_COOKIE))
-        cl.record(
-            _engine(request),
-            clinic_id=actor.clinic_id,
-            account_id=actor.id,
-            actor=actor.email,
-            role=actor.role,
-            action="sign-out",
-            what="POST /logout",
-            status=303,
-            client=_client(request),
+        actor.audit(
+            _engine(request), action="sign-out", what="POST /logout", status=303, client=_client(request)
         )
 
     await run_in_threadpool(work)
@@ -345,16 +319,12 @@ async def totp_disable(request: Request) -> Response:
 
 def _audit_account(request: Request, what: str, person_id: int | None = None) -> None:
     actor = _actor(request)
-    cl.record(
+    actor.audit(
         _engine(request),
-        clinic_id=actor.clinic_id,
-        account_id=actor.id,
-        actor=actor.email,
-        role=actor.role,
-        person_id=person_id,
         action="account",
         what=what,
         status=200,
+        person_id=person_id,
         client=_client(request),
     )
 

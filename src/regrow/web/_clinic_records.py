@@ -86,7 +86,9 @@ async def fhir_import(request: Request) -> Response:
     try:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
-            raise InputError.invalid("file", None, "a FHIR bundle (.json) exported by regrow or another system")
+            raise InputError.invalid(
+                "file", None, "a FHIR bundle (.json) exported by regrow or another system"
+            )
         data = await upload.read()
         file_name = upload.filename or ""
         allow_duplicate = form.get("allow_duplicate") in ("on", "true", "1")
@@ -119,16 +121,13 @@ async def fhir_import(request: Request) -> Response:
             import_error=str(exc),
             **view,
         )
-    cl.record(
+    actor.audit(
         service.engine,
-        clinic_id=actor.clinic_id,
-        account_id=actor.id,
-        actor=actor.email,
-        role=actor.role,
-        person_id=person_id,
         action="import",
-        what=f"POST /clinic/import: FHIR bundle {file_name}"[:300],
+        what=f"POST /clinic/import: FHIR bundle {file_name}",
         status=303,
+        person_id=person_id,
+        client=request.client.host if request.client else None,
     )
     if "text/html" in request.headers.get("accept", ""):
         return RedirectResponse(f"/patients/{person_id}/", status_code=303)
