@@ -7,12 +7,12 @@ worker processes. The journal cases run on SQLite and PostgreSQL (the journal te
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
+import distributed  # the `clinic` extra, part of the `test` extra: missing, it fails (never skipped)
 import pytest
 from PIL import Image
 
@@ -23,15 +23,6 @@ from regrow.cli import main
 from regrow.errors import DataFileError, DuplicateError, InputError, MissingExtraError, NotFoundError
 from regrow.measure import synthesize
 from regrow.measure._dask import TaskOutcome, dask_client, run_on_dask
-
-distributed = pytest.importorskip("distributed")  # the `clinic` extra, part of the `test` extra
-
-_spec = importlib.util.spec_from_file_location(
-    "journal_fixtures", Path(__file__).resolve().parents[1] / "journal" / "conftest.py"
-)
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-backend, fresh_url, db_url = _fixtures.backend, _fixtures.fresh_url, _fixtures.db_url
 
 UM_PER_PX = 5.5
 SMALL = {"shape": (400, 520), "um_per_px": UM_PER_PX, "unit_density_per_cm2": 90.0}
