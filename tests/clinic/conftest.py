@@ -15,8 +15,24 @@ from PIL import Image
 
 from regrow import clinic as cl
 from regrow import journal as jr
+from regrow.clinic import _accounts
 
 PASSWORD = "correct horse battery staple"
+#: The hasher the product uses (pwdlib's recommended argon2id: 64 MiB, 3 passes, about 0.3 s here).
+PRODUCTION_HASHER = _accounts._hasher
+
+
+@pytest.fixture(autouse=True)
+def _quick_argon2(monkeypatch):
+    """argon2id with the smallest cost in these tests: a clinic world hashes a dozen passwords, 0.3 s each at
+    the production cost. The algorithm and the PHC format are the same; the production parameters have a
+    test of their own (test_clinic_accounts.py)."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    quick = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    monkeypatch.setattr(_accounts, "_hasher", lambda: quick)
+    monkeypatch.setattr(_accounts, "_DUMMY_HASH", None)
 
 
 @dataclasses.dataclass

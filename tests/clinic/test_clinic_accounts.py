@@ -59,6 +59,14 @@ def test_passwords_are_stored_as_argon2id_hashes_only(clinic_engine):
     assert PASSWORD not in account.password_hash
 
 
+def test_the_product_hashes_with_the_recommended_argon2id_cost():
+    from conftest import PRODUCTION_HASHER
+
+    hashed = PRODUCTION_HASHER().hash(PASSWORD)
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # 64 MiB, 3 passes (pwdlib's recommendation)
+    assert PRODUCTION_HASHER().verify(PASSWORD, hashed)
+
+
 @pytest.mark.parametrize(
     ("email", "password", "role", "message"),
     [

@@ -325,3 +325,24 @@ def test_a_session_works_as_well_as_an_engine_and_the_data_is_json(demo_journal)
         by_session = consult_report_data(session, demo_journal.store, demo_journal.person_id, now=NOW)
     assert by_session == by_engine
     assert json.loads(json.dumps(by_engine, allow_nan=False)) == by_engine
+
+
+def test_drawing_a_report_does_not_make_regrow_accept_truncated_images(thin_journal, tmp_path):
+    """WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES at import; a server that drew a report must
+    still refuse a JPEG cut short."""
+    import numpy as np
+    from PIL import Image
+
+    from regrow.errors import ImageError
+    from regrow.measure import load_image_safely
+    from regrow.report import consult_report_pdf
+
+    pdf = consult_report_pdf(thin_journal.engine, thin_journal.store, thin_journal.person_id)
+    assert pdf.startswith(b"%PDF")
+    full = tmp_path / "full.jpg"
+    pixels = np.random.default_rng(3).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(full, quality=90)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(ImageError, match="complete"):
+        load_image_safely(cut)

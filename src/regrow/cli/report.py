@@ -80,18 +80,14 @@ def report(
     Photos before/after per site, the density trend with 95% intervals, the progress verdict, adherence,
     safety findings and adverse events, and the review's verdict with its certainty.
     """
-    from regrow.errors import MissingExtraError
     from regrow.report import consult_report_data
-    from regrow.report._render import render_pdf
+    from regrow.report._render import import_weasyprint, render_pdf
 
     if out.suffix.lower() != ".pdf":
         raise InputError.invalid("--out", str(out), "a file name ending in .pdf")
     if out.is_dir():
         raise InputError.invalid("--out", str(out), "a file path, not a folder")
-    try:
-        import weasyprint  # noqa: F401  (fail before reading anything when the extra is missing)
-    except (ImportError, OSError) as exc:
-        raise MissingExtraError("weasyprint (and the Pango library)", "clinic") from exc
+    import_weasyprint()  # fail before reading anything when the extra is missing
     started = time.perf_counter()
     engine = jr.open_journal(db)
     try:

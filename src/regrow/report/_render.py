@@ -68,6 +68,30 @@ def consult_report_html(data: dict[str, Any]) -> str:
     )
 
 
+def import_weasyprint() -> Any:
+    """Import WeasyPrint without letting it change how the rest of regrow reads images.
+
+    WeasyPrint sets Pillow's process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` when it is imported
+    (weasyprint/images.py). In a server that renders a report, every later upload would then accept a JPEG
+    cut short. The report only embeds images regrow has already checked, so the flag is put back.
+
+    Raises
+    ------
+    MissingExtraError
+        WeasyPrint or the Pango library is missing.
+    """
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: WeasyPrint is there but Pango is not
+        raise MissingExtraError("weasyprint (and the Pango library)", "clinic") from exc
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
+
+
 def _data_only(weasyprint: Any) -> Any:
     """A resource fetcher that loads ``data:`` URIs only: the report embeds everything it shows, so no
     text that reaches the page can make the renderer read a local file or the network."""
@@ -86,10 +110,7 @@ def _data_only(weasyprint: Any) -> Any:
 
 def render_pdf(data: dict[str, Any]) -> tuple[bytes, int]:
     """``(pdf bytes, number of pages)``; see :func:`render_consult_pdf`."""
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:  # OSError: WeasyPrint is there but Pango is not
-        raise MissingExtraError("weasyprint (and the Pango library)", "clinic") from exc
+    weasyprint = import_weasyprint()
     html = consult_report_html(data)
     document = weasyprint.HTML(string=html, base_url=str(_HERE), url_fetcher=_data_only(weasyprint)).render()
     return document.write_pdf(), len(document.pages)

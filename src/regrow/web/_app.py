@@ -118,16 +118,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     url = settings.database_url or jr.default_database_url()
     engine = jr.open_journal(url)
-    if settings.clinic:
-        settings = _clinic_settings(settings, engine)
-    service = JournalService(
-        engine,
-        photos_dir=jr.default_photos_dir(url, settings.photos_dir),
-        rules_file=settings.rules_file,
-        evidence_file=settings.evidence_file,
-        max_image_pixels=settings.max_image_pixels,
-        clinic=settings.clinic,
-    )
+    try:
+        if settings.clinic:
+            settings = _clinic_settings(settings, engine)
+        service = JournalService(
+            engine,
+            photos_dir=jr.default_photos_dir(url, settings.photos_dir),
+            rules_file=settings.rules_file,
+            evidence_file=settings.evidence_file,
+            max_image_pixels=settings.max_image_pixels,
+            clinic=settings.clinic,
+        )
+    except BaseException:
+        engine.dispose()  # no clinic yet, a bad rules file: nothing may keep the database open
+        raise
     app = FastAPI(
         title="regrow",
         version=__version__,
