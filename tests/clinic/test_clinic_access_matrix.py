@@ -51,9 +51,7 @@ _SEGMENT_KIND = {
 }
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
-)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])])
 def backend(request) -> str:
     """The matrix decides access the same way on both backends: PostgreSQL's run (a minute) is in
     ``pytest -m slow``; the clinic's other tests run on PostgreSQL by default."""

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pyotp
 import pytest
+from clinic_helpers import PRODUCTION_HASHER
 from sqlalchemy import text
 
 from regrow import clinic as cl
@@ -60,8 +61,6 @@ def test_passwords_are_stored_as_argon2id_hashes_only(clinic_engine):
 
 
 def test_the_product_hashes_with_the_recommended_argon2id_cost():
-    from conftest import PRODUCTION_HASHER
-
     hashed = PRODUCTION_HASHER().hash(PASSWORD)
     assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # 64 MiB, 3 passes (pwdlib's recommendation)
     assert PRODUCTION_HASHER().verify(PASSWORD, hashed)

@@ -7,10 +7,10 @@ import datetime as dt
 import io
 import re
 
+from clinic_helpers import PASSWORD, csrf_of, make_client, sign_in
 from PIL import Image
 from sqlalchemy import select, update
 
-from conftest import PASSWORD, csrf_of, make_client, sign_in
 from regrow import journal as jr
 from regrow.journal._models import Account, AuditEvent, LoginSession, Note, Photo
 
