@@ -119,3 +119,18 @@ def fresh_url(backend, tmp_path, postgres_urls) -> Callable[[], str]:
 def db_url(fresh_url) -> str:
     """URL of one fresh database."""
     return fresh_url()
+
+
+@pytest.fixture
+def needs_weasyprint() -> None:
+    """WeasyPrint with its Pango library (the consult report): a skip without it, a failure when
+    ``REGROW_REQUIRE_PDF_TOOLS=1`` (``.ci/setup-pdf.sh`` installs Pango and sets it)."""
+    from regrow.errors import MissingExtraError
+    from regrow.report._render import import_weasyprint
+
+    try:
+        import_weasyprint()
+    except MissingExtraError as exc:
+        if os.environ.get("REGROW_REQUIRE_PDF_TOOLS") == "1":
+            pytest.fail(f"REGROW_REQUIRE_PDF_TOOLS=1 but {exc}")
+        pytest.skip(f"the consult report needs WeasyPrint and Pango: {exc} (run `source .ci/setup-pdf.sh`)")

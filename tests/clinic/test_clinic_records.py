@@ -32,7 +32,7 @@ def _import(client, bundle: bytes, **extra):
     )
 
 
-def test_clinician_exports_report_and_fhir_and_both_are_audited(clinic_world):
+def test_clinician_exports_report_and_fhir_and_both_are_audited(clinic_world, needs_weasyprint):
     doc = clinic_world.client("clinician")
     p1 = clinic_world.ids["p1"]
     pdf = doc.get(f"/patients/{p1}/record/report.pdf")

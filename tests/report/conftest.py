@@ -18,6 +18,11 @@ from regrow import journal as jr
 PG_ENV = "REGROW_TEST_DATABASE_URL"
 
 
+@pytest.fixture(autouse=True)
+def _weasyprint(needs_weasyprint) -> None:
+    """Every report test draws or reads a PDF: WeasyPrint and Pango are needed (see ``needs_weasyprint``)."""
+
+
 @dataclass
 class Journal:
     """A journal on disk: its URL, engine, photo store and patient."""
