@@ -95,6 +95,14 @@ def _fill(path: str, records: dict[str, int], ids: dict[str, int]) -> str:
     return re.sub(r"\{(\w+)\}", value, path)
 
 
+def _url(world, path: str, target: str | None) -> str:
+    """``path`` under patient ``target`` (``p1``...) with that patient's records, or unprefixed (``None``)
+    with P1's records."""
+    if target is None:
+        return _fill(path, world.records[world.ids["p1"]], world.ids)
+    return f"/patients/{world.ids[target]}" + _fill(path, world.records[world.ids[target]], world.ids)
+
+
 def _routes(app):
     out = []
     for route in flat_routes(app.routes):
@@ -170,12 +178,7 @@ def test_access_matrix(clinic_world):
                 expected = _expected(account, kind, target)
                 if expected == "ok":
                     continue
-                if target is None:
-                    url = _fill(path, world.records[world.ids["p1"]], world.ids)
-                else:
-                    url = f"/patients/{world.ids[target]}" + _fill(
-                        path, world.records[world.ids[target]], world.ids
-                    )
+                url = _url(world, path, target)
                 response = _send(client, method, url, tokens[account])
                 assert response.status_code == expected, (account, method, url, response.text[:200])
                 refused += 1
@@ -194,12 +197,7 @@ def test_access_matrix(clinic_world):
             for target in targets:
                 if _expected(account, kind, target) != "ok":
                     continue
-                if target is None:
-                    url = _fill(path, world.records[world.ids["p1"]], world.ids)
-                else:
-                    url = f"/patients/{world.ids[target]}" + _fill(
-                        path, world.records[world.ids[target]], world.ids
-                    )
+                url = _url(world, path, target)
                 count = _audit_count(world.engine)
                 response = _send(client, method, url, tokens[account])
                 assert response.status_code not in (401, 403), (account, method, url, response.text[:200])

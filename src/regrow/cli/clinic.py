@@ -4,9 +4,12 @@ database credentials; every change is written to the audit log as ``cli:<user>``
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -48,6 +51,35 @@ def _audit(
     cl.record(
         engine, clinic_id=clinic_id, actor=cl.cli_actor(), action=action, what=what, person_id=person_id
     )
+
+
+@dataclass
+class _ClinicCommand:
+    """A command's transaction in one clinic, and the audit entries it leaves once that transaction commits."""
+
+    session: Any
+    clinic_id: int
+    entries: list[tuple[str, str, int | None]] = field(default_factory=list)
+
+    def audit(self, what: str, *, action: str = "account", person_id: int | None = None) -> None:
+        """Write an audit entry ``what`` when (and only if) the command's changes are committed."""
+        self.entries.append((what, action, person_id))
+
+
+@contextmanager
+def _clinic_command(db: str | None, clinic: int | None) -> Iterator[_ClinicCommand]:
+    """One transaction on the database ``db`` in clinic ``clinic`` (or its only clinic); the audit entries the
+    block asked for are written after the commit (the audit log takes its own transaction), then the engine
+    is disposed."""
+    engine = jr.open_journal(db)
+    try:
+        with jr.session_scope(engine) as session:
+            command = _ClinicCommand(session, cl.clinic_of(session, clinic).id)
+            yield command
+        for what, action, person_id in command.entries:
+            _audit(engine, command.clinic_id, what, action=action, person_id=person_id)
+    finally:
+        engine.dispose()
 
 
 def _read_password(from_stdin: bool, prompt: str) -> str:
@@ -99,15 +131,11 @@ def patient_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Register a patient (a new journal person of the clinic); prints the patient id."""
-    engine = jr.open_journal(db)
-    try:
-        with jr.session_scope(engine) as session:
-            clinic_id = cl.clinic_of(session, clinic).id
-            person = cl.add_patient(session, clinic_id=clinic_id, name=name, record_number=record_number)
-            person_id = person.id
-        _audit(engine, clinic_id, f"registered patient {person_id}", action="write", person_id=person_id)
-    finally:
-        engine.dispose()
+    with _clinic_command(db, clinic) as c:
+        person_id = cl.add_patient(
+            c.session, clinic_id=c.clinic_id, name=name, record_number=record_number
+        ).id
+        c.audit(f"registered patient {person_id}", action="write", person_id=person_id)
     if as_json:
         emit_json({"patient_id": person_id, "name": name, "record_number": record_number})
         return
@@ -122,14 +150,9 @@ def patient_list(
     as_json: bool = JsonOption,
 ) -> None:
     """The clinic's patients: id, name, record number."""
-    engine = jr.open_journal(db)
-    try:
-        with jr.session_scope(engine) as session:
-            clinic_id = cl.clinic_of(session, clinic).id
-            patients = cl.list_patients(session, clinic_id=clinic_id, search=search)
-        _audit(engine, clinic_id, "listed patients", action="read")
-    finally:
-        engine.dispose()
+    with _clinic_command(db, clinic) as c:
+        patients = cl.list_patients(c.session, clinic_id=c.clinic_id, search=search)
+        c.audit("listed patients", action="read")
     if as_json:
         emit_json(
             [
@@ -167,27 +190,20 @@ def account_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Add an account to the clinic (prompts for its password unless --temporary or --password-stdin)."""
-    import secrets
-
-    password = secrets.token_urlsafe(12) if temporary else _read_password(password_stdin, "Password")
-    engine = jr.open_journal(db)
-    try:
-        with jr.session_scope(engine) as session:
-            clinic_id = cl.clinic_of(session, clinic).id
-            account = cl.add_account(
-                session,
-                clinic_id=clinic_id,
-                email=email,
-                display_name=name,
-                role=role,
-                password=password,
-                person_id=patient,
-                must_change_password=temporary,
-            )
-            account_id, email = account.id, account.email
-        _audit(engine, clinic_id, f"added account {email} ({role})")
-    finally:
-        engine.dispose()
+    password = cl.temporary_password() if temporary else _read_password(password_stdin, "Password")
+    with _clinic_command(db, clinic) as c:
+        account = cl.add_account(
+            c.session,
+            clinic_id=c.clinic_id,
+            email=email,
+            display_name=name,
+            role=role,
+            password=password,
+            person_id=patient,
+            must_change_password=temporary,
+        )
+        account_id, email = account.id, account.email
+        c.audit(f"added account {email} ({role})")
     result = {"account_id": account_id, "email": email, "role": role}
     if temporary:
         result["temporary_password"] = password
@@ -204,26 +220,8 @@ def account_list(
     clinic: int | None = ClinicOption, db: str | None = DbOption, as_json: bool = JsonOption
 ) -> None:
     """The clinic's accounts: e-mail, role, state."""
-    engine = jr.open_journal(db)
-    try:
-        with jr.session_scope(engine) as session:
-            clinic_id = cl.clinic_of(session, clinic).id
-            now = dt.datetime.now()
-            rows = [
-                {
-                    "id": a.id,
-                    "email": a.email,
-                    "name": a.display_name,
-                    "role": a.role,
-                    "patient_id": a.person_id,
-                    "active": a.active,
-                    "locked": a.locked_until is not None and a.locked_until > now,
-                    "totp": a.totp_secret is not None,
-                }
-                for a in cl.list_accounts(session, clinic_id=clinic_id)
-            ]
-    finally:
-        engine.dispose()
+    with _clinic_command(db, clinic) as c:
+        rows = cl.account_rows(c.session, clinic_id=c.clinic_id)
     if as_json:
         emit_json(rows)
         return
@@ -235,20 +233,15 @@ def account_list(
 def _change_account(db: str | None, clinic: int | None, email: str, change, what: str):
     """Apply ``change(session, account)`` to the clinic's account ``email`` in one transaction, audit it as
     ``what <email>``; returns ``(email, change's result)``."""
-    engine = jr.open_journal(db)
-    try:
-        with jr.session_scope(engine) as session:
-            clinic_id = cl.clinic_of(session, clinic).id
-            wanted = email.strip().lower()
-            account = next(
-                (a for a in cl.list_accounts(session, clinic_id=clinic_id) if a.email == wanted), None
-            )
-            if account is None:
-                raise InputError.invalid("--email", email, "the e-mail address of an account of this clinic")
-            result = change(session, account)
-        _audit(engine, clinic_id, f"{what} {wanted}")
-    finally:
-        engine.dispose()
+    wanted = email.strip().lower()
+    with _clinic_command(db, clinic) as c:
+        account = next(
+            (a for a in cl.list_accounts(c.session, clinic_id=c.clinic_id) if a.email == wanted), None
+        )
+        if account is None:
+            raise InputError.invalid("--email", email, "the e-mail address of an account of this clinic")
+        result = change(c.session, account)
+        c.audit(f"{what} {wanted}")
     return wanted, result
 
 
@@ -296,16 +289,11 @@ def audit(
     if limit < 1:
         raise InputError.invalid("--limit", limit, "a whole number of at least 1")
     start = jr.parse_datetime("--since", since) if since else None
-    engine = jr.open_journal(db)
-    try:
-        with jr.session_scope(engine) as session:
-            clinic_id = cl.clinic_of(session, clinic).id
-            events = cl.list_events(
-                session, clinic_id=clinic_id, person_id=patient, since=start, limit=None if csv_out else limit
-            )
-        _audit(engine, clinic_id, "viewed the audit log" + (" (CSV)" if csv_out else ""), action="read")
-    finally:
-        engine.dispose()
+    with _clinic_command(db, clinic) as c:
+        events = cl.list_events(
+            c.session, clinic_id=c.clinic_id, person_id=patient, since=start, limit=None if csv_out else limit
+        )
+        c.audit("viewed the audit log" + (" (CSV)" if csv_out else ""), action="read")
     if csv_out is not None:
         try:
             csv_out.write_text(cl.events_csv(events), encoding="utf-8")

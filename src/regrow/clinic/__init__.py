@@ -23,6 +23,7 @@ from ._accounts import (
     ROLES,
     SESSION_LIFETIME,
     SignedIn,
+    account_rows,
     add_account,
     check_password_rules,
     confirm_totp,
@@ -36,6 +37,7 @@ from ._accounts import (
     set_password,
     sign_in,
     start_totp,
+    temporary_password,
     unlock,
 )
 from ._audit import ACTIONS, cli_actor, events_csv, list_events, record, record_for_patients
@@ -64,6 +66,7 @@ __all__ = [
     "ROUTES",
     "SESSION_LIFETIME",
     "SignedIn",
+    "account_rows",
     "add_account",
     "add_patient",
     "allowed",
@@ -92,5 +95,6 @@ __all__ = [
     "set_password",
     "sign_in",
     "start_totp",
+    "temporary_password",
     "unlock",
 ]

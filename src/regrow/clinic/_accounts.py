@@ -28,6 +28,7 @@ __all__ = [
     "ROLES",
     "SESSION_LIFETIME",
     "SignedIn",
+    "account_rows",
     "add_account",
     "check_password_rules",
     "confirm_totp",
@@ -41,6 +42,7 @@ __all__ = [
     "set_password",
     "sign_in",
     "start_totp",
+    "temporary_password",
     "unlock",
 ]
 
@@ -194,6 +196,30 @@ def add_account(
     session.add(account)
     session.flush()
     return account
+
+
+def temporary_password() -> str:
+    """A random password for a new or reset account (16 URL-safe characters, 96 bits), shown once."""
+    return secrets.token_urlsafe(12)
+
+
+def account_rows(session: Session, *, clinic_id: int, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The clinic's accounts as plain rows (by e-mail): id, email, name, role, patient_id, active, locked
+    (a lock-out running at ``now``) and totp (the second factor is on)."""
+    now = now or _now()
+    return [
+        {
+            "id": a.id,
+            "email": a.email,
+            "name": a.display_name,
+            "role": a.role,
+            "patient_id": a.person_id,
+            "active": a.active,
+            "locked": a.locked_until is not None and a.locked_until > now,
+            "totp": a.totp_secret is not None,
+        }
+        for a in list_accounts(session, clinic_id=clinic_id)
+    ]
 
 
 def get_account(session: Session, *, clinic_id: int, account_id: int) -> Account:
@@ -377,7 +403,7 @@ def reset_password(session: Session, account: Account) -> str:
 
     The lock-out is lifted and every session of the account ends.
     """
-    temporary = secrets.token_urlsafe(12)
+    temporary = temporary_password()
     account.password_hash = hash_password(temporary)
     account.password_changed_at = _now()
     account.must_change_password = True

@@ -155,25 +155,23 @@ class ClinicMiddleware:
             return cl.ROUTES.get((method, route.path), "unlisted")
         return None
 
-    def _resolve(self, token: str | None) -> Actor:
+    def _identify(self, token: str | None, person_id: int | None) -> tuple[Actor, dict[str, Any] | None]:
+        """The signed-in account of ``token`` and, for a request under ``/patients/<person_id>/``, that patient
+        when the account may open it (else ``None``), in one transaction: one database round trip per request.
+
+        Raises
+        ------
+        AuthenticationError
+            No session, or an ended or expired one (which is marked ended, and that is committed).
+        """
         with jr.session_scope(self.engine) as session:
             try:
-                return Actor.of(cl.resolve_session(session, token))
+                actor = Actor.of(cl.resolve_session(session, token))
             except AuthenticationError as exc:
                 error = exc  # the ended session is committed when the block ends
+            else:
+                return actor, None if person_id is None else _patient_of(session, actor, person_id)
         raise error
-
-    def _open_patient(self, actor: Actor, person_id: int) -> dict[str, Any] | None:
-        from regrow.journal._models import ClinicPatient, Person
-
-        with jr.session_scope(self.engine) as session:
-            link = session.get(ClinicPatient, person_id)
-            if not cl.may_open_patient(
-                actor, person_id=person_id, clinic_id_of_patient=None if link is None else link.clinic_id
-            ):
-                return None
-            person = session.get(Person, person_id)
-            return {"id": person_id, "name": person.display_name, "record_number": link.record_number}
 
     def _audit(
         self, actor: Actor, *, action: str, what: str, person_id: int | None, status: int, client: str
@@ -201,8 +199,9 @@ class ClinicMiddleware:
             return
         request = Request(scope)
         token = request.cookies.get(SESSION_COOKIE)
+        person_id = int(match.group(1)) if match else None
         try:
-            actor = await run_sync(self._resolve, token)
+            actor, patient = await run_sync(self._identify, token, person_id)
         except AuthenticationError as exc:
             await self._refuse_sign_in(request, exc)(scope, receive, send)
             return
@@ -223,10 +222,8 @@ class ClinicMiddleware:
                     request, 403, "forbidden", "Change your temporary password first (/account)."
                 )(scope, receive, send)
             return
-        if match:
-            await self._patient_request(
-                scope, receive, send, request, actor, int(match.group(1)), inner, kind
-            )
+        if person_id is not None:
+            await self._patient_request(scope, receive, send, request, actor, person_id, patient, inner, kind)
             return
         if kind is None:
             await self.app(scope, receive, send)  # no such route: the app's own 404
@@ -269,10 +266,10 @@ class ClinicMiddleware:
         request: Request,
         actor: Actor,
         person_id: int,
+        patient: dict[str, Any] | None,
         inner: str,
         kind: str | None,
     ) -> None:
-        patient = await run_sync(self._open_patient, actor, person_id)
         if patient is None or kind is None or kind not in cl.PATIENT_KINDS:
             await self._error(request, 404, "not_found", f"No patient {person_id} here.")(
                 scope, receive, send
@@ -412,6 +409,19 @@ class ClinicMiddleware:
 
             return error_response(request, status, {"error": {"code": code, "message": message}})
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _patient_of(session: Any, actor: Actor, person_id: int) -> dict[str, Any] | None:
+    """Patient ``person_id`` as the page header shows it, when ``actor`` may open it; else ``None``."""
+    from regrow.journal._models import ClinicPatient, Person
+
+    link = session.get(ClinicPatient, person_id)
+    if not cl.may_open_patient(
+        actor, person_id=person_id, clinic_id_of_patient=None if link is None else link.clinic_id
+    ):
+        return None
+    person = session.get(Person, person_id)
+    return {"id": person_id, "name": person.display_name, "record_number": link.record_number}
 
 
 def _wants_page(request: Request) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import datetime as dt
 import threading
 import time
 from typing import Any
@@ -27,7 +26,7 @@ from ._app import render
 from ._clinic import SESSION_COOKIE, Actor, is_secure_request
 from ._security import verify_csrf
 
-__all__ = ["LoginThrottle", "router"]
+__all__ = ["LoginThrottle", "client_of", "render_patients", "router"]
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -80,7 +79,8 @@ def _actor(request: Request) -> Actor:
     return request.state.actor
 
 
-def _client(request: Request) -> str:
+def client_of(request: Request) -> str:
+    """The client's address (behind the proxy, the one it forwarded), for throttling and the audit log."""
     return request.client.host if request.client else ""
 
 
@@ -120,7 +120,7 @@ async def login_post(request: Request) -> Response:
     code = str(form.get("code") or "").strip() or None
     target = str(form.get("next") or "")
     throttle: LoginThrottle = request.app.state.login_throttle
-    client = _client(request)
+    client = client_of(request)
     host = (request.url.hostname or "").lower()
     if not is_secure_request(request) and not is_loopback(host):
         return render(
@@ -203,7 +203,7 @@ async def logout_post(request: Request) -> Response:
         with jr.session_scope(_engine(request)) as session:
             cl.end_session(session, request.cookies.get(SESSION_COOKIE))
         actor.audit(
-            _engine(request), action="sign-out", what="POST /logout", status=303, client=_client(request)
+            _engine(request), action="sign-out", what="POST /logout", status=303, client=client_of(request)
         )
 
     await run_in_threadpool(work)
@@ -325,7 +325,7 @@ def _audit_account(request: Request, what: str, person_id: int | None = None) ->
         what=what,
         status=200,
         person_id=person_id,
-        client=_client(request),
+        client=client_of(request),
     )
 
 
@@ -340,11 +340,16 @@ def patients_view(request: Request) -> dict[str, Any]:
     return {"patients": patients, "q": search}
 
 
+async def render_patients(request: Request, status_code: int = 200, **values: Any) -> Response:
+    """The Patients page with the clinic's list, and ``values`` (errors, what was typed, a refused import)."""
+    view = await run_in_threadpool(patients_view, request)
+    return render(request, "clinic/patients.html", "clinic", status_code=status_code, **view, **values)
+
+
 @router.get("/clinic")
 async def patients_page(request: Request) -> Response:
     """The clinic's patients (search by name or record number) and the form to register one."""
-    view = await run_in_threadpool(patients_view, request)
-    return render(request, "clinic/patients.html", "clinic", **view)
+    return await render_patients(request)
 
 
 @router.post("/clinic/patients")
@@ -362,15 +367,11 @@ async def patient_add(request: Request) -> Response:
     try:
         person_id = await run_in_threadpool(work)
     except InputError as exc:
-        view = await run_in_threadpool(patients_view, request)
-        return render(
+        return await render_patients(
             request,
-            "clinic/patients.html",
-            "clinic",
-            status_code=exc.http_status,
+            exc.http_status,
             errors={exc.field or "_form": str(exc)},
             values={"name": name, "record_number": number},
-            **view,
         )
     if actor.role == "admin":
         return RedirectResponse("/clinic", status_code=303)
@@ -380,42 +381,36 @@ async def patient_add(request: Request) -> Response:
 # --- accounts (admin) ------------------------------------------------------------------------------------
 
 
-def _accounts_view(request: Request) -> dict[str, Any]:
-    actor = _actor(request)
-    with jr.session_scope(_engine(request)) as session:
-        rows = [
-            {
-                "id": a.id,
-                "email": a.email,
-                "name": a.display_name,
-                "role": a.role,
-                "person_id": a.person_id,
-                "active": a.active,
-                "locked": a.locked_until is not None and a.locked_until > dt.datetime.now(),
-                "totp": a.totp_secret is not None,
+async def _render_accounts(request: Request, status_code: int = 200, **values: Any) -> Response:
+    """The Accounts page with the clinic's accounts and patients, and ``values`` (errors, a notice, the
+    temporary password to show once)."""
+    clinic_id = _actor(request).clinic_id
+
+    def view() -> dict[str, Any]:
+        with jr.session_scope(_engine(request)) as session:
+            return {
+                "accounts": cl.account_rows(session, clinic_id=clinic_id),
+                "patients": cl.list_patients(session, clinic_id=clinic_id),
+                "roles": cl.ROLES,
             }
-            for a in cl.list_accounts(session, clinic_id=actor.clinic_id)
-        ]
-        patients = cl.list_patients(session, clinic_id=actor.clinic_id)
-    return {"accounts": rows, "patients": patients, "roles": cl.ROLES}
+
+    page = await run_in_threadpool(view)
+    return render(request, "clinic/accounts.html", "accounts", status_code=status_code, **page, **values)
 
 
 @router.get("/clinic/accounts")
 async def accounts_page(request: Request) -> Response:
     """The clinic's accounts, and the form to add one."""
-    view = await run_in_threadpool(_accounts_view, request)
-    return render(request, "clinic/accounts.html", "accounts", **view)
+    return await _render_accounts(request)
 
 
 @router.post("/clinic/accounts")
 async def account_add(request: Request) -> Response:
     """Add an account with a temporary password (shown once; changed at the first sign-in)."""
-    import secrets
-
     actor = _actor(request)
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in ("email", "name", "role", "patient")}
-    temporary = secrets.token_urlsafe(12)
+    temporary = cl.temporary_password()
 
     def work() -> None:
         patient = values["patient"].strip()
@@ -436,25 +431,11 @@ async def account_add(request: Request) -> Response:
     try:
         await run_in_threadpool(work)
     except (InputError, NotFoundError) as exc:
-        view = await run_in_threadpool(_accounts_view, request)
         field = getattr(exc, "field", None) or "_form"
-        return render(
-            request,
-            "clinic/accounts.html",
-            "accounts",
-            status_code=exc.http_status,
-            errors={field: str(exc)},
-            values=values,
-            **view,
-        )
+        return await _render_accounts(request, exc.http_status, errors={field: str(exc)}, values=values)
     await run_in_threadpool(_audit_account, request, f"added account {values['email']} ({values['role']})")
-    view = await run_in_threadpool(_accounts_view, request)
-    return render(
-        request,
-        "clinic/accounts.html",
-        "accounts",
-        temporary={"email": values["email"].strip().lower(), "password": temporary},
-        **view,
+    return await _render_accounts(
+        request, temporary={"email": values["email"].strip().lower(), "password": temporary}
     )
 
 
@@ -478,25 +459,18 @@ async def _account_action(request: Request, account_id: int, action: str) -> Res
     try:
         email, temporary = await run_in_threadpool(work)
     except InputError as exc:
-        view = await run_in_threadpool(_accounts_view, request)
-        return render(
-            request, "clinic/accounts.html", "accounts", status_code=400, errors={"_form": str(exc)}, **view
-        )
+        return await _render_accounts(request, 400, errors={"_form": str(exc)})
     await run_in_threadpool(_audit_account, request, f"{action} account {email}")
-    view = await run_in_threadpool(_accounts_view, request)
     done = {
         "reset": "Password reset",
         "unlock": "Unlocked",
         "deactivate": "Deactivated",
         "activate": "Activated",
     }
-    return render(
+    return await _render_accounts(
         request,
-        "clinic/accounts.html",
-        "accounts",
         notice=f"{done[action]}: {email}.",
         temporary={"email": email, "password": temporary} if temporary else None,
-        **view,
     )
 
 

@@ -16,7 +16,7 @@ from regrow import clinic as cl
 from regrow import journal as jr
 from regrow.errors import InputError, RegrowError
 
-from ._app import render
+from ._clinic_pages import client_of, render_patients
 from ._context import current_person
 from ._security import verify_csrf
 
@@ -110,24 +110,14 @@ async def fhir_import(request: Request) -> Response:
     except RegrowError as exc:
         if "text/html" not in request.headers.get("accept", ""):
             raise
-        from ._clinic_pages import patients_view
-
-        view = await run_in_threadpool(patients_view, request)
-        return render(
-            request,
-            "clinic/patients.html",
-            "clinic",
-            status_code=exc.http_status,
-            import_error=str(exc),
-            **view,
-        )
+        return await render_patients(request, exc.http_status, import_error=str(exc))
     actor.audit(
         service.engine,
         action="import",
         what=f"POST /clinic/import: FHIR bundle {file_name}",
         status=303,
         person_id=person_id,
-        client=request.client.host if request.client else None,
+        client=client_of(request),
     )
     if "text/html" in request.headers.get("accept", ""):
         return RedirectResponse(f"/patients/{person_id}/", status_code=303)
